@@ -1,0 +1,33 @@
+// The verb table of `kplug`: each verb lives in its own file and registers its options
+// on a CLI11 subcommand, returning the function that runs it.
+#pragma once
+
+#include <functional>
+
+#include <CLI/CLI.hpp>
+
+namespace kplug::cli {
+
+using VerbRun = std::function<int()>;
+
+struct Verb {
+  const char* name;
+  const char* summary;
+  VerbRun (*setup)(CLI::App& command);
+};
+
+VerbRun setup_monitor(CLI::App& command);
+VerbRun setup_match(CLI::App& command);
+
+inline const Verb verbs[] = {
+    {"monitor", "print the kernel's uevents as they arrive (like udevadm monitor --kernel --property)",
+     setup_monitor},
+    {"match", "resolve MODALIAS strings to module names, like modprobe -R", setup_match},
+};
+
+// Exit codes shared by the verbs.
+constexpr int exit_ok = 0;
+constexpr int exit_failure = 1;
+constexpr int exit_usage = 2;
+
+}  // namespace kplug::cli

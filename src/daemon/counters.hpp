@@ -1,0 +1,27 @@
+// What kplugd has seen and done, counted. Read for the exit summary now and for
+// `kplug status` once the control socket lands. Touched only on the event-loop thread.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+namespace kplug {
+
+struct Counters {
+  std::uint64_t events_received = 0;   // accepted kernel uevents
+  std::uint64_t coldplug_events = 0;   // synthesized from sysfs
+  std::map<std::string, std::uint64_t> rejected;  // by reason: not_kernel_port, malformed:bad_header, ...
+  std::uint64_t overruns = 0;          // ENOBUFS reports
+  std::uint64_t missed_events = 0;     // sum of SEQNUM gaps
+  std::uint64_t loads_ok = 0;          // inserted (or, in dry run, would be)
+  std::uint64_t loads_failed = 0;
+  std::uint64_t loads_skipped = 0;     // builtin, already loaded, blacklisted
+  std::uint64_t no_module = 0;         // MODALIAS that matched nothing
+
+  std::uint64_t rejected_total() const;
+  // One line for logs: "received 12, coldplug 27, rejected 1 (not_kernel_port 1), ..."
+  std::string summary() const;
+};
+
+}  // namespace kplug

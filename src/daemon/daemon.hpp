@@ -1,0 +1,71 @@
+// kplugd's core: one io_context thread reads the uevent socket, decides, resolves and
+// hands module loads to a loader thread; results come back to the same thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include "daemon/counters.hpp"
+#include "daemon/load_report.hpp"
+#include "daemon/options.hpp"
+#include "kmod/module_loader.hpp"
+#include "kmod/resolver.hpp"
+#include "uevent/netlink_source.hpp"
+#include "uevent/uevent.hpp"
+
+namespace kplug {
+
+class Daemon {
+ public:
+  // SOURCE may be null (tests feed events through on_uevent directly).
+  Daemon(boost::asio::io_context& io, DaemonOptions options, std::unique_ptr<NetlinkSource> source,
+         std::unique_ptr<Resolver> resolver, std::unique_ptr<ModuleLoader> loader);
+  ~Daemon();
+
+  // Coldplug the present devices (unless disabled), then read the socket until a
+  // signal or stop(). Returns at once; the work happens in io.run().
+  void start();
+  // Close every source so io.run() drains and returns.
+  void stop(int exit_code = exit_ok);
+
+  void on_uevent(const Uevent& event);
+
+  const Counters& counters() const { return counters_; }
+  int exit_code() const { return exit_code_; }
+
+ private:
+  void do_coldplug();
+  void do_read();
+  void on_readable();
+  void on_receive(ReceiveOutcome& outcome);
+  void do_load(LoadJob job, std::shared_ptr<LoadReport> report);
+  void on_load_done(const std::string& module, const LoadResult& result, const std::shared_ptr<LoadReport>& report);
+  void on_coldplug_step_done();
+  void on_signal(int signal);
+
+  boost::asio::io_context& io_;
+  DaemonOptions options_;
+  std::unique_ptr<NetlinkSource> source_;
+  std::unique_ptr<Resolver> resolver_;
+  std::unique_ptr<ModuleLoader> loader_;
+  std::optional<boost::asio::posix::stream_descriptor> socket_;
+  boost::asio::signal_set signals_;
+  // One loader thread for now: the loader's kmod_ctx is used from it alone.
+  boost::asio::thread_pool loader_threads_{1};
+  Counters counters_;
+  bool stopping_ = false;
+  int exit_code_ = exit_ok;
+  // Coldplug is complete when every load it started has finished.
+  bool coldplug_running_ = false;
+  std::size_t coldplug_pending_ = 0;
+  std::chrono::steady_clock::time_point coldplug_started_;
+};
+
+}  // namespace kplug

@@ -1,0 +1,47 @@
+// Wording of load decisions for people reading logs.
+#include "daemon/load_report.hpp"
+
+#include <fmt/format.h>
+
+namespace kplug {
+
+namespace {
+double ms(std::chrono::microseconds d) { return static_cast<double>(d.count()) / 1000.0; }
+}  // namespace
+
+std::string describe_event(const Uevent& ev) {
+  return fmt::format("{}{} {} ({})", ev.source == EventSource::coldplug ? "coldplug " : "", ev.action, ev.devpath,
+                     ev.subsystem);
+}
+
+std::string shorten(std::string_view s, std::size_t max) {
+  if (s.size() <= max) return std::string(s);
+  return std::string(s.substr(0, max > 3 ? max - 3 : 0)) + "...";
+}
+
+std::string describe_outcome(const std::string& module, const LoadResult& r) {
+  switch (r.status) {
+    case LoadStatus::loaded: return fmt::format("loaded {} in {:.1f} ms", module, ms(r.duration));
+    case LoadStatus::would_load: return fmt::format("would load {} (dry run)", module);
+    case LoadStatus::already_loaded: return fmt::format("{} is already loaded", module);
+    case LoadStatus::builtin: return fmt::format("{} is built into the kernel", module);
+    case LoadStatus::blacklisted: return fmt::format("{} is blacklisted in modprobe.d, not loading", module);
+    case LoadStatus::failed: return fmt::format("{} (after {:.1f} ms)", r.message, ms(r.duration));
+  }
+  return module;
+}
+
+bool LoadReport::any_failed() const {
+  for (const auto& [module, result] : outcomes)
+    if (result.status == LoadStatus::failed) return true;
+  return false;
+}
+
+std::string LoadReport::line() const {
+  std::string out = fmt::format("{} MODALIAS={}: ", event, shorten(modalias, 96));
+  for (std::size_t i = 0; i < outcomes.size(); ++i)
+    out += (i ? ", " : "") + describe_outcome(outcomes[i].first, outcomes[i].second);
+  return out;
+}
+
+}  // namespace kplug

@@ -1,0 +1,35 @@
+// The one log line per decision: an event's load outcomes gathered as they come back
+// from the loader thread, then told in a single sentence. Pure formatting.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "kmod/module_loader.hpp"
+#include "uevent/uevent.hpp"
+
+namespace kplug {
+
+struct LoadReport {
+  std::string event;     // "add /devices/... (usb)", "coldplug add ..."
+  std::string modalias;
+  bool coldplug = false;
+  std::size_t remaining = 0;  // outcomes still to come
+  std::vector<std::pair<std::string, LoadResult>> outcomes;  // module, result
+
+  bool any_failed() const;
+  // "add /devices/x (usb) MODALIAS=usb:v...: loaded usb_hello in 12.3 ms, usbhid is already loaded"
+  std::string line() const;
+};
+
+// "add /devices/x (usb)", prefixed with "coldplug " for synthesized events.
+std::string describe_event(const Uevent& event);
+// S cut to at most MAX characters, with "..." when cut (long cpu MODALIAS strings).
+std::string shorten(std::string_view s, std::size_t max);
+// "loaded usb_hello in 12.3 ms", "would load usbhid (dry run)", ...
+std::string describe_outcome(const std::string& module, const LoadResult& result);
+
+}  // namespace kplug

@@ -1,0 +1,24 @@
+// Parsing helpers for kplugd's options.
+#include "daemon/options.hpp"
+
+#include <charconv>
+
+namespace kplug {
+
+bool parse_size(const std::string& text, std::size_t& out) {
+  std::size_t value = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || ptr == text.data()) return false;
+  std::string_view suffix(ptr, static_cast<std::size_t>(text.data() + text.size() - ptr));
+  std::size_t scale = 1;
+  if (suffix == "" || suffix == "B") scale = 1;
+  else if (suffix == "K" || suffix == "KiB") scale = 1u << 10;
+  else if (suffix == "M" || suffix == "MiB") scale = 1u << 20;
+  else if (suffix == "G" || suffix == "GiB") scale = 1u << 30;
+  else return false;
+  if (value > (std::size_t(1) << 40) / scale) return false;
+  out = value * scale;
+  return true;
+}
+
+}  // namespace kplug

@@ -1,0 +1,75 @@
+// Creating libkmod contexts, with libkmod's own messages routed into kplug's logger so
+// that stdout stays clean for results.
+#include "kmod/kmod_context.hpp"
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstring>
+#include <filesystem>
+#include <sys/utsname.h>
+
+#include <fmt/format.h>
+#include <libkmod.h>
+#include <spdlog/spdlog.h>
+
+namespace kplug {
+
+namespace {
+
+void log_from_libkmod(void*, int priority, const char* file, int line, const char* fn, const char* format,
+                      va_list args) {
+  char text[1024];
+  vsnprintf(text, sizeof text, format, args);
+  std::string_view msg(text);
+  while (!msg.empty() && msg.back() == '\n') msg.remove_suffix(1);
+  // syslog priorities: 3 err, 4 warning, 6 info, 7 debug.
+  auto level = priority <= 3 ? spdlog::level::err
+               : priority == 4 ? spdlog::level::warn
+               : priority <= 6 ? spdlog::level::info
+                               : spdlog::level::trace;
+  spdlog::log(level, "libkmod: {} ({}:{} {})", msg, file, line, fn);
+}
+
+}  // namespace
+
+std::string default_modules_dir() {
+  utsname u{};
+  uname(&u);
+  return std::string("/lib/modules/") + u.release;
+}
+
+bool is_safe_module_name(const std::string& name) {
+  return !name.empty() && name.find('/') == std::string::npos && name.find("..") == std::string::npos &&
+         name.size() < 256;
+}
+
+Result<std::unique_ptr<KmodContext>, std::string> KmodContext::open(const KmodOptions& options) {
+  std::unique_ptr<KmodContext> kc(new KmodContext());
+  kc->modules_dir_ = options.modules_dir.empty() ? default_modules_dir() : options.modules_dir;
+  std::error_code ec;
+  if (!std::filesystem::is_directory(kc->modules_dir_, ec))
+    return unexpected(fmt::format("modules directory {} does not exist (pass --modules-dir, or run "
+                                  "scripts/fetch-kernel for a Debian tree)",
+                                  kc->modules_dir_));
+  if (!std::filesystem::exists(kc->modules_dir_ + "/modules.alias.bin", ec) &&
+      !std::filesystem::exists(kc->modules_dir_ + "/modules.dep.bin", ec))
+    return unexpected(fmt::format("{} has no module indexes (modules.alias.bin, modules.dep.bin): run depmod",
+                                  kc->modules_dir_));
+
+  std::vector<const char*> config;
+  for (const auto& c : options.modprobe_config) config.push_back(c.c_str());
+  config.push_back(nullptr);
+  kc->ctx_ = kmod_new(kc->modules_dir_.c_str(), options.modprobe_config.empty() ? nullptr : config.data());
+  if (!kc->ctx_) return unexpected(fmt::format("cannot create a libkmod context for {}", kc->modules_dir_));
+  kmod_set_log_fn(kc->ctx_, log_from_libkmod, nullptr);
+  kmod_set_log_priority(kc->ctx_, 4);
+  if (int err = kmod_load_resources(kc->ctx_); err < 0)
+    return unexpected(fmt::format("cannot load the module indexes of {}: {}", kc->modules_dir_, std::strerror(-err)));
+  return kc;
+}
+
+KmodContext::~KmodContext() {
+  if (ctx_) kmod_unref(ctx_);
+}
+
+}  // namespace kplug

@@ -1,0 +1,42 @@
+// The one RAII owner of a libkmod context. libkmod is not thread-safe: each thread that
+// resolves or loads has its own KmodContext, created once, indexes loaded up front.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "uevent/result.hpp"
+
+struct kmod_ctx;
+
+namespace kplug {
+
+struct KmodOptions {
+  std::string modules_dir;                  // lib/modules/VERSION; "" = the running kernel's
+  std::vector<std::string> modprobe_config; // modprobe.d files/dirs; empty = the system's
+};
+
+class KmodContext {
+ public:
+  static Result<std::unique_ptr<KmodContext>, std::string> open(const KmodOptions& options);
+  ~KmodContext();
+  KmodContext(const KmodContext&) = delete;
+  KmodContext& operator=(const KmodContext&) = delete;
+
+  kmod_ctx* get() const { return ctx_; }
+  const std::string& modules_dir() const { return modules_dir_; }
+
+ private:
+  KmodContext() = default;
+  kmod_ctx* ctx_ = nullptr;
+  std::string modules_dir_;
+};
+
+// The directory of the running kernel's modules: /lib/modules/$(uname -r).
+std::string default_modules_dir();
+
+// A module name that can be handed to libkmod: no '/', no "..", not empty.
+bool is_safe_module_name(const std::string& name);
+
+}  // namespace kplug

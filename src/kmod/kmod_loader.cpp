@@ -1,0 +1,108 @@
+// Loading modules through libkmod, telling "inserted now" apart from "already there".
+#include "kmod/kmod_loader.hpp"
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+#include <libkmod.h>
+
+namespace kplug {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+LoadResult failed(int err, std::string message) {
+  LoadResult r;
+  r.status = LoadStatus::failed;
+  r.error = err;
+  r.message = std::move(message);
+  return r;
+}
+
+LoadResult with_status(LoadStatus status) {
+  LoadResult r;
+  r.status = status;
+  return r;
+}
+
+struct ModuleRef {
+  kmod_module* mod = nullptr;
+  ~ModuleRef() { if (mod) kmod_module_unref(mod); }
+};
+
+// The module named NAME, looked up the way modprobe would (modules.dep, then the
+// builtin index), as a one-element list the public filter API can work on.
+struct NamedModule {
+  kmod_list* list = nullptr;
+  ~NamedModule() { if (list) kmod_module_unref_list(list); }
+  kmod_module* module() const { return list ? kmod_module_get_module(list) : nullptr; }
+};
+
+// True when FILTER removes the module from its list.
+bool filtered_out(const KmodContext& ctx, const NamedModule& named, kmod_filter filter) {
+  kmod_list* out = nullptr;
+  int err = kmod_module_apply_filter(ctx.get(), filter, named.list, &out);
+  bool removed = err >= 0 && out == nullptr;
+  if (out) kmod_module_unref_list(out);
+  return removed;
+}
+
+}  // namespace
+
+const char* to_string(LoadStatus status) {
+  switch (status) {
+    case LoadStatus::loaded: return "loaded";
+    case LoadStatus::already_loaded: return "already_loaded";
+    case LoadStatus::builtin: return "builtin";
+    case LoadStatus::blacklisted: return "blacklisted";
+    case LoadStatus::would_load: return "would_load";
+    case LoadStatus::failed: return "failed";
+  }
+  return "unknown";
+}
+
+std::optional<LoadResult> precheck_load(const KmodContext& ctx, const LoadJob& job, bool check_live) {
+  if (!is_safe_module_name(job.module))
+    return failed(EINVAL, fmt::format("refusing to load '{}': not a module name", job.module));
+  // A module name resolves through modules.dep (or the builtin index) to itself alone.
+  NamedModule named;
+  if (int err = kmod_module_new_from_lookup(ctx.get(), job.module.c_str(), &named.list); err < 0)
+    return failed(-err, fmt::format("failed to look up {}: {}", job.module, std::strerror(-err)));
+  if (!named.list)
+    return failed(ENOENT, fmt::format("failed to load {}: no such module in {}", job.module, ctx.modules_dir()));
+  ModuleRef ref{named.module()};
+  if (filtered_out(ctx, named, KMOD_FILTER_BUILTIN)) return with_status(LoadStatus::builtin);
+  if (check_live) {
+    int state = kmod_module_get_initstate(ref.mod);
+    if (state == KMOD_MODULE_BUILTIN) return with_status(LoadStatus::builtin);
+    if (state == KMOD_MODULE_LIVE || state == KMOD_MODULE_COMING) return with_status(LoadStatus::already_loaded);
+  }
+  if (job.via_alias && filtered_out(ctx, named, KMOD_FILTER_BLACKLIST)) return with_status(LoadStatus::blacklisted);
+  if (!kmod_module_get_path(ref.mod))
+    return failed(ENOENT, fmt::format("failed to load {}: not in modules.dep of {}", job.module, ctx.modules_dir()));
+  return std::nullopt;
+}
+
+LoadResult KmodLoader::load(const LoadJob& job) {
+  auto start = Clock::now();
+  auto finish = [&](LoadResult r) {
+    r.duration = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
+    return r;
+  };
+  if (auto early = precheck_load(*ctx_, job, true)) return finish(*early);
+
+  ModuleRef ref;
+  if (int err = kmod_module_new_from_name(ctx_->get(), job.module.c_str(), &ref.mod); err < 0)
+    return finish(failed(-err, fmt::format("failed to look up {}: {}", job.module, std::strerror(-err))));
+  // FAIL_ON_LOADED: a module that went live since the precheck reports -EEXIST instead
+  // of a success that would make us claim a load we did not do.
+  int err = kmod_module_probe_insert_module(ref.mod, KMOD_PROBE_FAIL_ON_LOADED, nullptr, nullptr, nullptr, nullptr);
+  if (err == -EEXIST) return finish(with_status(LoadStatus::already_loaded));
+  if (err < 0) return finish(failed(-err, fmt::format("failed to load {}: {}", job.module, std::strerror(-err))));
+  if (err > 0) return finish(with_status(LoadStatus::blacklisted));
+  return finish(with_status(LoadStatus::loaded));
+}
+
+}  // namespace kplug

@@ -1,0 +1,27 @@
+// ModuleLoader over libkmod: probe-insert with modprobe.d options, dependencies and
+// softdeps, skipping builtin, already-loaded and (for aliases) blacklisted modules.
+#pragma once
+
+#include <memory>
+#include <optional>
+
+#include "kmod/kmod_context.hpp"
+#include "kmod/module_loader.hpp"
+
+namespace kplug {
+
+class KmodLoader : public ModuleLoader {
+ public:
+  explicit KmodLoader(std::unique_ptr<KmodContext> ctx) : ctx_(std::move(ctx)) {}
+  LoadResult load(const LoadJob& job) override;
+
+ private:
+  std::unique_ptr<KmodContext> ctx_;
+};
+
+// The checks both loaders share: a result when the module must not (or need not) be
+// inserted — bad name, unknown, builtin, already live, blacklisted — nullopt otherwise.
+// `check_live` consults /sys/module (off for dry runs against another kernel's tree).
+std::optional<LoadResult> precheck_load(const KmodContext& ctx, const LoadJob& job, bool check_live);
+
+}  // namespace kplug

@@ -1,0 +1,42 @@
+// The ModuleLoader interface: the one place module insertion happens, so tests and
+// --dry-run can swap in an implementation that inserts nothing.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+namespace kplug {
+
+struct LoadJob {
+  std::string module;
+  bool via_alias = true;  // reached through an alias: the modprobe.d blacklist applies
+  std::string devpath;    // for logs
+  std::string modalias;   // for logs
+};
+
+enum class LoadStatus {
+  loaded,          // inserted now, by us
+  already_loaded,  // was live before we asked
+  builtin,         // part of the kernel image
+  blacklisted,     // blacklisted in modprobe.d and reached through an alias
+  would_load,      // dry run: would have been inserted
+  failed,
+};
+
+struct LoadResult {
+  LoadStatus status = LoadStatus::failed;
+  int error = 0;        // errno for `failed`
+  std::string message;  // for `failed`: what was attempted and why it failed
+  std::chrono::microseconds duration{0};
+};
+
+const char* to_string(LoadStatus status);
+
+class ModuleLoader {
+ public:
+  virtual ~ModuleLoader() = default;
+  // Blocks while the kernel runs the module's init; call it from a loader thread.
+  virtual LoadResult load(const LoadJob& job) = 0;
+};
+
+}  // namespace kplug

@@ -1,0 +1,38 @@
+// MODALIAS → module names through libkmod (modules.alias, modules.builtin.alias,
+// modules.symbols, modprobe.d aliases: the same lookup as `modprobe -R`), with every
+// answer cached, "nothing matches" included. Used from one thread only.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "kmod/kmod_context.hpp"
+#include "uevent/result.hpp"
+
+namespace kplug {
+
+class Resolver {
+ public:
+  explicit Resolver(std::unique_ptr<KmodContext> ctx) : ctx_(std::move(ctx)) {}
+
+  // The modules KEY names, in libkmod's order; empty when nothing matches.
+  Result<std::vector<std::string>, std::string> resolve(const std::string& key);
+  // The same lookup with no cache involved (for benchmarks and tests).
+  Result<std::vector<std::string>, std::string> resolve_uncached(const std::string& key) const;
+
+  std::uint64_t cache_hits() const { return hits_; }
+  std::uint64_t cache_misses() const { return misses_; }
+  const KmodContext& context() const { return *ctx_; }
+
+ private:
+  std::unique_ptr<KmodContext> ctx_;
+  std::unordered_map<std::string, std::vector<std::string>> cache_;
+  std::uint64_t hits_ = 0;
+  std::uint64_t misses_ = 0;
+};
+
+}  // namespace kplug

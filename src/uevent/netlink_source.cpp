@@ -1,0 +1,112 @@
+// Opening and reading the uevent socket. libnl-3 owns the socket's set-up; datagrams are
+// read with a plain recvmsg because kernel uevents carry no nlmsghdr for libnl to parse.
+#include "uevent/netlink_source.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <linux/netlink.h>
+#include <sys/socket.h>
+
+#include <fmt/format.h>
+#include <netlink/netlink.h>
+#include <netlink/socket.h>
+
+namespace kplug {
+
+namespace {
+constexpr int kernel_group = 1;
+
+std::string errno_text(int err) { return std::strerror(err); }
+}  // namespace
+
+Result<std::unique_ptr<NetlinkSource>, std::string> NetlinkSource::open(const NetlinkOptions& options) {
+  std::unique_ptr<NetlinkSource> src(new NetlinkSource());
+  src->sock_ = nl_socket_alloc();
+  if (!src->sock_) return unexpected(std::string("cannot allocate a netlink socket: out of memory"));
+  nl_socket_disable_seq_check(src->sock_);
+  if (int err = nl_connect(src->sock_, NETLINK_KOBJECT_UEVENT); err < 0)
+    return unexpected(fmt::format("cannot open the uevent netlink socket: {}", nl_geterror(err)));
+  if (int err = nl_socket_add_membership(src->sock_, kernel_group); err < 0)
+    return unexpected(fmt::format("cannot join uevent multicast group 1: {}", nl_geterror(err)));
+  if (int err = nl_socket_set_passcred(src->sock_, 1); err < 0)
+    return unexpected(fmt::format("cannot enable SO_PASSCRED on the uevent socket: {}", nl_geterror(err)));
+  if (options.nonblocking) {
+    if (int err = nl_socket_set_nonblocking(src->sock_); err < 0)
+      return unexpected(fmt::format("cannot make the uevent socket non-blocking: {}", nl_geterror(err)));
+  }
+
+  // A boot-time burst can be thousands of events: ask for a large buffer. FORCE needs
+  // CAP_NET_ADMIN and ignores rmem_max; without it the kernel caps SO_RCVBUF silently.
+  int fd = nl_socket_get_fd(src->sock_);
+  int size = static_cast<int>(std::min<std::size_t>(options.receive_buffer, 1u << 30));
+  src->buffer_forced_ = setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) == 0;
+  if (!src->buffer_forced_ && setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size) < 0)
+    return unexpected(fmt::format("cannot size the uevent socket buffer: {}", errno_text(errno)));
+  int granted = 0;
+  socklen_t len = sizeof granted;
+  if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &granted, &len) == 0) src->receive_buffer_ = static_cast<std::size_t>(granted);
+  return src;
+}
+
+NetlinkSource::~NetlinkSource() {
+  if (sock_) nl_socket_free(sock_);
+}
+
+int NetlinkSource::fd() const { return nl_socket_get_fd(sock_); }
+
+std::uint32_t NetlinkSource::port_id() const { return nl_socket_get_local_port(sock_); }
+
+ReceiveOutcome NetlinkSource::receive() {
+  sockaddr_nl addr{};
+  iovec iov{buffer_.data(), buffer_.size()};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred))];
+  msghdr msg{};
+  msg.msg_name = &addr;
+  msg.msg_namelen = sizeof addr;
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+
+  ssize_t n = recvmsg(fd(), &msg, MSG_DONTWAIT);
+  if (n < 0) {
+    int err = errno;
+    if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR) return WouldBlock{};
+    if (err == ENOBUFS) {
+      // The next event cannot be compared with the last one we saw.
+      seqnums_.reset();
+      return Overrun{};
+    }
+    return ReceiveFailed{err};
+  }
+
+  SenderInfo sender;
+  sender.nl_pid = addr.nl_pid;
+  sender.nl_groups = addr.nl_groups;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS &&
+        c->cmsg_len >= CMSG_LEN(sizeof(ucred))) {
+      ucred cred;
+      std::memcpy(&cred, CMSG_DATA(c), sizeof cred);
+      sender.has_credentials = true;
+      sender.uid = cred.uid;
+    }
+  }
+  std::size_t size = static_cast<std::size_t>(n);
+  if (auto reason = check_sender(sender))
+    return Rejected{*reason,
+                    fmt::format("sender port {} groups {:#x} uid {}", sender.nl_pid, sender.nl_groups,
+                                sender.has_credentials ? std::to_string(sender.uid) : std::string("none")),
+                    sender, size};
+
+  bool truncated = (msg.msg_flags & MSG_TRUNC) != 0;
+  auto parsed = parse_datagram(std::span<const char>(buffer_.data(), std::min(size, buffer_.size())), truncated);
+  if (!parsed)
+    return Rejected{RejectReason::malformed,
+                    fmt::format("{}: {}", to_string(parsed.error().kind), parsed.error().detail), sender, size};
+  std::uint64_t missed = seqnums_.observe(parsed->seqnum);
+  return Received{std::move(*parsed), missed};
+}
+
+}  // namespace kplug

@@ -1,0 +1,71 @@
+// The kernel's uevent netlink socket (NETLINK_KOBJECT_UEVENT, group 1), opened with
+// libnl-3 and read with recvmsg so the sender, its credentials and MSG_TRUNC are checked
+// before any byte is parsed.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "uevent/parse.hpp"
+#include "uevent/result.hpp"
+#include "uevent/sender_check.hpp"
+#include "uevent/seqnum_tracker.hpp"
+#include "uevent/uevent.hpp"
+
+struct nl_sock;
+
+namespace kplug {
+
+struct NetlinkOptions {
+  std::size_t receive_buffer = 128u << 20;  // asked with SO_RCVBUFFORCE, else SO_RCVBUF
+  bool nonblocking = true;
+};
+
+// One call to receive() yields exactly one of these.
+struct Received {
+  Uevent event;
+  std::uint64_t missed_before = 0;  // SEQNUM numbers skipped since the previous event
+};
+struct Rejected {
+  RejectReason reason;
+  std::string detail;  // for the log: who sent it, or what was malformed
+  SenderInfo sender;
+  std::size_t size = 0;
+};
+struct Overrun {};     // ENOBUFS: the kernel dropped events because our buffer was full
+struct WouldBlock {};  // nothing to read right now
+struct ReceiveFailed {
+  int error;  // errno
+};
+using ReceiveOutcome = std::variant<Received, Rejected, Overrun, WouldBlock, ReceiveFailed>;
+
+class NetlinkSource {
+ public:
+  // Opens, sizes and binds the socket. Errors name what failed and the errno text.
+  static Result<std::unique_ptr<NetlinkSource>, std::string> open(const NetlinkOptions& options);
+  ~NetlinkSource();
+  NetlinkSource(const NetlinkSource&) = delete;
+  NetlinkSource& operator=(const NetlinkSource&) = delete;
+
+  int fd() const;
+  std::uint32_t port_id() const;
+  // The receive buffer the kernel granted (it reports double the requested bytes).
+  std::size_t receive_buffer() const { return receive_buffer_; }
+  bool buffer_forced() const { return buffer_forced_; }
+
+  ReceiveOutcome receive();
+
+ private:
+  NetlinkSource() = default;
+  nl_sock* sock_ = nullptr;
+  std::size_t receive_buffer_ = 0;
+  bool buffer_forced_ = false;
+  SeqnumTracker seqnums_;
+  std::vector<char> buffer_ = std::vector<char>(ParseLimits{}.max_datagram + 1);
+};
+
+}  // namespace kplug

@@ -1,0 +1,32 @@
+// The Uevent value type: one kernel (or synthesized coldplug) event, as plain data.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace kplug {
+
+// Where an event came from. Coldplug events are synthesized from sysfs, not received.
+enum class EventSource { kernel, coldplug };
+
+struct Uevent {
+  std::string action;     // add, remove, change, move, online, offline, bind, unbind
+  std::string devpath;    // relative to /sys, starts with '/'
+  std::string subsystem;
+  std::uint64_t seqnum = 0;
+  // Every KEY=VALUE pair in the order the kernel sent them (ACTION, DEVPATH, ... included).
+  std::vector<std::pair<std::string, std::string>> properties;
+  EventSource source = EventSource::kernel;
+
+  // The value of KEY, or nullopt when the event does not carry it.
+  std::optional<std::string_view> get(std::string_view key) const;
+  // The value of KEY, or "" when absent.
+  std::string_view get_or_empty(std::string_view key) const;
+  std::string_view modalias() const { return get_or_empty("MODALIAS"); }
+};
+
+}  // namespace kplug

@@ -1,0 +1,50 @@
+// The wording of the one-line-per-decision log.
+#include <catch2/catch.hpp>
+
+#include "daemon/load_report.hpp"
+
+using namespace kplug;
+
+namespace {
+LoadResult result(LoadStatus status, int us = 0, std::string message = "") {
+  LoadResult r;
+  r.status = status;
+  r.duration = std::chrono::microseconds(us);
+  r.message = std::move(message);
+  return r;
+}
+}  // namespace
+
+TEST_CASE("each outcome reads as a short sentence", "[report]") {
+  CHECK(describe_outcome("usb_hello", result(LoadStatus::loaded, 12345)) == "loaded usb_hello in 12.3 ms");
+  CHECK(describe_outcome("usbhid", result(LoadStatus::would_load)) == "would load usbhid (dry run)");
+  CHECK(describe_outcome("usbhid", result(LoadStatus::already_loaded)) == "usbhid is already loaded");
+  CHECK(describe_outcome("8250_dw", result(LoadStatus::builtin)) == "8250_dw is built into the kernel");
+  CHECK(describe_outcome("x", result(LoadStatus::blacklisted)) == "x is blacklisted in modprobe.d, not loading");
+  CHECK(describe_outcome("x", result(LoadStatus::failed, 2000, "failed to load x: Operation not permitted")) ==
+        "failed to load x: Operation not permitted (after 2.0 ms)");
+}
+
+TEST_CASE("a report joins the outcomes of one event into one line", "[report]") {
+  Uevent ev;
+  ev.action = "add";
+  ev.devpath = "/devices/usb1/1-1/1-1:1.0";
+  ev.subsystem = "usb";
+  ev.source = EventSource::coldplug;
+  LoadReport report;
+  report.event = describe_event(ev);
+  report.modalias = "usb:v08E6p4433d0100dc00dsc00dp00ic0Bisc00ip00in00";
+  report.outcomes = {{"usb_hello", result(LoadStatus::loaded, 1500)}, {"usbhid", result(LoadStatus::already_loaded)}};
+  CHECK(report.line() ==
+        "coldplug add /devices/usb1/1-1/1-1:1.0 (usb) MODALIAS=usb:v08E6p4433d0100dc00dsc00dp00ic0Bisc00ip00in00: "
+        "loaded usb_hello in 1.5 ms, usbhid is already loaded");
+  CHECK_FALSE(report.any_failed());
+  report.outcomes.emplace_back("bad", result(LoadStatus::failed));
+  CHECK(report.any_failed());
+}
+
+TEST_CASE("long strings are shortened for the log", "[report]") {
+  CHECK(shorten("abc", 5) == "abc");
+  CHECK(shorten("abcdefgh", 5) == "ab...");
+  CHECK(shorten(std::string(200, 'x'), 96).size() == 96);
+}

@@ -1,0 +1,90 @@
+// The resolver against the Debian modules tree from scripts/fetch-kernel.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "kmod/dry_run_loader.hpp"
+#include "kmod/kmod_loader.hpp"
+#include "kmod/resolver.hpp"
+
+using namespace kplug;
+
+namespace {
+
+std::string modules_dir() {
+  const char* dir = std::getenv("KPLUG_TEST_MODULES_DIR");
+  // Not a skip: without the tree these tests prove nothing, so they fail.
+  REQUIRE(dir != nullptr);
+  REQUIRE(std::string(dir) != "");
+  return dir;
+}
+
+std::unique_ptr<KmodContext> context(std::vector<std::string> config = {"/nonexistent"}) {
+  auto ctx = KmodContext::open({modules_dir(), std::move(config)});
+  REQUIRE(ctx.has_value());
+  return std::move(*ctx);
+}
+
+std::vector<std::string> sorted(std::vector<std::string> v) {
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+}  // namespace
+
+TEST_CASE("resolves wildcard, multi-module, builtin and unmatched keys", "[resolver]") {
+  Resolver r(context());
+  CHECK(*r.resolve("virtio:d00000005v00001AF4") == std::vector<std::string>{"virtio_balloon"});
+  CHECK(*r.resolve("usb:v0627p0001d0000dc00dsc00dp00ic03isc01ip01in00") == std::vector<std::string>{"usbhid"});
+  auto cpu = sorted(*r.resolve("cpu:type:x86,ven0000fam0006mod0055:feature:,0000,0001"));
+  CHECK(cpu.size() >= 5);
+  CHECK(std::find(cpu.begin(), cpu.end(), "intel_uncore") != cpu.end());
+  CHECK(*r.resolve("platform:dw-apb-uart") == std::vector<std::string>{"8250_dw"});  // builtin
+  CHECK(r.resolve("nothing:here")->empty());
+}
+
+TEST_CASE("answers are cached, including 'nothing matches'", "[resolver]") {
+  Resolver r(context());
+  CHECK(r.resolve("nothing:here")->empty());
+  CHECK(r.resolve("virtio:d00000005v00001AF4")->size() == 1);
+  CHECK(r.cache_misses() == 2);
+  CHECK(r.cache_hits() == 0);
+  CHECK(r.resolve("nothing:here")->empty());
+  CHECK(r.resolve("virtio:d00000005v00001AF4")->size() == 1);
+  CHECK(r.cache_misses() == 2);
+  CHECK(r.cache_hits() == 2);
+  CHECK(*r.resolve_uncached("virtio:d00000005v00001AF4") == *r.resolve("virtio:d00000005v00001AF4"));
+}
+
+TEST_CASE("a missing or unindexed modules directory is a clear error", "[resolver]") {
+  auto missing = KmodContext::open({"/nonexistent/lib/modules/1.2.3", {}});
+  REQUIRE_FALSE(missing.has_value());
+  CHECK(missing.error().find("does not exist") != std::string::npos);
+  auto unindexed = KmodContext::open({"/tmp", {}});
+  REQUIRE_FALSE(unindexed.has_value());
+  CHECK(unindexed.error().find("run depmod") != std::string::npos);
+}
+
+TEST_CASE("the dry-run loader applies the real loader's checks", "[loader]") {
+  DryRunLoader loader(context());
+  CHECK(loader.load({"virtio_balloon", true, "/devices/x", "virtio:d00000005v00001AF4"}).status ==
+        LoadStatus::would_load);
+  CHECK(loader.load({"8250_dw", true, "/devices/x", "platform:dw-apb-uart"}).status == LoadStatus::builtin);
+  auto unknown = loader.load({"no_such_module", false, "", ""});
+  CHECK(unknown.status == LoadStatus::failed);
+  CHECK(unknown.message.find("no such module") != std::string::npos);
+  auto evil = loader.load({"../../tmp/evil", false, "", ""});
+  CHECK(evil.status == LoadStatus::failed);
+  CHECK(evil.message.find("not a module name") != std::string::npos);
+  CHECK(loader.jobs().size() == 4);
+}
+
+TEST_CASE("the modprobe.d blacklist applies to aliases only", "[loader]") {
+  std::string conf = std::string(KPLUG_TEST_DATA) + "/modprobe.d/blacklist-balloon.conf";
+  DryRunLoader loader(context({conf}));
+  CHECK(loader.load({"virtio_balloon", true, "/devices/x", "virtio:d00000005v00001AF4"}).status ==
+        LoadStatus::blacklisted);
+  // Named explicitly (not through an alias), it still loads.
+  CHECK(loader.load({"virtio_balloon", false, "", ""}).status == LoadStatus::would_load);
+}
