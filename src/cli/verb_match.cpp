@@ -72,7 +72,8 @@ VerbRun setup_match(CLI::App& command) {
   command.add_option("--modules-dir", o->modules_dir,
                      "the lib/modules/VERSION directory (default: the running kernel's)");
   command.add_option("--modprobe-config", o->modprobe_config,
-                     "modprobe.d file or directory to use instead of the system's (repeatable)");
+                     "modprobe.d file or directory to use instead of the system's (repeatable)")
+      ->allow_extra_args(false);
   command.add_flag("--batch", o->batch, "read MODALIAS strings from stdin, one per line");
   command.add_option("MODALIAS", o->keys, "modalias strings (or any alias or module name) to resolve");
   return [o] { return run_match(*o); };

@@ -46,10 +46,12 @@ int main(int argc, char** argv) {
   app.add_option("--modules-dir", options.modules_dir,
                  "the lib/modules/VERSION directory to resolve and load from (default: the running kernel's)");
   app.add_option("--modprobe-config", options.modprobe_config,
-                 "modprobe.d file or directory to use instead of the system's (repeatable)");
+                 "modprobe.d file or directory to use instead of the system's (repeatable)")
+      ->allow_extra_args(false);
   app.add_option("--config", options.config_path, "config file (read once custom rules land)")->capture_default_str();
   app.add_flag("--dry-run", options.dry_run, "decide and log, but load nothing (\"would load MODULE\")");
-  app.add_flag("--no-coldplug{false}", options.coldplug, "do not process the devices present at start");
+  bool no_coldplug = false;
+  app.add_flag("--no-coldplug", no_coldplug, "do not process the devices present at start");
   app.add_flag("--exit-after-coldplug", options.exit_after_coldplug,
                "stop once the devices present at start are handled (for scripts and benchmarks)");
   app.add_option("--log-level", options.log_level, "trace, debug, info, warn, error or off")
@@ -63,6 +65,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? exit_ok : exit_usage;
   }
+  options.coldplug = !no_coldplug;
   if (!parse_size(rcvbuf, options.receive_buffer)) {
     std::cerr << "kplugd: --receive-buffer: '" << rcvbuf << "' is not a size such as 4096, 512K or 128M\n";
     return exit_usage;

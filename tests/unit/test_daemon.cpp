@@ -43,7 +43,7 @@ Uevent add(std::string devpath, std::string modalias) {
 
 }  // namespace
 
-TEST_CASE("add events with a MODALIAS load the resolved modules; others load nothing", "[daemon]") {
+TEST_CASE("add events with a MODALIAS load the resolved modules, others load nothing", "[daemon]") {
   const char* dir = std::getenv("KPLUG_TEST_MODULES_DIR");
   REQUIRE(dir != nullptr);
   auto ctx = KmodContext::open({dir, {"/nonexistent"}});

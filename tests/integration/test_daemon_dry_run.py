@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""kplugd --dry-run on the host's real netlink socket: writing `add` to the uevent file of
+a present device makes it log the `would load` decision modprobe -R predicts; coldplug
+covers every present device with a MODALIAS."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import BIN, Process, builtin_modules, check, fail, kplugd, modprobe_resolve, require_environment, write_uevent  # noqa
+
+
+def present_devices():
+    """(devpath, modalias, loadable modules) for every present device whose uevent carries a
+    MODALIAS (what the kernel sends; a `modalias` file alone, as on /sys/devices/system/cpu,
+    is no device)."""
+    builtin = builtin_modules()
+    out = []
+    # os.walk does not follow links: /sys is full of loops.
+    for d, _, files in sorted(os.walk("/sys/devices")):
+        if "uevent" not in files:
+            continue
+        try:
+            props = dict(l.split("=", 1) for l in open(os.path.join(d, "uevent")).read().splitlines() if "=" in l)
+        except OSError:
+            continue
+        modalias = props.get("MODALIAS", "")
+        if modalias:
+            out.append((d[len("/sys"):], modalias, modprobe_resolve(modalias) - builtin))
+    return out
+
+
+def main():
+    require_environment()
+    devices = present_devices()
+    loadable = [d for d in devices if d[2]]
+    if not loadable:
+        fail("no present device has a MODALIAS that resolves to a loadable module in the Debian tree")
+    devpath, modalias, modules = loadable[0]
+    print(f"device under test: {devpath} MODALIAS={modalias} -> {sorted(modules)}")
+
+    # Hotplug: one `add` written to sysfs, one decision logged.
+    d = kplugd("--dry-run", "--no-coldplug")
+    try:
+        d.wait_for(lambda l: "starting" in l, what="the start-up line")
+        line = d.wait_for(lambda l: l.endswith(")") and f"add {devpath} (" in l and "would load" in l,
+                          what=f"a would-load line for {devpath}", poke=lambda: write_uevent(devpath))
+        for m in modules:
+            check(f"would load {m} (dry run)" in line, f"the decision names {m}")
+        check(f"MODALIAS={modalias}" in line or "MODALIAS=" + modalias[:93] in line, "the decision names the MODALIAS")
+        check(not line.startswith("coldplug"), "--no-coldplug: the decision came from the kernel event")
+    finally:
+        code = d.stop()
+    check(code == 0, f"kplugd stops cleanly on SIGTERM (exit {code})")
+    check(any("kplugd stopped: received" in l for l in d.output()), "kplugd logs its counters when it stops")
+
+    # Coldplug: every present device's loadable modules are decided, then kplugd exits.
+    c = kplugd("--dry-run", "--exit-after-coldplug")
+    code = c.proc.wait(timeout=60)
+    c.stop()
+    out = c.output()
+    check(code == 0, f"--exit-after-coldplug exits 0 (got {code})")
+    check(any("coldplug complete" in l for l in out), "coldplug reports completion")
+    for devpath, modalias, modules in loadable:
+        lines = [l for l in out if f"coldplug add {devpath} (" in l]
+        if len(lines) != 1:
+            c.dump()
+            fail(f"expected one coldplug decision for {devpath}, found {len(lines)}")
+        for m in modules:
+            if f"would load {m} (dry run)" not in lines[0]:
+                c.dump()
+                fail(f"coldplug of {devpath} does not say 'would load {m}'")
+    check(True, f"coldplug decided all {len(loadable)} devices with loadable modules")
+
+    # Start-up failures are clear and have the documented exit code.
+    bad = Process([os.path.join(BIN, "kplugd"), "--dry-run", "--modules-dir", "/nonexistent/9.9"])
+    check(bad.proc.wait(timeout=10) == 3, "a missing modules tree stops start-up with exit code 3")
+    bad.stop()
+    check(any("does not exist" in l for l in bad.output()), "and says the directory does not exist")
+
+
+if __name__ == "__main__":
+    main()
