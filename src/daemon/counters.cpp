@@ -16,9 +16,9 @@ std::string Counters::summary() const {
   for (const auto& [reason, n] : rejected) reasons += fmt::format("{}{} {}", reasons.empty() ? "" : ", ", reason, n);
   return fmt::format(
       "received {}, coldplug {}, rejected {}{}, overruns {}, missed {}, loads ok {}, failed {}, skipped {}, "
-      "no module {}",
+      "no module {}, unloads {}, unloads refused {}",
       events_received, coldplug_events, rejected_total(), reasons.empty() ? "" : " (" + reasons + ")", overruns,
-      missed_events, loads_ok, loads_failed, loads_skipped, no_module);
+      missed_events, loads_ok, loads_failed, loads_skipped, no_module, unloads, unloads_refused);
 }
 
 }  // namespace kplug

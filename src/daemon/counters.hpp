@@ -18,6 +18,8 @@ struct Counters {
   std::uint64_t loads_failed = 0;
   std::uint64_t loads_skipped = 0;     // builtin, already loaded, blacklisted
   std::uint64_t no_module = 0;         // MODALIAS that matched nothing
+  std::uint64_t unloads = 0;           // modules kplugd removed (or, in dry run, would)
+  std::uint64_t unloads_refused = 0;   // still in use when the grace period ended, or failed
 
   std::uint64_t rejected_total() const;
   // One line for logs: "received 12, coldplug 27, rejected 1 (not_kernel_port 1), ..."

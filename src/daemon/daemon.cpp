@@ -54,6 +54,9 @@ void Daemon::stop(int exit_code) {
   if (exit_code != exit_ok) exit_code_ = exit_code;
   signals_.cancel();
   if (socket_) socket_->cancel();
+  // Pending unloads are abandoned: the modules stay loaded, which is always safe.
+  for (auto& [module, timer] : unload_timers_) timer->cancel();
+  unload_timers_.clear();
 }
 
 void Daemon::on_signal(int signal) {
@@ -62,13 +65,15 @@ void Daemon::on_signal(int signal) {
 }
 
 void Daemon::on_uevent(const Uevent& event) {
-  // 1. Decide what the event asks for (kplug's default policy until rules land).
+  // 1. A device that went away may leave a module kplugd loaded with no user.
+  if (event.action == "remove") return on_device_removed(event);
+  // 2. Decide what the event asks for (kplug's default policy until rules land).
   Decision decision = default_decision(event);
   if (!decision.autoload) {
     spdlog::debug("{}: nothing to do ({})", describe_event(event), decision.reason);
     return;
   }
-  // 2. Resolve its MODALIAS to module names through modules.alias (cached).
+  // 3. Resolve its MODALIAS to module names through modules.alias (cached).
   auto modules = resolver_->resolve(decision.modalias);
   if (!modules) {
     spdlog::warn("{}: MODALIAS={}: {}", describe_event(event), decision.modalias, modules.error());
@@ -81,7 +86,9 @@ void Daemon::on_uevent(const Uevent& event) {
                 "{} MODALIAS={}: no module matches", describe_event(event), shorten(decision.modalias, 96));
     return;
   }
-  // 3. Hand each module to a loader thread; one line is logged when all have answered.
+  // 4. Modules kplugd loaded earlier now serve this device too: no unload while it stays.
+  keep_loaded_for(*modules, event);
+  // 5. Hand each module to a loader thread; one line is logged when all have answered.
   auto report = std::make_shared<LoadReport>();
   report->event = describe_event(event);
   report->modalias = decision.modalias;
@@ -116,32 +123,113 @@ void Daemon::on_coldplug_step_done() {
   if (options_.exit_after_coldplug) stop();
 }
 
-void Daemon::do_load(LoadJob job, std::shared_ptr<LoadReport> report) {
-  if (report->coldplug && coldplug_running_) ++coldplug_pending_;
-  // The work guard keeps io.run() alive until the result has been handled.
+template <typename Fn, typename Done>
+void Daemon::on_loader_thread(Fn fn, Done done) {
+  // The work guard keeps io.run() alive until DONE has run.
   auto guard = boost::asio::make_work_guard(io_);
-  boost::asio::post(loader_threads_, [this, job = std::move(job), report = std::move(report),
+  boost::asio::post(loader_threads_, [this, fn = std::move(fn), done = std::move(done),
                                       guard = std::move(guard)]() mutable {
-    LoadResult result = loader_->load(job);
-    boost::asio::post(io_, [this, module = std::move(job.module), result = std::move(result),
-                            report = std::move(report), guard = std::move(guard)] {
-      on_load_done(module, result, report);
+    auto result = fn();
+    boost::asio::post(io_, [done = std::move(done), result = std::move(result), guard = std::move(guard)] {
+      done(result);
     });
   });
 }
 
-void Daemon::on_load_done(const std::string& module, const LoadResult& result,
-                          const std::shared_ptr<LoadReport>& report) {
+void Daemon::do_load(LoadJob job, std::shared_ptr<LoadReport> report) {
+  if (report->coldplug && coldplug_running_) ++coldplug_pending_;
+  on_loader_thread([this, job] { return loader_->load(job); },
+                   [this, job, report](const LoadResult& result) { on_load_done(job, result, report); });
+}
+
+void Daemon::on_load_done(const LoadJob& job, const LoadResult& result, const std::shared_ptr<LoadReport>& report) {
   switch (result.status) {
     case LoadStatus::loaded:
-    case LoadStatus::would_load: ++counters_.loads_ok; break;
+    case LoadStatus::would_load:
+      ++counters_.loads_ok;
+      // Only what kplugd itself inserted is ever a candidate for unloading.
+      ledger_.record_load(job.module, job.devpath, job.modalias, result.duration);
+      break;
+    case LoadStatus::already_loaded:
+      ++counters_.loads_skipped;
+      // A second device that arrived while kplugd's own load of the module was in flight.
+      ledger_.add_device(job.module, job.devpath);
+      break;
     case LoadStatus::failed: ++counters_.loads_failed; break;
     default: ++counters_.loads_skipped; break;
   }
-  report->outcomes.emplace_back(module, result);
+  report->outcomes.emplace_back(job.module, result);
   if (--report->remaining == 0)
     spdlog::log(report->any_failed() ? spdlog::level::warn : spdlog::level::info, "{}", report->line());
   if (report->coldplug) on_coldplug_step_done();
+}
+
+void Daemon::keep_loaded_for(const std::vector<std::string>& modules, const Uevent& event) {
+  for (const auto& module : modules) {
+    if (!ledger_.owns(module)) continue;
+    ledger_.add_device(module, event.devpath);
+    if (auto it = unload_timers_.find(module); it != unload_timers_.end()) {
+      it->second->cancel();
+      unload_timers_.erase(it);
+      spdlog::info("{}: {} is needed again, unload cancelled", describe_event(event), module);
+    }
+  }
+}
+
+void Daemon::on_device_removed(const Uevent& event) {
+  if (!options_.unload) return;
+  for (const auto& module : ledger_.remove_device(event.devpath)) do_schedule_unload(module, event.devpath);
+}
+
+void Daemon::do_schedule_unload(const std::string& module, const std::string& devpath) {
+  spdlog::info("remove {}: {} has no device left, unloading in {:.1f} s unless one returns", devpath, module,
+               static_cast<double>(options_.unload_grace.count()) / 1000.0);
+  auto& timer = unload_timers_[module];
+  timer = std::make_unique<boost::asio::steady_timer>(io_, options_.unload_grace);
+  timer->async_wait([this, module](const boost::system::error_code& ec) {
+    if (!ec) on_unload_timer(module);
+  });
+}
+
+void Daemon::on_unload_timer(const std::string& module) {
+  unload_timers_.erase(module);
+  auto it = ledger_.entries().find(module);
+  if (it == ledger_.entries().end() || !it->second.devices.empty()) return;
+  do_unload(module);
+}
+
+void Daemon::do_unload(const std::string& module) {
+  on_loader_thread([this, module] { return loader_->unload(module); },
+                   [this, module](const UnloadResult& result) { on_unload_done(module, result); });
+}
+
+void Daemon::on_unload_done(const std::string& module, const UnloadResult& result) {
+  double ms = static_cast<double>(result.duration.count()) / 1000.0;
+  switch (result.status) {
+    case UnloadStatus::unloaded:
+      ++counters_.unloads;
+      ledger_.forget(module);
+      spdlog::info("unloaded {} in {:.1f} ms: its last device is gone", module, ms);
+      break;
+    case UnloadStatus::would_unload:
+      ++counters_.unloads;
+      ledger_.forget(module);
+      spdlog::info("would unload {} (dry run): its last device is gone", module);
+      break;
+    case UnloadStatus::not_loaded:
+      ledger_.forget(module);
+      spdlog::info("{} was already unloaded by someone else", module);
+      break;
+    case UnloadStatus::in_use:
+      // It stays in the ledger: a later removal of a device it gains may still free it.
+      ++counters_.unloads_refused;
+      spdlog::info("{} stays loaded: {}", module, result.message);
+      break;
+    case UnloadStatus::failed:
+      ++counters_.unloads_refused;
+      spdlog::warn("{}", result.message);
+      break;
+  }
 }
 
 void Daemon::do_read() {

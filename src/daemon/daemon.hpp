@@ -4,15 +4,18 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 
 #include "daemon/counters.hpp"
+#include "daemon/ledger.hpp"
 #include "daemon/load_report.hpp"
 #include "daemon/options.hpp"
 #include "kmod/module_loader.hpp"
@@ -38,6 +41,7 @@ class Daemon {
   void on_uevent(const Uevent& event);
 
   const Counters& counters() const { return counters_; }
+  const Ledger& ledger() const { return ledger_; }
   int exit_code() const { return exit_code_; }
 
  private:
@@ -46,7 +50,16 @@ class Daemon {
   void on_readable();
   void on_receive(ReceiveOutcome& outcome);
   void do_load(LoadJob job, std::shared_ptr<LoadReport> report);
-  void on_load_done(const std::string& module, const LoadResult& result, const std::shared_ptr<LoadReport>& report);
+  void on_load_done(const LoadJob& job, const LoadResult& result, const std::shared_ptr<LoadReport>& report);
+  void on_device_removed(const Uevent& event);
+  void keep_loaded_for(const std::vector<std::string>& modules, const Uevent& event);
+  void do_schedule_unload(const std::string& module, const std::string& devpath);
+  void on_unload_timer(const std::string& module);
+  void do_unload(const std::string& module);
+  void on_unload_done(const std::string& module, const UnloadResult& result);
+  // Runs FN on the loader thread, then DONE(result) back on the event-loop thread.
+  template <typename Fn, typename Done>
+  void on_loader_thread(Fn fn, Done done);
   void on_coldplug_step_done();
   void on_signal(int signal);
 
@@ -60,6 +73,8 @@ class Daemon {
   // One loader thread for now: the loader's kmod_ctx is used from it alone.
   boost::asio::thread_pool loader_threads_{1};
   Counters counters_;
+  Ledger ledger_;
+  std::map<std::string, std::unique_ptr<boost::asio::steady_timer>> unload_timers_;
   bool stopping_ = false;
   int exit_code_ = exit_ok;
   // Coldplug is complete when every load it started has finished.

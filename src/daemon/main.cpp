@@ -22,7 +22,9 @@ constexpr const char* description =
     "kplugd: the kplug hotplug module loader.\n\n"
     "Listens on the kernel's uevent netlink socket (only messages the kernel itself sent are\n"
     "accepted), resolves each new device's MODALIAS through modules.alias and loads the\n"
-    "modules it names. At start it coldplugs: every device already present goes the same way.\n\n"
+    "modules it names. At start it coldplugs: every device already present goes the same way.\n"
+    "When the last device a module was loaded for is removed, the module is unloaded after a\n"
+    "grace period, if kplugd loaded it itself and nothing uses it.\n\n"
     "Exit codes: 0 stopped by SIGINT/SIGTERM, 1 runtime failure, 2 bad command line,\n"
     "3 start-up failure (no netlink socket, no modules tree, no module support).";
 
@@ -57,6 +59,12 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", options.log_level, "trace, debug, info, warn, error or off")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  std::string grace = "5s";
+  app.add_option("--unload-grace", grace,
+                 "how long a module kplugd loaded stays after its last device is removed, e.g. 5s, 500ms")
+      ->capture_default_str();
+  bool no_unload = false;
+  app.add_flag("--no-unload", no_unload, "never unload modules when their devices are removed");
   std::string rcvbuf = "128M";
   app.add_option("--receive-buffer", rcvbuf, "netlink receive buffer, e.g. 128M (forced past rmem_max as root)")
       ->capture_default_str();
@@ -66,6 +74,11 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? exit_ok : exit_usage;
   }
   options.coldplug = !no_coldplug;
+  options.unload = !no_unload;
+  if (!parse_duration(grace, options.unload_grace)) {
+    std::cerr << "kplugd: --unload-grace: '" << grace << "' is not a duration such as 5s, 500ms or 1m\n";
+    return exit_usage;
+  }
   if (!parse_size(rcvbuf, options.receive_buffer)) {
     std::cerr << "kplugd: --receive-buffer: '" << rcvbuf << "' is not a size such as 4096, 512K or 128M\n";
     return exit_usage;

@@ -5,6 +5,21 @@
 
 namespace kplug {
 
+bool parse_duration(const std::string& text, std::chrono::milliseconds& out) {
+  double value = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || ptr == text.data() || value < 0) return false;
+  std::string_view unit(ptr, static_cast<std::size_t>(text.data() + text.size() - ptr));
+  double ms = 0;
+  if (unit == "ms") ms = value;
+  else if (unit == "" || unit == "s") ms = value * 1000;
+  else if (unit == "m" || unit == "min") ms = value * 60'000;
+  else return false;
+  if (ms > 86'400'000.0) return false;  // a day: anything longer is a typo
+  out = std::chrono::milliseconds(static_cast<long long>(ms));
+  return true;
+}
+
 bool parse_size(const std::string& text, std::size_t& out) {
   std::size_t value = 0;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);

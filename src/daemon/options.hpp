@@ -17,6 +17,8 @@ struct DaemonOptions {
   std::string log_level = "info";
   std::size_t receive_buffer = 128u << 20;
   bool exit_after_coldplug = false;  // for benchmarks and scripts: stop once coldplug is done
+  bool unload = true;  // unload what kplugd loaded once its last device is gone
+  std::chrono::milliseconds unload_grace{5000};
 };
 
 // Exit codes, documented in `kplugd --help` and the README.
@@ -26,6 +28,9 @@ enum ExitCode : int {
   exit_usage = 2,          // bad command line
   exit_startup = 3,        // the environment is unusable: no netlink, no modules tree, ...
 };
+
+// Parses a duration such as "5s", "500ms", "2m" or "1.5" (seconds). False on bad input.
+bool parse_duration(const std::string& text, std::chrono::milliseconds& out);
 
 // Parses a size such as "128M", "4096", "1G". Returns false on bad input.
 bool parse_size(const std::string& text, std::size_t& out);

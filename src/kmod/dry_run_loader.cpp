@@ -18,6 +18,8 @@ LoadResult DryRunLoader::load(const LoadJob& job) {
   return r;
 }
 
+UnloadResult DryRunLoader::unload(const std::string&) { return {UnloadStatus::would_unload, "", {}}; }
+
 std::vector<LoadJob> DryRunLoader::jobs() const {
   std::lock_guard lock(mutex_);
   return jobs_;

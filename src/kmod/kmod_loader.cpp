@@ -3,6 +3,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 #include <fmt/format.h>
 #include <libkmod.h>
@@ -63,6 +64,33 @@ const char* to_string(LoadStatus status) {
   return "unknown";
 }
 
+const char* to_string(UnloadStatus status) {
+  switch (status) {
+    case UnloadStatus::unloaded: return "unloaded";
+    case UnloadStatus::would_unload: return "would_unload";
+    case UnloadStatus::in_use: return "in_use";
+    case UnloadStatus::not_loaded: return "not_loaded";
+    case UnloadStatus::failed: return "failed";
+  }
+  return "unknown";
+}
+
+std::string bound_devices(const std::string& module, const std::string& sys_module_dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path drivers = fs::path(sys_module_dir) / module / "drivers";
+  for (const auto& driver : fs::directory_iterator(drivers, ec)) {
+    // A driver directory holds control files and one symlink per bound device; the
+    // symlink named "module" points back at the module itself.
+    for (const auto& entry : fs::directory_iterator(driver.path(), ec)) {
+      std::string name = entry.path().filename();
+      if (name == "module" || !entry.is_symlink(ec)) continue;
+      return "driver " + driver.path().filename().string() + " is bound to " + name;
+    }
+  }
+  return "";
+}
+
 std::optional<LoadResult> precheck_load(const KmodContext& ctx, const LoadJob& job, bool check_live) {
   if (!is_safe_module_name(job.module))
     return failed(EINVAL, fmt::format("refusing to load '{}': not a module name", job.module));
@@ -103,6 +131,42 @@ LoadResult KmodLoader::load(const LoadJob& job) {
   if (err < 0) return finish(failed(-err, fmt::format("failed to load {}: {}", job.module, std::strerror(-err))));
   if (err > 0) return finish(with_status(LoadStatus::blacklisted));
   return finish(with_status(LoadStatus::loaded));
+}
+
+UnloadResult KmodLoader::unload(const std::string& module) {
+  auto start = Clock::now();
+  auto finish = [&](UnloadStatus status, std::string message = "") {
+    UnloadResult r{status, std::move(message), {}};
+    r.duration = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
+    return r;
+  };
+  if (!is_safe_module_name(module)) return finish(UnloadStatus::failed, "not a module name");
+  ModuleRef ref;
+  if (int err = kmod_module_new_from_name(ctx_->get(), module.c_str(), &ref.mod); err < 0)
+    return finish(UnloadStatus::failed, std::strerror(-err));
+  int state = kmod_module_get_initstate(ref.mod);
+  if (state < 0) return finish(UnloadStatus::not_loaded);
+  if (state == KMOD_MODULE_BUILTIN) return finish(UnloadStatus::in_use, "built into the kernel");
+  if (int refcnt = kmod_module_get_refcnt(ref.mod); refcnt > 0)
+    return finish(UnloadStatus::in_use, fmt::format("refcount is {}", refcnt));
+  if (kmod_list* holders = kmod_module_get_holders(ref.mod)) {
+    std::string names;
+    kmod_list* it;
+    kmod_list_foreach(it, holders) {
+      kmod_module* h = kmod_module_get_module(it);
+      names += (names.empty() ? "" : " ") + std::string(kmod_module_get_name(h));
+      kmod_module_unref(h);
+    }
+    kmod_module_unref_list(holders);
+    return finish(UnloadStatus::in_use, "held by " + names);
+  }
+  if (std::string bound = bound_devices(module); !bound.empty()) return finish(UnloadStatus::in_use, bound);
+  if (int err = kmod_module_remove_module(ref.mod, 0); err < 0) {
+    if (err == -EBUSY || err == -EAGAIN) return finish(UnloadStatus::in_use, std::strerror(-err));
+    if (err == -ENOENT) return finish(UnloadStatus::not_loaded);
+    return finish(UnloadStatus::failed, fmt::format("failed to unload {}: {}", module, std::strerror(-err)));
+  }
+  return finish(UnloadStatus::unloaded);
 }
 
 }  // namespace kplug

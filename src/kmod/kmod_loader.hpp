@@ -14,6 +14,7 @@ class KmodLoader : public ModuleLoader {
  public:
   explicit KmodLoader(std::unique_ptr<KmodContext> ctx) : ctx_(std::move(ctx)) {}
   LoadResult load(const LoadJob& job) override;
+  UnloadResult unload(const std::string& module) override;
 
  private:
   std::unique_ptr<KmodContext> ctx_;
@@ -23,5 +24,9 @@ class KmodLoader : public ModuleLoader {
 // inserted — bad name, unknown, builtin, already live, blacklisted — nullopt otherwise.
 // `check_live` consults /sys/module (off for dry runs against another kernel's tree).
 std::optional<LoadResult> precheck_load(const KmodContext& ctx, const LoadJob& job, bool check_live);
+
+// Why MODULE must stay, read from /sys/module/MODULE/drivers: "" when no device is bound
+// to any of its drivers, else e.g. "driver usb:usb_hello is bound to 1-1:1.0".
+std::string bound_devices(const std::string& module, const std::string& sys_module_dir = "/sys/module");
 
 }  // namespace kplug

@@ -32,11 +32,30 @@ struct LoadResult {
 
 const char* to_string(LoadStatus status);
 
+enum class UnloadStatus {
+  unloaded,      // removed now
+  would_unload,  // dry run
+  in_use,        // refcount, holders or a bound device keep it; nothing was done
+  not_loaded,    // already gone
+  failed,
+};
+
+struct UnloadResult {
+  UnloadStatus status = UnloadStatus::failed;
+  std::string message;  // for in_use and failed: why
+  std::chrono::microseconds duration{0};
+};
+
+const char* to_string(UnloadStatus status);
+
 class ModuleLoader {
  public:
   virtual ~ModuleLoader() = default;
   // Blocks while the kernel runs the module's init; call it from a loader thread.
   virtual LoadResult load(const LoadJob& job) = 0;
+  // Removes MODULE only if its refcount is 0, no module holds it and no device is bound
+  // to its drivers. Call it from a loader thread.
+  virtual UnloadResult unload(const std::string& module) = 0;
 };
 
 }  // namespace kplug

@@ -9,9 +9,8 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import check, fail, kplugd, require_environment, write_uevent  # noqa: E402
+from common import BIN, check, fail, kplugd, require_environment, write_uevent  # noqa: E402
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 FORGED_DEVPATH = "/devices/forged/evil0"
 FORGED_MODALIAS = "virtio:d00000005v00001AF4"  # virtio_balloon, if anyone believed it
 
@@ -28,7 +27,7 @@ def main():
         ns_pid = ns_line.split()[1]
         start = d.wait_for(lambda l: "starting" in l, what="the start-up line")
         port = re.search(r"netlink port (\d+)", start).group(1)
-        enter = ["nsenter", f"--net=/proc/{ns_pid}/ns/net", "--", sys.executable, os.path.join(HERE, "forge_uevent.py")]
+        enter = ["nsenter", f"--net=/proc/{ns_pid}/ns/net", "--", os.path.join(BIN, "tests", "forge_uevent")]
         subprocess.run([*enter, "multicast", FORGED_DEVPATH, FORGED_MODALIAS], check=True)
         subprocess.run([*enter, f"unicast:{port}", FORGED_DEVPATH, FORGED_MODALIAS], check=True)
         d.wait_for(lambda l: "(not_kernel_port)" in l, what="the multicast forgery's rejection")

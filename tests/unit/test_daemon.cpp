@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
+#include <set>
 
 #include <sstream>
 
@@ -16,20 +17,44 @@ using namespace kplug;
 namespace {
 
 // Records jobs and answers a fixed status, without touching any kernel.
+// virtio_pci fails, virtio_rng was loaded before kplugd started, the rest load once.
 class FakeLoader : public ModuleLoader {
  public:
-  explicit FakeLoader(std::vector<LoadJob>& jobs) : jobs_(jobs) {}
+  explicit FakeLoader(std::vector<LoadJob>& jobs, std::vector<std::string>* unloads = nullptr)
+      : jobs_(jobs), unloads_(unloads) {}
   LoadResult load(const LoadJob& job) override {
     jobs_.push_back(job);
     LoadResult r;
-    r.status = job.module == "virtio_pci" ? LoadStatus::failed : LoadStatus::loaded;
-    if (r.status == LoadStatus::failed) r.message = "failed to load virtio_pci: Operation not permitted";
+    if (job.module == "virtio_pci") {
+      r.status = LoadStatus::failed;
+      r.message = "failed to load virtio_pci: Operation not permitted";
+    } else if (job.module == "virtio_rng" || live_.count(job.module)) {
+      r.status = LoadStatus::already_loaded;
+    } else {
+      r.status = LoadStatus::loaded;
+      live_.insert(job.module);
+    }
     return r;
+  }
+  UnloadResult unload(const std::string& module) override {
+    if (unloads_) unloads_->push_back(module);
+    live_.erase(module);
+    return {UnloadStatus::unloaded, "", {}};
   }
 
  private:
   std::vector<LoadJob>& jobs_;
+  std::vector<std::string>* unloads_;
+  std::set<std::string> live_;
 };
+
+std::unique_ptr<Resolver> resolver() {
+  const char* dir = std::getenv("KPLUG_TEST_MODULES_DIR");
+  REQUIRE(dir != nullptr);
+  auto ctx = KmodContext::open({dir, {"/nonexistent"}});
+  REQUIRE(ctx.has_value());
+  return std::make_unique<Resolver>(std::move(*ctx));
+}
 
 Uevent add(std::string devpath, std::string modalias) {
   Uevent ev;
@@ -83,4 +108,101 @@ TEST_CASE("add events with a MODALIAS load the resolved modules, others load not
   CHECK(text.find("add /devices/none (test) MODALIAS=nothing:here: no module matches") != std::string::npos);
   CHECK(text.find("/devices/nomodalias") == std::string::npos);  // not a decision: debug level only
   spdlog::set_default_logger(spdlog::stderr_color_mt("restored"));
+}
+
+namespace {
+Uevent removal(std::string devpath) {
+  Uevent ev = add(std::move(devpath), "");
+  ev.action = "remove";
+  return ev;
+}
+constexpr const char* balloon = "virtio:d00000005v00001AF4";  // -> virtio_balloon
+constexpr const char* rng = "virtio:d00000004v00001AF4";      // -> virtio_rng
+}  // namespace
+
+TEST_CASE("a module kplugd loaded is unloaded after its last device goes", "[daemon][unload]") {
+  std::vector<LoadJob> jobs;
+  std::vector<std::string> unloads;
+  boost::asio::io_context io;
+  DaemonOptions options;
+  options.coldplug = false;
+  options.unload_grace = std::chrono::milliseconds(20);
+  Daemon daemon(io, options, nullptr, resolver(), std::make_unique<FakeLoader>(jobs, &unloads));
+
+  daemon.on_uevent(add("/devices/b1", balloon));
+  daemon.on_uevent(add("/devices/b2", balloon));
+  io.run();
+  io.restart();
+  CHECK(daemon.ledger().entries().at("virtio_balloon").devices.size() == 2);
+
+  daemon.on_uevent(removal("/devices/b1"));
+  io.run();
+  io.restart();
+  CHECK(unloads.empty());  // one device is still there
+
+  daemon.on_uevent(removal("/devices/b2"));
+  io.run();  // returns after the grace timer and the unload
+  io.restart();
+  CHECK(unloads == std::vector<std::string>{"virtio_balloon"});
+  CHECK_FALSE(daemon.ledger().owns("virtio_balloon"));
+  CHECK(daemon.counters().unloads == 1);
+}
+
+TEST_CASE("plugging again during the grace period cancels the unload", "[daemon][unload]") {
+  std::vector<LoadJob> jobs;
+  std::vector<std::string> unloads;
+  boost::asio::io_context io;
+  DaemonOptions options;
+  options.coldplug = false;
+  options.unload_grace = std::chrono::milliseconds(50);
+  Daemon daemon(io, options, nullptr, resolver(), std::make_unique<FakeLoader>(jobs, &unloads));
+
+  daemon.on_uevent(add("/devices/b1", balloon));
+  io.run();
+  io.restart();
+  daemon.on_uevent(removal("/devices/b1"));
+  daemon.on_uevent(add("/devices/b1", balloon));  // back before the timer fires
+  io.run();
+  io.restart();
+  CHECK(unloads.empty());
+  CHECK(daemon.ledger().entries().at("virtio_balloon").devices.count("/devices/b1") == 1);
+
+  daemon.on_uevent(removal("/devices/b1"));
+  io.run();
+  CHECK(unloads == std::vector<std::string>{"virtio_balloon"});
+}
+
+TEST_CASE("modules loaded before kplugd started are never unloaded", "[daemon][unload]") {
+  std::vector<LoadJob> jobs;
+  std::vector<std::string> unloads;
+  boost::asio::io_context io;
+  DaemonOptions options;
+  options.coldplug = false;
+  options.unload_grace = std::chrono::milliseconds(1);
+  Daemon daemon(io, options, nullptr, resolver(), std::make_unique<FakeLoader>(jobs, &unloads));
+
+  daemon.on_uevent(add("/devices/r1", rng));  // virtio_rng: already loaded
+  io.run();
+  io.restart();
+  CHECK_FALSE(daemon.ledger().owns("virtio_rng"));
+  daemon.on_uevent(removal("/devices/r1"));
+  io.run();
+  CHECK(unloads.empty());
+}
+
+TEST_CASE("--no-unload keeps every module", "[daemon][unload]") {
+  std::vector<LoadJob> jobs;
+  std::vector<std::string> unloads;
+  boost::asio::io_context io;
+  DaemonOptions options;
+  options.coldplug = false;
+  options.unload = false;
+  options.unload_grace = std::chrono::milliseconds(1);
+  Daemon daemon(io, options, nullptr, resolver(), std::make_unique<FakeLoader>(jobs, &unloads));
+  daemon.on_uevent(add("/devices/b1", balloon));
+  io.run();
+  io.restart();
+  daemon.on_uevent(removal("/devices/b1"));
+  io.run();
+  CHECK(unloads.empty());
 }

@@ -21,3 +21,20 @@ TEST_CASE("sizes", "[options]") {
   CHECK_FALSE(parse_size("-1", n));
   CHECK_FALSE(parse_size("99999999999G", n));
 }
+
+TEST_CASE("durations", "[options]") {
+  std::chrono::milliseconds d{0};
+  CHECK(parse_duration("5s", d));
+  CHECK(d.count() == 5000);
+  CHECK(parse_duration("500ms", d));
+  CHECK(d.count() == 500);
+  CHECK(parse_duration("1.5", d));
+  CHECK(d.count() == 1500);
+  CHECK(parse_duration("2m", d));
+  CHECK(d.count() == 120000);
+  CHECK_FALSE(parse_duration("", d));
+  CHECK_FALSE(parse_duration("5 s", d));
+  CHECK_FALSE(parse_duration("-1s", d));
+  CHECK_FALSE(parse_duration("5h", d));
+  CHECK_FALSE(parse_duration("99999m", d));
+}

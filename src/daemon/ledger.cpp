@@ -1,0 +1,42 @@
+// Bookkeeping of kplugd's own loads.
+#include "daemon/ledger.hpp"
+
+namespace kplug {
+
+bool is_same_or_below(const std::string& devpath, const std::string& ancestor) {
+  if (devpath.size() < ancestor.size() || devpath.compare(0, ancestor.size(), ancestor) != 0) return false;
+  return devpath.size() == ancestor.size() || devpath[ancestor.size()] == '/';
+}
+
+void Ledger::record_load(const std::string& module, const std::string& devpath, const std::string& modalias,
+                         std::chrono::microseconds load_time) {
+  auto& e = entries_[module];
+  e.devices.insert(devpath);
+  if (e.cause.empty()) {
+    e.cause = modalias;
+    e.load_time = load_time;
+  }
+}
+
+void Ledger::add_device(const std::string& module, const std::string& devpath) {
+  if (auto it = entries_.find(module); it != entries_.end()) it->second.devices.insert(devpath);
+}
+
+std::vector<std::string> Ledger::remove_device(const std::string& devpath) {
+  std::vector<std::string> orphaned;
+  for (auto& [module, entry] : entries_) {
+    bool had = false;
+    for (auto it = entry.devices.begin(); it != entry.devices.end();) {
+      if (is_same_or_below(*it, devpath)) {
+        it = entry.devices.erase(it);
+        had = true;
+      } else {
+        ++it;
+      }
+    }
+    if (had && entry.devices.empty()) orphaned.push_back(module);
+  }
+  return orphaned;
+}
+
+}  // namespace kplug

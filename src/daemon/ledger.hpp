@@ -1,0 +1,43 @@
+// The ledger: which modules kplugd itself loaded, and for which devices. It decides
+// when a module has lost its last device; the daemon owns the grace timers and the
+// unload itself. Pure: plain values, no I/O. Modules kplugd did not insert are never in it.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace kplug {
+
+struct LedgerEntry {
+  std::set<std::string> devices;  // devpaths it was loaded (or re-plugged) for
+  std::string cause;              // the first device's MODALIAS
+  std::chrono::microseconds load_time{0};
+};
+
+class Ledger {
+ public:
+  // kplugd inserted MODULE for DEVPATH.
+  void record_load(const std::string& module, const std::string& devpath, const std::string& modalias,
+                   std::chrono::microseconds load_time);
+  bool owns(const std::string& module) const { return entries_.count(module) != 0; }
+  // Another device needs a module kplugd loaded: it must not be unloaded while it is there.
+  void add_device(const std::string& module, const std::string& devpath);
+  // DEVPATH went away (and with it every device below it). Returns the modules whose
+  // last device that was, in name order.
+  std::vector<std::string> remove_device(const std::string& devpath);
+  // The module was unloaded (or vanished): forget it.
+  void forget(const std::string& module) { entries_.erase(module); }
+
+  const std::map<std::string, LedgerEntry>& entries() const { return entries_; }
+
+ private:
+  std::map<std::string, LedgerEntry> entries_;
+};
+
+// True when DEVPATH is ANCESTOR itself or lies below it.
+bool is_same_or_below(const std::string& devpath, const std::string& ancestor);
+
+}  // namespace kplug

@@ -1,0 +1,405 @@
+#!/usr/bin/env python3
+"""kplug's test VM: Debian's own kernel in QEMU, with USB devices plugged over QMP.
+
+The one entry point is `VM` (used by tests/vm/test_vm.py and scripts/demo):
+
+    with VM(build_dir) as vm:            # builds what is missing, boots, waits for the agent
+        vm.run("kplugd --unload-grace 1s > /tmp/kplugd.log 2>&1 &")
+        vm.plug("usb-ccid", "c1")        # QMP device_add on the qemu-xhci bus
+        vm.wait_until(lambda: "usb_hello" in vm.loaded_modules(), "usb_hello to load")
+        vm.unplug("c1")                  # QMP device_del, waits for DEVICE_DELETED
+
+What it builds, all cached under BUILD/vm (rebuilt when an input is newer):
+- the Debian kernel and headers from scripts/fetch-kernel (the ABI is resolved there);
+- every module under kmods/, built against those headers, installed in lib/modules/ABI/extra;
+- a module tree pruned to USB, HID, input and SCSI disk drivers plus their dependencies,
+  indexed with depmod (kplugd and modprobe in the VM see the same tree);
+- an initramfs: busybox-static, kplugd, kplug, kmod, forge_uevent, the shared libraries
+  they link (found with ldd), and /init, which starts a command agent on the second
+  serial port.
+
+Channels: ttyS0 is the console (kernel messages and anything written to /dev/console),
+captured to BUILD/vm/console.log; ttyS1 carries commands for `run()`; QMP is a unix socket.
+On failure, `dump()` prints the tail of the console and of kplugd's log.
+"""
+import base64
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+# Subtrees of kernel/ shipped in the VM: what USB sticks, keyboards and card readers need.
+KEEP = ("drivers/usb/core/", "drivers/usb/common/", "drivers/usb/host/", "drivers/usb/storage/",
+        "drivers/hid/", "drivers/input/", "drivers/scsi/sd_mod.ko", "drivers/scsi/scsi_mod.ko",
+        "drivers/scsi/sg.ko")
+BIN_TOOLS = ("kplugd", "kplug", "tests/forge_uevent")
+
+
+class VMError(Exception):
+    pass
+
+
+def log(msg):
+    print(f"[vm] {msg}", file=sys.stderr, flush=True)
+
+
+def sh(argv, **kw):
+    return subprocess.run(argv, check=True, text=True, capture_output=True, **kw).stdout
+
+
+# ---------------------------------------------------------------- building the assets
+
+def kernel():
+    """(version, root) of the Debian kernel, with headers fetched."""
+    env = dict(os.environ)
+    root = sh([os.path.join(TOP, "scripts", "fetch-kernel"), "--headers", "--print-root"], env=env).strip()
+    version = os.path.basename(root)
+    return version, root
+
+
+def build_kmods(build, version, root):
+    """Build every kmods/*/ folder against the Debian headers; return the .ko paths."""
+    kdir = os.path.join(root, "headers", "usr", "src", f"linux-headers-{version}")
+    out = os.path.join(build, "vm", "kmods")
+    kos = []
+    for name in sorted(os.listdir(os.path.join(TOP, "kmods"))):
+        src = os.path.join(TOP, "kmods", name)
+        if not os.path.isfile(os.path.join(src, "Makefile")):
+            continue
+        dst = os.path.join(out, name)
+        # Kbuild writes next to the sources: build a copy so the tree stays clean.
+        shutil.copytree(src, dst, dirs_exist_ok=True)
+        r = subprocess.run(["make", "-C", dst, f"KDIR={kdir}"], capture_output=True, text=True)
+        if r.returncode != 0:
+            raise VMError(f"building kmods/{name} failed:\n{r.stdout[-3000:]}{r.stderr[-3000:]}")
+        kos += [os.path.join(dst, f) for f in os.listdir(dst) if f.endswith(".ko")]
+    return kos
+
+
+def module_closure(moddir, wanted):
+    """WANTED (paths relative to moddir) plus everything modules.dep and softdeps pull in."""
+    deps = {}
+    with open(os.path.join(moddir, "modules.dep")) as f:
+        for line in f:
+            path, _, rest = line.partition(":")
+            deps[path] = rest.split()
+    by_name = {os.path.basename(p)[:-3].replace("-", "_"): p for p in deps}
+    soft = {}
+    with open(os.path.join(moddir, "modules.softdep")) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) > 2 and parts[0] == "softdep":
+                soft[parts[1].replace("-", "_")] = [by_name[w.replace("-", "_")] for w in parts[2:]
+                                                    if w.replace("-", "_") in by_name]
+    todo, seen = list(wanted), set()
+    while todo:
+        p = todo.pop()
+        if p in seen or p not in deps:
+            continue
+        seen.add(p)
+        todo += deps[p] + soft.get(os.path.basename(p)[:-3].replace("-", "_"), [])
+    return seen
+
+
+def build_module_tree(stage, version, root, kos):
+    full = os.path.join(root, "lib", "modules", version)
+    dest = os.path.join(stage, "lib", "modules", version)
+    with open(os.path.join(full, "modules.dep")) as f:
+        every = [line.split(":")[0] for line in f]
+    wanted = [p for p in every if any(p.startswith("kernel/" + k) for k in KEEP)]
+    for rel in sorted(module_closure(full, wanted)):
+        os.makedirs(os.path.dirname(os.path.join(dest, rel)), exist_ok=True)
+        shutil.copy(os.path.join(full, rel), os.path.join(dest, rel))
+    os.makedirs(os.path.join(dest, "extra"), exist_ok=True)
+    for ko in kos:
+        shutil.copy(ko, os.path.join(dest, "extra"))
+    for name in ("modules.builtin", "modules.builtin.modinfo", "modules.order"):
+        shutil.copy(os.path.join(full, name), dest)
+    sh(["depmod", "-b", stage, version])
+
+
+def shared_libraries(binaries):
+    libs = set()
+    for b in binaries:
+        for line in sh(["ldd", b]).splitlines():
+            m = re.search(r"(/\S+\.so[^\s]*)", line)
+            if m:
+                libs.add(m.group(1))
+    return sorted(libs)
+
+
+INIT = r"""#!/bin/busybox sh
+# kplug test VM init: mount the basics, then serve commands on ttyS1 for the test harness.
+/bin/busybox --install -s /bin
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t tmpfs tmpfs /tmp
+mount -t tmpfs tmpfs /run
+echo "kplug-vm: up at $(cut -d' ' -f1 /proc/uptime) s" > /dev/console
+exec /bin/agent
+"""
+
+AGENT = r"""#!/bin/sh
+# Runs each command the host sends on ttyS1 ("ID BASE64") and answers
+# "@@KPLUG ID RC BASE64-OUTPUT" on the same line.
+stty -F /dev/ttyS1 raw -echo -icrnl -opost 2>/dev/null
+exec 3<>/dev/ttyS1
+echo "@@KPLUG ready 0" >&3
+while read -r id cmd <&3; do
+  echo "$cmd" | base64 -d > /tmp/.cmd
+  sh /tmp/.cmd > /tmp/.out 2>&1 3>&- < /dev/null
+  rc=$?
+  echo "@@KPLUG $id $rc $(base64 < /tmp/.out | tr -d '\n')" >&3
+done
+"""
+
+
+def build_initramfs(build, bin_dir):
+    version, root = kernel()
+    vm_dir = os.path.join(build, "vm")
+    os.makedirs(vm_dir, exist_ok=True)
+    log(f"building the initramfs for {version}")
+    kos = build_kmods(build, version, root)
+    stage = os.path.join(vm_dir, "stage")
+    shutil.rmtree(stage, ignore_errors=True)
+    for d in ("bin", "sbin", "usr/bin", "usr/sbin", "proc", "sys", "dev", "tmp", "run", "etc/kplug", "root"):
+        os.makedirs(os.path.join(stage, d), exist_ok=True)
+    shutil.copy("/bin/busybox", os.path.join(stage, "bin", "busybox"))
+    tools = [os.path.join(bin_dir, t) for t in BIN_TOOLS] + [shutil.which("kmod")]
+    for t in tools:
+        shutil.copy(t, os.path.join(stage, "usr", "sbin", os.path.basename(t)))
+    for alias in ("modprobe", "lsmod", "rmmod", "insmod", "modinfo", "depmod"):
+        os.symlink("kmod", os.path.join(stage, "usr", "sbin", alias))
+    for lib in shared_libraries(tools):
+        dst = os.path.join(stage, lib.lstrip("/"))
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        shutil.copy(lib, dst)
+    # Debian's libraries live in /lib/x86_64-linux-gnu via the /lib -> usr/lib merge.
+    for d in ("lib", "lib64"):
+        if not os.path.exists(os.path.join(stage, d)):
+            os.symlink(f"usr/{d}", os.path.join(stage, d))
+    for name, text in (("init", INIT), ("bin/agent", AGENT)):
+        with open(os.path.join(stage, name), "w") as f:
+            f.write(text)
+        os.chmod(os.path.join(stage, name), 0o755)
+    build_module_tree(stage, version, root, kos)
+    cpio = os.path.join(vm_dir, "initramfs.cpio")
+    files = subprocess.run("find . -mindepth 1 | sort", shell=True, cwd=stage, check=True,
+                           capture_output=True).stdout
+    with open(cpio, "wb") as out:
+        subprocess.run(["cpio", "-o", "-H", "newc", "--quiet"], input=files, cwd=stage, stdout=out, check=True)
+    log(f"initramfs: {os.path.getsize(cpio) // (1 << 20)} MiB, "
+        f"{sum(len(fs) for _, _, fs in os.walk(os.path.join(stage, 'lib', 'modules')))} files of modules")
+    return version, root, cpio, stage
+
+
+# ---------------------------------------------------------------- the running VM
+
+class VM:
+    def __init__(self, build_dir=None, bin_dir=None, boot_timeout=120, extra_qemu=()):
+        self.build = os.path.abspath(build_dir or os.environ.get("KPLUG_BUILD_DIR", os.path.join(TOP, "build")))
+        self.bin = os.path.abspath(bin_dir or os.environ.get("KPLUG_BIN_DIR", self.build))
+        self.dir = os.path.join(self.build, "vm")
+        self.boot_timeout = boot_timeout
+        self.extra_qemu = list(extra_qemu)
+        self.qemu = None
+        self._replies = {}
+        self._cond = threading.Condition()
+        self._next_id = 1
+        self._qmp_events = []
+
+    # -- lifecycle
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            self.dump()
+        self.stop()
+        return False
+
+    def start(self):
+        self.version, self.root, self.initramfs, self.stage = build_initramfs(self.build, self.bin)
+        self.console_log = os.path.join(self.dir, "console.log")
+        self.qmp_path = os.path.join(self.dir, "qmp.sock")
+        self.agent_path = os.path.join(self.dir, "agent.sock")
+        for p in (self.console_log, self.qmp_path, self.agent_path):
+            if os.path.exists(p):
+                os.unlink(p)
+        argv = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "max", "-smp", "2", "-m", "768",
+                "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
+                "-kernel", os.path.join(self.root, "boot", f"vmlinuz-{self.version}"),
+                "-initrd", self.initramfs,
+                "-append", "console=ttyS0 panic=-1 loglevel=7 rdinit=/init",
+                "-serial", f"file:{self.console_log}",
+                "-chardev", f"socket,id=agent,path={self.agent_path},server=on,wait=off",
+                "-serial", "chardev:agent",
+                "-qmp", f"unix:{self.qmp_path},server=on,wait=off",
+                "-device", "qemu-xhci,id=xhci", *self.extra_qemu]
+        self.boot_started = time.monotonic()
+        self.qemu = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True)
+        self._agent = self._connect(self.agent_path)
+        threading.Thread(target=self._read_agent, daemon=True).start()
+        self._qmp = self._connect(self.qmp_path)
+        self._qmp_file = self._qmp.makefile("rw")
+        self._qmp_file.readline()  # greeting
+        self.qmp("qmp_capabilities")
+        self._wait_reply("ready", self.boot_timeout)
+        self.boot_seconds = time.monotonic() - self.boot_started
+        log(f"booted {self.version} in {self.boot_seconds:.1f} s")
+
+    def stop(self):
+        if self.qemu and self.qemu.poll() is None:
+            try:
+                self.qmp("quit")
+            except Exception:
+                pass
+            try:
+                self.qemu.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.qemu.kill()
+                self.qemu.wait()
+
+    def _connect(self, path, timeout=30):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.qemu.poll() is not None:
+                raise VMError(f"qemu exited: {self.qemu.stdout.read()}")
+            try:
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.connect(path)
+                return s
+            except OSError:
+                time.sleep(0.1)
+        raise VMError(f"cannot connect to {path}")
+
+    # -- the command agent on ttyS1
+    def _read_agent(self):
+        buf = b""
+        while True:
+            try:
+                data = self._agent.recv(65536)
+            except OSError:
+                return
+            if not data:
+                return
+            buf += data
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                m = re.search(rb"@@KPLUG (\S+) (\d+) ?(\S*)", line)
+                if m:
+                    with self._cond:
+                        self._replies[m.group(1).decode()] = (int(m.group(2)),
+                                                               base64.b64decode(m.group(3)).decode(errors="replace"))
+                        self._cond.notify_all()
+
+    def _wait_reply(self, key, timeout):
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while key not in self._replies:
+                left = deadline - time.monotonic()
+                if left <= 0 or self.qemu.poll() is not None:
+                    raise VMError(f"no answer from the VM agent for {key!r} within {timeout} s")
+                self._cond.wait(min(left, 0.5))
+            return self._replies.pop(key)
+
+    def run(self, command, timeout=60, check=True):
+        """Run COMMAND with /bin/sh in the VM; return its output (stdout and stderr)."""
+        key = str(self._next_id)
+        self._next_id += 1
+        self._agent.sendall(f"{key} {base64.b64encode(command.encode()).decode()}\n".encode())
+        rc, out = self._wait_reply(key, timeout)
+        if check and rc != 0:
+            raise VMError(f"`{command}` exited {rc} in the VM:\n{out}")
+        return out
+
+    # -- QMP
+    def qmp(self, command, **arguments):
+        msg = {"execute": command}
+        if arguments:
+            msg["arguments"] = arguments
+        self._qmp_file.write(json.dumps(msg) + "\n")
+        self._qmp_file.flush()
+        while True:
+            reply = json.loads(self._qmp_file.readline())
+            if "event" in reply:
+                self._qmp_events.append(reply)
+                continue
+            if "error" in reply:
+                raise VMError(f"QMP {command} failed: {reply['error'].get('desc')}")
+            return reply.get("return")
+
+    def plug(self, driver, dev_id, **props):
+        """device_add DRIVER on the xhci bus; returns the host time it was sent."""
+        sent = time.time()
+        self.qmp("device_add", driver=driver, id=dev_id, bus="xhci.0", **props)
+        return sent
+
+    def unplug(self, dev_id, timeout=30):
+        self.qmp("device_del", id=dev_id)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(e.get("event") == "DEVICE_DELETED" and e.get("data", {}).get("device") == dev_id
+                   for e in self._qmp_events):
+                return
+            self._qmp_sock_poll(0.2)
+        raise VMError(f"device {dev_id} was not deleted within {timeout} s")
+
+    def _qmp_sock_poll(self, seconds):
+        self._qmp.settimeout(seconds)
+        try:
+            line = self._qmp_file.readline()
+            if line:
+                self._qmp_events.append(json.loads(line))
+        except (socket.timeout, TimeoutError):
+            pass
+        finally:
+            self._qmp.settimeout(None)
+
+    # -- the kernel's own state
+    def loaded_modules(self):
+        return {line.split()[0] for line in self.run("cat /proc/modules").splitlines() if line.strip()}
+
+    def dmesg(self):
+        return self.run("dmesg")
+
+    def wait_until(self, predicate, what, timeout=60, interval=0.5):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(interval)
+        raise VMError(f"timed out after {timeout} s waiting for {what}")
+
+    def console(self):
+        try:
+            with open(self.console_log, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def dump(self, lines=60):
+        print("---- VM console (tail) ----", file=sys.stderr)
+        print("\n".join(self.console().splitlines()[-lines:]), file=sys.stderr)
+        try:
+            print("---- kplugd log (tail) ----", file=sys.stderr)
+            print(self.run("tail -n 60 /tmp/kplugd.log", timeout=10, check=False), file=sys.stderr)
+        except Exception as e:  # the VM may be gone
+            print(f"(cannot read kplugd's log: {e})", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    # Smoke run: boot, list modules, quit.
+    with VM() as vm:
+        print(vm.run("uname -r; cat /proc/modules | wc -l"))
