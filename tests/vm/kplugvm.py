@@ -55,9 +55,9 @@ def sh(argv, **kw):
 
 # ---------------------------------------------------------------- building the assets
 
-def kernel():
-    """(version, root) of the Debian kernel, with headers fetched."""
-    env = dict(os.environ)
+def kernel(build):
+    """(version, root) of the Debian kernel under BUILD/kernel, with headers fetched."""
+    env = dict(os.environ, KPLUG_KERNEL_DIR=os.path.join(build, "kernel"))
     root = sh([os.path.join(TOP, "scripts", "fetch-kernel"), "--headers", "--print-root"], env=env).strip()
     version = os.path.basename(root)
     return version, root
@@ -163,7 +163,7 @@ done
 
 
 def build_initramfs(build, bin_dir):
-    version, root = kernel()
+    version, root = kernel(build)
     vm_dir = os.path.join(build, "vm")
     os.makedirs(vm_dir, exist_ok=True)
     log(f"building the initramfs for {version}")
@@ -176,12 +176,15 @@ def build_initramfs(build, bin_dir):
     tools = [os.path.join(bin_dir, t) for t in BIN_TOOLS] + [shutil.which("kmod")]
     for t in tools:
         shutil.copy(t, os.path.join(stage, "usr", "sbin", os.path.basename(t)))
+        subprocess.run(["strip", "--strip-unneeded", os.path.join(stage, "usr", "sbin", os.path.basename(t))],
+                       check=False)
     for alias in ("modprobe", "lsmod", "rmmod", "insmod", "modinfo", "depmod"):
         os.symlink("kmod", os.path.join(stage, "usr", "sbin", alias))
     for lib in shared_libraries(tools):
         dst = os.path.join(stage, lib.lstrip("/"))
         os.makedirs(os.path.dirname(dst), exist_ok=True)
         shutil.copy(lib, dst)
+        subprocess.run(["strip", "--strip-unneeded", dst], check=False)
     # Debian's libraries live in /lib/x86_64-linux-gnu via the /lib -> usr/lib merge.
     for d in ("lib", "lib64"):
         if not os.path.exists(os.path.join(stage, d)):

@@ -1,0 +1,191 @@
+#!/usr/bin/env python3
+"""VM scenarios: Debian's kernel in QEMU, real USB plug and unplug, and assertions on the
+kernel's own state (/proc/modules, dmesg), not on kplugd's claims.
+
+usage: test_vm.py SCENARIO   (coldplug, plug, unplug, keyboard, forged; or all)
+"""
+import os
+import re
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from kplugvm import VM, VMError  # noqa: E402
+
+GRACE = "1s"
+CCID_MODALIAS = "usb:v08E6p4433d0100dc00dsc00dp00ic0Bisc00ip00in00"
+
+
+def ok(message):
+    print(f"ok: {message}", flush=True)
+
+
+def check(condition, message):
+    if not condition:
+        raise VMError(message)
+    ok(message)
+
+
+def start_kplugd(vm, *flags):
+    vm.run(f"kplugd --unload-grace {GRACE} {' '.join(flags)} > /tmp/kplugd.log 2>&1 < /dev/null &")
+    vm.wait_until(lambda: "coldplug complete" in kplugd_log(vm), "kplugd's coldplug to complete", timeout=120)
+
+
+def kplugd_log(vm):
+    return vm.run("cat /tmp/kplugd.log", check=False)
+
+
+def host_modprobe_r(vm, key):
+    """What modprobe -R picks for KEY in the VM's own module tree (same files, read on the host)."""
+    r = subprocess.run(["modprobe", "-C", "/nonexistent", "-d", vm.stage, "-S", vm.version, "-R", key],
+                       capture_output=True, text=True)
+    return set(r.stdout.split()) if r.returncode == 0 else set()
+
+
+def builtin(vm):
+    with open(os.path.join(vm.stage, "lib", "modules", vm.version, "modules.builtin")) as f:
+        return {os.path.basename(l.strip())[:-3].replace("-", "_") for l in f if l.strip()}
+
+
+def present_modaliases(vm):
+    out = vm.run("find /sys/devices -name uevent -exec grep -h '^MODALIAS=' {} + 2>/dev/null; true")
+    return {l.split("=", 1)[1] for l in out.splitlines() if l.startswith("MODALIAS=")}
+
+
+def kernel_time(line):
+    m = re.match(r"\[\s*(\d+\.\d+)\]", line)
+    return float(m.group(1)) if m else None
+
+
+# ---------------------------------------------------------------- scenarios
+
+def scenario_coldplug(vm):
+    before = vm.loaded_modules()
+    check(not before, f"no module is loaded before kplugd starts ({sorted(before)})")
+    start_kplugd(vm)
+    expected = set()
+    for key in present_modaliases(vm):
+        expected |= host_modprobe_r(vm, key)
+    expected -= builtin(vm)
+    check("xhci_pci" in expected, "modprobe -R picks xhci_pci for the qemu-xhci controller")
+
+    def settled():
+        # Devices that appear during coldplug (the root hubs under xhci) come as hotplug events.
+        want = set()
+        for key in present_modaliases(vm):
+            want |= host_modprobe_r(vm, key)
+        want -= builtin(vm)
+        return want if want <= vm.loaded_modules() else None
+
+    want = vm.wait_until(settled, "every module modprobe -R picks for the present devices", timeout=90)
+    loaded = vm.loaded_modules()
+    check("xhci_pci" in loaded, "xhci_pci is in /proc/modules")
+    check(want <= loaded, f"all {len(want)} modules modprobe -R picks are loaded: {sorted(want)}")
+    check("xhci_hcd" in vm.dmesg(), "the kernel logged the xhci controller")
+
+
+def scenario_plug(vm):
+    start_kplugd(vm)
+    check("usb_hello" not in vm.loaded_modules(), "usb_hello is not loaded before the plug")
+    vm.plug("usb-ccid", "c1")
+    vm.wait_until(lambda: "usb_hello" in vm.loaded_modules(), "usb_hello in /proc/modules", timeout=60)
+    ok("usb_hello is in /proc/modules after device_add usb-ccid")
+    dmesg = vm.wait_until(lambda: next((d for d in [vm.dmesg()] if "usb_hello: probe" in d), None),
+                          "the probe line in dmesg", timeout=30)
+    probe = [l for l in dmesg.splitlines() if "usb_hello: probe" in l][0]
+    check("08e6:4433" in probe, f"the probe line names the device: {probe.strip()}")
+    new = [l for l in dmesg.splitlines() if re.search(r"usb \d+-\d+: new .*USB device number", l)]
+    if new and kernel_time(new[-1]) is not None:
+        latency = kernel_time(probe) - kernel_time(new[-1])
+        print(f"measured: new USB device -> usb_hello probe: {latency * 1000:.0f} ms (kernel timestamps)")
+    line = vm.wait_until(lambda: next((l for l in kplugd_log(vm).splitlines()
+                                       if "loaded usb_hello in" in l), None), "kplugd's load line", timeout=10)
+    check(re.search(r"add /devices/\S+ \(usb\) MODALIAS=usb:v08E6p4433\S*: loaded usb_hello in \d+\.\d ms", line),
+          f"kplugd's line names the device, the MODALIAS, the module and the load time: {line}")
+
+
+def scenario_unplug(vm):
+    start_kplugd(vm)
+    vm.plug("usb-ccid", "c1")
+    vm.wait_until(lambda: "usb_hello" in vm.loaded_modules(), "usb_hello to load", timeout=60)
+    vm.unplug("c1")
+    vm.wait_until(lambda: "usb_hello" not in vm.loaded_modules(), "usb_hello to be unloaded", timeout=30)
+    check("usb_hello: disconnect" in vm.dmesg(), "the kernel ran disconnect, then the module was unloaded")
+
+    vm.plug("usb-ccid", "c1")
+    vm.plug("usb-ccid", "c2")
+    vm.wait_until(lambda: vm.dmesg().count("usb_hello: probe") >= 3, "both devices to be probed", timeout=60)
+    vm.unplug("c1")
+    time.sleep(3)  # well past the 1 s grace period
+    check("usb_hello" in vm.loaded_modules(), "with one of two devices removed, usb_hello stays loaded")
+    vm.unplug("c2")
+    vm.wait_until(lambda: "usb_hello" not in vm.loaded_modules(), "usb_hello to be unloaded", timeout=30)
+    ok("removing the second device unloads usb_hello")
+    check("unloaded usb_hello" in kplugd_log(vm), "kplugd logged the unload")
+
+
+def scenario_keyboard(vm):
+    vm.run("modprobe hid")  # loaded before kplugd: it must never be unloaded by it
+    start_kplugd(vm)
+    vm.wait_until(lambda: "xhci_pci" in vm.loaded_modules(), "xhci_pci from coldplug", timeout=60)
+    check("usbhid" not in vm.loaded_modules(), "usbhid is not loaded before the keyboard")
+    vm.plug("usb-kbd", "kbd1")
+    vm.wait_until(lambda: "usbhid" in vm.loaded_modules(), "usbhid to load", timeout=60)
+    ok("plugging usb-kbd loads usbhid")
+    vm.unplug("kbd1")
+    vm.wait_until(lambda: "usbhid" not in vm.loaded_modules(), "usbhid to be unloaded", timeout=30)
+    ok("unplugging it unloads usbhid")
+    loaded = vm.loaded_modules()
+    check("hid" in loaded, "hid, loaded before kplugd started, stays loaded")
+    check("xhci_pci" in loaded, "xhci_pci, whose controller is still present, stays loaded")
+
+
+def scenario_forged(vm):
+    start_kplugd(vm)
+    check("usb_hello" not in vm.loaded_modules(), "usb_hello is not loaded")
+    vm.run(f"forge_uevent multicast /devices/forged/evil0 {CCID_MODALIAS}")
+    vm.wait_until(lambda: "(not_kernel_port)" in kplugd_log(vm), "kplugd to reject the forgery", timeout=20)
+    time.sleep(2)
+    check("usb_hello" not in vm.loaded_modules(), "the forged uevent loaded nothing")
+    vm.run("kill $(pidof kplugd); sleep 1")
+    summary = [l for l in kplugd_log(vm).splitlines() if "kplugd stopped:" in l]
+    check(summary and "rejected 1 (not_kernel_port 1)" in summary[0],
+          f"kplugd counted it as rejected: {summary[0] if summary else '(no summary)'}")
+    # Positive control: the same module does load for the real device.
+    start_kplugd(vm)
+    vm.plug("usb-ccid", "c1")
+    vm.wait_until(lambda: "usb_hello" in vm.loaded_modules(), "usb_hello for the real device", timeout=60)
+    ok("the real device's uevent still loads usb_hello")
+
+
+SCENARIOS = {
+    "coldplug": scenario_coldplug,
+    "plug": scenario_plug,
+    "unplug": scenario_unplug,
+    "keyboard": scenario_keyboard,
+    "forged": scenario_forged,
+}
+
+
+def main():
+    names = sys.argv[1:] or ["all"]
+    if names == ["all"]:
+        names = list(SCENARIOS)
+    unknown = [n for n in names if n not in SCENARIOS]
+    if unknown:
+        sys.exit(f"unknown scenario(s) {unknown}; choose from {sorted(SCENARIOS)} or all")
+    for name in names:
+        started = time.monotonic()
+        print(f"== scenario {name}", flush=True)
+        with VM() as vm:
+            SCENARIOS[name](vm)
+        print(f"== scenario {name} passed in {time.monotonic() - started:.1f} s", flush=True)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except VMError as e:
+        print(f"FAIL: {e}", file=sys.stderr)
+        sys.exit(1)
