@@ -3,6 +3,8 @@
 a present device makes it log the `would load` decision modprobe -R predicts; coldplug
 covers every present device with a MODALIAS."""
 import os
+import re
+import signal
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -70,6 +72,24 @@ def main():
                 c.dump()
                 fail(f"coldplug of {devpath} does not say 'would load {m}'")
     check(True, f"coldplug decided all {len(loadable)} devices with loadable modules")
+
+    # Overrun: a stopped kplugd with a tiny buffer misses a burst; it must say so and go on.
+    o = kplugd("--dry-run", "--no-coldplug", "--receive-buffer", "4K")
+    try:
+        o.wait_for(lambda l: "starting" in l, what="the start-up line")
+        os.kill(o.proc.pid, signal.SIGSTOP)
+        for _ in range(300):
+            write_uevent("/devices/virtual/net/lo", "change")
+        os.kill(o.proc.pid, signal.SIGCONT)
+        o.wait_for(lambda l: "overrun" in l, what="the overrun report")
+        # It keeps working afterwards.
+        o.wait_for(lambda l: f"add {devpath} (" in l and "would load" in l, what="a decision after the overrun",
+                   poke=lambda: write_uevent(devpath))
+    finally:
+        o.stop()
+    summary = [l for l in o.output() if "kplugd stopped:" in l]
+    check(summary and re.search(r"overruns [1-9]", summary[0]) is not None,
+          f"the overrun is counted: {summary[0].split('stopped: ')[1] if summary else '(no summary)'}")
 
     # Start-up failures are clear and have the documented exit code.
     bad = Process([os.path.join(BIN, "kplugd"), "--dry-run", "--modules-dir", "/nonexistent/9.9"])
