@@ -190,7 +190,7 @@ TEST_CASE("modules loaded before kplugd started are never unloaded", "[daemon][u
   CHECK(unloads.empty());
 }
 
-TEST_CASE("--no-unload keeps every module", "[daemon][unload]") {
+TEST_CASE("with unloading switched off (--no-unload) every module stays", "[daemon][unload]") {
   std::vector<LoadJob> jobs;
   std::vector<std::string> unloads;
   boost::asio::io_context io;
