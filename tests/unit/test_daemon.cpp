@@ -69,11 +69,6 @@ Uevent add(std::string devpath, std::string modalias) {
 }  // namespace
 
 TEST_CASE("add events with a MODALIAS load the resolved modules, others load nothing", "[daemon]") {
-  const char* dir = std::getenv("KPLUG_TEST_MODULES_DIR");
-  REQUIRE(dir != nullptr);
-  auto ctx = KmodContext::open({dir, {"/nonexistent"}});
-  REQUIRE(ctx.has_value());
-
   std::ostringstream log;
   auto logger = std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::ostream_sink_mt>(log));
   spdlog::set_default_logger(logger);
@@ -82,8 +77,7 @@ TEST_CASE("add events with a MODALIAS load the resolved modules, others load not
   boost::asio::io_context io;
   DaemonOptions options;
   options.coldplug = false;
-  Daemon daemon(io, options, nullptr, std::make_unique<Resolver>(std::move(*ctx)),
-                std::make_unique<FakeLoader>(jobs));
+  Daemon daemon(io, options, nullptr, resolver(), std::make_unique<FakeLoader>(jobs));
   daemon.on_uevent(add("/devices/virtio0", "virtio:d00000005v00001AF4"));
   daemon.on_uevent(add("/devices/pci0", "pci:v00001AF4d00001045sv00001AF4sd00001045bcFFscFFi00"));
   daemon.on_uevent(add("/devices/none", "nothing:here"));
@@ -118,91 +112,67 @@ Uevent removal(std::string devpath) {
 }
 constexpr const char* balloon = "virtio:d00000005v00001AF4";  // -> virtio_balloon
 constexpr const char* rng = "virtio:d00000004v00001AF4";      // -> virtio_rng
+
+// A daemon with no socket and a fake loader; feed() runs the loop until it is idle
+// (grace timers included, as they are work for the io_context).
+struct UnloadHarness {
+  std::vector<LoadJob> jobs;
+  std::vector<std::string> unloads;
+  boost::asio::io_context io;
+  Daemon daemon;
+
+  explicit UnloadHarness(std::chrono::milliseconds grace, bool unload = true)
+      : daemon(io, options(grace, unload), nullptr, resolver(), std::make_unique<FakeLoader>(jobs, &unloads)) {}
+
+  static DaemonOptions options(std::chrono::milliseconds grace, bool unload) {
+    DaemonOptions o;
+    o.coldplug = false;
+    o.unload = unload;
+    o.unload_grace = grace;
+    return o;
+  }
+  void feed(std::initializer_list<Uevent> events) {
+    for (const auto& ev : events) daemon.on_uevent(ev);
+    io.run();
+    io.restart();
+  }
+};
 }  // namespace
 
 TEST_CASE("a module kplugd loaded is unloaded after its last device goes", "[daemon][unload]") {
-  std::vector<LoadJob> jobs;
-  std::vector<std::string> unloads;
-  boost::asio::io_context io;
-  DaemonOptions options;
-  options.coldplug = false;
-  options.unload_grace = std::chrono::milliseconds(20);
-  Daemon daemon(io, options, nullptr, resolver(), std::make_unique<FakeLoader>(jobs, &unloads));
-
-  daemon.on_uevent(add("/devices/b1", balloon));
-  daemon.on_uevent(add("/devices/b2", balloon));
-  io.run();
-  io.restart();
-  CHECK(daemon.ledger().entries().at("virtio_balloon").devices.size() == 2);
-
-  daemon.on_uevent(removal("/devices/b1"));
-  io.run();
-  io.restart();
-  CHECK(unloads.empty());  // one device is still there
-
-  daemon.on_uevent(removal("/devices/b2"));
-  io.run();  // returns after the grace timer and the unload
-  io.restart();
-  CHECK(unloads == std::vector<std::string>{"virtio_balloon"});
-  CHECK_FALSE(daemon.ledger().owns("virtio_balloon"));
-  CHECK(daemon.counters().unloads == 1);
+  UnloadHarness h(std::chrono::milliseconds(20));
+  h.feed({add("/devices/b1", balloon), add("/devices/b2", balloon)});
+  CHECK(h.daemon.ledger().entries().at("virtio_balloon").devices.size() == 2);
+  h.feed({removal("/devices/b1")});
+  CHECK(h.unloads.empty());  // one device is still there
+  h.feed({removal("/devices/b2")});  // returns after the grace timer and the unload
+  CHECK(h.unloads == std::vector<std::string>{"virtio_balloon"});
+  CHECK_FALSE(h.daemon.ledger().owns("virtio_balloon"));
+  CHECK(h.daemon.counters().unloads == 1);
 }
 
 TEST_CASE("plugging again during the grace period cancels the unload", "[daemon][unload]") {
-  std::vector<LoadJob> jobs;
-  std::vector<std::string> unloads;
-  boost::asio::io_context io;
-  DaemonOptions options;
-  options.coldplug = false;
-  options.unload_grace = std::chrono::milliseconds(50);
-  Daemon daemon(io, options, nullptr, resolver(), std::make_unique<FakeLoader>(jobs, &unloads));
-
-  daemon.on_uevent(add("/devices/b1", balloon));
-  io.run();
-  io.restart();
-  daemon.on_uevent(removal("/devices/b1"));
-  daemon.on_uevent(add("/devices/b1", balloon));  // back before the timer fires
-  io.run();
-  io.restart();
-  CHECK(unloads.empty());
-  CHECK(daemon.ledger().entries().at("virtio_balloon").devices.count("/devices/b1") == 1);
-
-  daemon.on_uevent(removal("/devices/b1"));
-  io.run();
-  CHECK(unloads == std::vector<std::string>{"virtio_balloon"});
+  UnloadHarness h(std::chrono::milliseconds(50));
+  h.feed({add("/devices/b1", balloon)});
+  h.feed({removal("/devices/b1"), add("/devices/b1", balloon)});  // back before the timer fires
+  CHECK(h.unloads.empty());
+  CHECK(h.daemon.ledger().entries().at("virtio_balloon").devices.count("/devices/b1") == 1);
+  h.feed({removal("/devices/b1")});
+  CHECK(h.unloads == std::vector<std::string>{"virtio_balloon"});
 }
 
 TEST_CASE("modules loaded before kplugd started are never unloaded", "[daemon][unload]") {
-  std::vector<LoadJob> jobs;
-  std::vector<std::string> unloads;
-  boost::asio::io_context io;
-  DaemonOptions options;
-  options.coldplug = false;
-  options.unload_grace = std::chrono::milliseconds(1);
-  Daemon daemon(io, options, nullptr, resolver(), std::make_unique<FakeLoader>(jobs, &unloads));
-
-  daemon.on_uevent(add("/devices/r1", rng));  // virtio_rng: already loaded
-  io.run();
-  io.restart();
-  CHECK_FALSE(daemon.ledger().owns("virtio_rng"));
-  daemon.on_uevent(removal("/devices/r1"));
-  io.run();
-  CHECK(unloads.empty());
+  UnloadHarness h(std::chrono::milliseconds(1));
+  h.feed({add("/devices/r1", rng)});  // virtio_rng: already loaded
+  CHECK_FALSE(h.daemon.ledger().owns("virtio_rng"));
+  h.feed({removal("/devices/r1")});
+  CHECK(h.unloads.empty());
 }
 
 TEST_CASE("with unloading switched off (--no-unload) every module stays", "[daemon][unload]") {
-  std::vector<LoadJob> jobs;
-  std::vector<std::string> unloads;
-  boost::asio::io_context io;
-  DaemonOptions options;
-  options.coldplug = false;
-  options.unload = false;
-  options.unload_grace = std::chrono::milliseconds(1);
-  Daemon daemon(io, options, nullptr, resolver(), std::make_unique<FakeLoader>(jobs, &unloads));
-  daemon.on_uevent(add("/devices/b1", balloon));
-  io.run();
-  io.restart();
-  daemon.on_uevent(removal("/devices/b1"));
-  io.run();
-  CHECK(unloads.empty());
+  UnloadHarness h(std::chrono::milliseconds(1), false);
+  h.feed({add("/devices/b1", balloon)});
+  h.feed({removal("/devices/b1")});
+  CHECK(h.unloads.empty());
+  CHECK(h.daemon.ledger().owns("virtio_balloon"));
 }
