@@ -91,7 +91,8 @@ std::string bound_devices(const std::string& module, const std::string& sys_modu
   return "";
 }
 
-std::optional<LoadResult> precheck_load(const KmodContext& ctx, const LoadJob& job, bool check_live) {
+std::optional<LoadResult> precheck_load(const KmodContext& ctx, const LoadJob& job, bool check_live,
+                                        kmod_module** module) {
   if (!is_safe_module_name(job.module))
     return failed(EINVAL, fmt::format("refusing to load '{}': not a module name", job.module));
   // A module name resolves through modules.dep (or the builtin index) to itself alone.
@@ -110,6 +111,7 @@ std::optional<LoadResult> precheck_load(const KmodContext& ctx, const LoadJob& j
   if (job.via_alias && filtered_out(ctx, named, KMOD_FILTER_BLACKLIST)) return with_status(LoadStatus::blacklisted);
   if (!kmod_module_get_path(ref.mod))
     return failed(ENOENT, fmt::format("failed to load {}: not in modules.dep of {}", job.module, ctx.modules_dir()));
+  if (module) std::swap(*module, ref.mod);  // hand our reference over
   return std::nullopt;
 }
 
@@ -119,11 +121,8 @@ LoadResult KmodLoader::load(const LoadJob& job) {
     r.duration = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
     return r;
   };
-  if (auto early = precheck_load(*ctx_, job, true)) return finish(*early);
-
   ModuleRef ref;
-  if (int err = kmod_module_new_from_name(ctx_->get(), job.module.c_str(), &ref.mod); err < 0)
-    return finish(failed(-err, fmt::format("failed to look up {}: {}", job.module, std::strerror(-err))));
+  if (auto early = precheck_load(*ctx_, job, true, &ref.mod)) return finish(*early);
   // FAIL_ON_LOADED: a module that went live since the precheck reports -EEXIST instead
   // of a success that would make us claim a load we did not do.
   int err = kmod_module_probe_insert_module(ref.mod, KMOD_PROBE_FAIL_ON_LOADED, nullptr, nullptr, nullptr, nullptr);

@@ -8,6 +8,8 @@
 #include "kmod/kmod_context.hpp"
 #include "kmod/module_loader.hpp"
 
+struct kmod_module;
+
 namespace kplug {
 
 class KmodLoader : public ModuleLoader {
@@ -23,7 +25,10 @@ class KmodLoader : public ModuleLoader {
 // The checks both loaders share: a result when the module must not (or need not) be
 // inserted — bad name, unknown, builtin, already live, blacklisted — nullopt otherwise.
 // `check_live` consults /sys/module (off for dry runs against another kernel's tree).
-std::optional<LoadResult> precheck_load(const KmodContext& ctx, const LoadJob& job, bool check_live);
+// When it passes and MODULE is given, *MODULE receives the looked-up module (the caller
+// unrefs it), so the insertion needs no second lookup.
+std::optional<LoadResult> precheck_load(const KmodContext& ctx, const LoadJob& job, bool check_live,
+                                        kmod_module** module = nullptr);
 
 // Why MODULE must stay, read from /sys/module/MODULE/drivers: "" when no device is bound
 // to any of its drivers, else e.g. "driver usb:usb_hello is bound to 1-1:1.0".
