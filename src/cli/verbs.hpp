@@ -18,11 +18,15 @@ struct Verb {
 
 VerbRun setup_monitor(CLI::App& command);
 VerbRun setup_match(CLI::App& command);
+VerbRun setup_rules(CLI::App& command);
+VerbRun setup_test(CLI::App& command);
 
 inline const Verb verbs[] = {
     {"monitor", "print the kernel's uevents as they arrive (like udevadm monitor --kernel --property)",
      setup_monitor},
     {"match", "resolve MODALIAS strings to module names, like modprobe -R", setup_match},
+    {"rules", "work with rule files: 'kplug rules check [PATH...]'", setup_rules},
+    {"test", "explain what kplugd would do with one event, with no side effects", setup_test},
 };
 
 // Exit codes shared by the verbs.

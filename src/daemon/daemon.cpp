@@ -7,7 +7,9 @@
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
+#include "daemon/command_runner.hpp"
 #include "rules/decision.hpp"
+#include "sysfs/attributes.hpp"
 #include "sysfs/enumerate.hpp"
 
 namespace kplug {
@@ -20,24 +22,31 @@ constexpr int max_reads_per_wakeup = 256;
 }  // namespace
 
 Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options, std::unique_ptr<NetlinkSource> source,
-               std::unique_ptr<Resolver> resolver, std::unique_ptr<ModuleLoader> loader)
+               std::unique_ptr<Resolver> resolver, std::unique_ptr<ModuleLoader> loader, RuleSet rules)
     : io_(io),
       options_(std::move(options)),
       source_(std::move(source)),
       resolver_(std::move(resolver)),
       loader_(std::move(loader)),
-      signals_(io, SIGINT, SIGTERM) {}
+      rules_(std::make_shared<const RuleSet>(std::move(rules))),
+      attrs_([](const std::string& devpath, const std::string& name) { return read_attribute(devpath, name); }),
+      signals_(io, SIGINT, SIGTERM, SIGHUP) {}
 
 Daemon::~Daemon() {
   loader_threads_.join();
+  command_threads_.join();
   // libnl owns the descriptor; asio must not close it a second time.
   if (socket_) socket_->release();
 }
 
-void Daemon::start() {
+void Daemon::do_wait_signal() {
   signals_.async_wait([this](const boost::system::error_code& ec, int signal) {
     if (!ec) on_signal(signal);
   });
+}
+
+void Daemon::start() {
+  do_wait_signal();
   if (source_) {
     socket_.emplace(io_, source_->fd());
     do_read();
@@ -60,41 +69,125 @@ void Daemon::stop(int exit_code) {
 }
 
 void Daemon::on_signal(int signal) {
+  if (signal == SIGHUP) {
+    reload();
+    do_wait_signal();
+    return;
+  }
   spdlog::info("received {}, stopping", strsignal(signal));
   stop();
 }
 
-void Daemon::on_uevent(const Uevent& event) {
-  // 1. A device that went away may leave a module kplugd loaded with no user.
-  if (event.action == "remove") return on_device_removed(event);
-  // 2. Decide what the event asks for (kplug's default policy until rules land).
-  Decision decision = default_decision(event);
-  if (!decision.autoload) {
-    spdlog::debug("{}: nothing to do ({})", describe_event(event), decision.reason);
+void Daemon::reload() {
+  if (!reloader_) {
+    spdlog::info("SIGHUP: nothing to reload");
     return;
   }
-  // 3. Resolve its MODALIAS to module names through modules.alias (cached).
+  spdlog::info("reloading {} and the rules", options_.config_path);
+  auto settings = reloader_();
+  if (!settings) {
+    for (const auto& d : settings.error()) spdlog::error("{}", d.to_string());
+    spdlog::error("reload failed: {} problem(s); the current config and rules stay in force", settings.error().size());
+    return;
+  }
+  const DaemonOptions& next = settings->options;
+  if (next.modules_dir != options_.modules_dir || next.dry_run != options_.dry_run ||
+      next.receive_buffer != options_.receive_buffer)
+    spdlog::warn("modules_dir, dry_run and receive_buffer take effect at the next start");
+  options_.rules_dirs = next.rules_dirs;
+  options_.autoload = next.autoload;
+  options_.unload = next.unload;
+  options_.unload_grace = next.unload_grace;
+  options_.unload_subsystems = next.unload_subsystems;
+  options_.log_level = next.log_level;
+  spdlog::set_level(spdlog::level::from_str(next.log_level));
+  rules_ = std::make_shared<const RuleSet>(std::move(settings->rules));
+  spdlog::info("reloaded: {} rules from {} files", rules_->rules.size(), rules_->files.size());
+}
+
+void Daemon::on_uevent(const Uevent& event) {
+  // 1. Apply the rules and the config's defaults to the event.
+  Decision decision = decide(*rules_, options_, event, attrs_);
+  if (decision.ignore) return spdlog::debug("{}: ignored by a rule", describe_event(event));
+  // 2. Say what the rules ask to say, run what they ask to run.
+  do_rule_actions(event, decision);
+  // 3. A device that went away may leave a module kplugd loaded with no user.
+  if (event.action == "remove") return on_device_removed(event);
+  // 4. The modules: those rules name, and those MODALIAS resolves to (cached).
+  auto report = std::make_shared<LoadReport>();
+  auto jobs = plan_loads(event, decision, *report);
+  if (jobs.empty()) return;
+  // 5. Modules kplugd loaded earlier now serve this device too: no unload while it stays.
+  keep_loaded_for(jobs, event);
+  // 6. Hand each module to a loader thread; one line is logged when all have answered.
+  report->remaining = jobs.size();
+  for (auto& job : jobs) do_load(std::move(job), report);
+}
+
+std::vector<LoadJob> Daemon::plan_loads(const Uevent& event, const Decision& decision, LoadReport& report) {
+  report.event = describe_event(event);
+  report.modalias = decision.modalias;
+  report.coldplug = event.source == EventSource::coldplug;
+  report.unload_on_remove = decision.unload_on_remove;
+  report.unload_grace = decision.unload_grace;
+  std::vector<LoadJob> jobs;
+  auto add_job = [&](const std::string& module, bool via_alias) {
+    for (const auto& j : jobs)
+      if (j.module == module) return;
+    auto opts = decision.options.find(module);
+    jobs.push_back(LoadJob{module, via_alias, event.devpath, decision.modalias,
+                           opts == decision.options.end() ? "" : opts->second});
+  };
+  for (const auto& [module, rule] : decision.load) add_job(module, false);
+  if (!decision.autoload) {
+    spdlog::debug("{}: no autoload ({})", describe_event(event), decision.reason);
+    return jobs;
+  }
   auto modules = resolver_->resolve(decision.modalias);
   if (!modules) {
-    spdlog::warn("{}: MODALIAS={}: {}", describe_event(event), decision.modalias, modules.error());
-    return;
+    spdlog::warn("{} MODALIAS={}: {}", describe_event(event), decision.modalias, modules.error());
+    return jobs;
   }
-  if (modules->empty()) {
+  if (modules->empty() && jobs.empty()) {
     ++counters_.no_module;
     // Most present devices have no module; that is only news for a device that just came.
     spdlog::log(event.source == EventSource::coldplug ? spdlog::level::debug : spdlog::level::info,
                 "{} MODALIAS={}: no module matches", describe_event(event), shorten(decision.modalias, 96));
-    return;
   }
-  // 4. Modules kplugd loaded earlier now serve this device too: no unload while it stays.
-  keep_loaded_for(*modules, event);
-  // 5. Hand each module to a loader thread; one line is logged when all have answered.
-  auto report = std::make_shared<LoadReport>();
-  report->event = describe_event(event);
-  report->modalias = decision.modalias;
-  report->coldplug = event.source == EventSource::coldplug;
-  report->remaining = modules->size();
-  for (const auto& module : *modules) do_load(LoadJob{module, true, event.devpath, decision.modalias}, report);
+  for (const auto& module : *modules) {
+    if (decision.blacklist.count(module)) {
+      LoadResult r;
+      r.status = LoadStatus::blacklisted;
+      r.message = "blacklisted by a rule";
+      ++counters_.loads_skipped;
+      report.outcomes.emplace_back(module, r);
+      continue;
+    }
+    add_job(module, true);
+  }
+  if (jobs.empty() && !report.outcomes.empty()) spdlog::info("{}", report.line());
+  return jobs;
+}
+
+void Daemon::do_rule_actions(const Uevent& event, const Decision& decision) {
+  for (const auto& [rule, text] : decision.logs) spdlog::info("{}: rule '{}': {}", describe_event(event), rule, text);
+  for (const auto& [rule, argv] : decision.run) do_run(rule, argv, describe_event(event));
+}
+
+void Daemon::do_run(const std::string& rule, const std::vector<std::string>& argv, const std::string& about) {
+  std::string shown;
+  for (const auto& a : argv) shown += (shown.empty() ? "" : " ") + fmt::format("'{}'", a);
+  if (options_.dry_run) return spdlog::info("{}: rule '{}': would run {} (dry run)", about, rule, shown);
+  on_worker(command_threads_, [argv, limit = options_.run_timeout] { return run_command(argv, limit); },
+            [rule, shown, about](const CommandResult& r) {
+              if (!r.started) return spdlog::warn("{}: rule '{}': cannot run {}: {}", about, rule, shown, r.error);
+              auto level = r.exit_status == 0 && !r.timed_out ? spdlog::level::info : spdlog::level::warn;
+              spdlog::log(level, "{}: rule '{}': ran {}: {} in {} ms", about, rule, shown,
+                          r.timed_out ? std::string("killed after the time limit")
+                                      : fmt::format("exit status {}", r.exit_status),
+                          r.duration.count());
+              for (const auto& line : r.output) spdlog::info("  {} | {}", rule, line);
+            });
 }
 
 void Daemon::do_coldplug() {
@@ -124,10 +217,10 @@ void Daemon::on_coldplug_step_done() {
 }
 
 template <typename Fn, typename Done>
-void Daemon::on_loader_thread(Fn fn, Done done) {
+void Daemon::on_worker(boost::asio::thread_pool& pool, Fn fn, Done done) {
   // The work guard keeps io.run() alive until DONE has run.
   auto guard = boost::asio::make_work_guard(io_);
-  boost::asio::post(loader_threads_, [this, fn = std::move(fn), done = std::move(done),
+  boost::asio::post(pool, [this, fn = std::move(fn), done = std::move(done),
                                       guard = std::move(guard)]() mutable {
     auto result = fn();
     boost::asio::post(io_, [done = std::move(done), result = std::move(result), guard = std::move(guard)] {
@@ -138,7 +231,7 @@ void Daemon::on_loader_thread(Fn fn, Done done) {
 
 void Daemon::do_load(LoadJob job, std::shared_ptr<LoadReport> report) {
   if (report->coldplug && coldplug_running_) ++coldplug_pending_;
-  on_loader_thread([this, job] { return loader_->load(job); },
+  on_worker(loader_threads_, [this, job] { return loader_->load(job); },
                    [this, job, report](const LoadResult& result) { on_load_done(job, result, report); });
 }
 
@@ -148,7 +241,8 @@ void Daemon::on_load_done(const LoadJob& job, const LoadResult& result, const st
     case LoadStatus::would_load:
       ++counters_.loads_ok;
       // Only what kplugd itself inserted is ever a candidate for unloading.
-      ledger_.record_load(job.module, job.devpath, job.modalias, result.duration);
+      ledger_.record_load(job.module, job.devpath, job.modalias, result.duration, report->unload_on_remove,
+                          report->unload_grace);
       break;
     case LoadStatus::already_loaded:
       ++counters_.loads_skipped;
@@ -164,8 +258,9 @@ void Daemon::on_load_done(const LoadJob& job, const LoadResult& result, const st
   if (report->coldplug) on_coldplug_step_done();
 }
 
-void Daemon::keep_loaded_for(const std::vector<std::string>& modules, const Uevent& event) {
-  for (const auto& module : modules) {
+void Daemon::keep_loaded_for(const std::vector<LoadJob>& jobs, const Uevent& event) {
+  for (const auto& job : jobs) {
+    const std::string& module = job.module;
     if (!ledger_.owns(module)) continue;
     ledger_.add_device(module, event.devpath);
     if (auto it = unload_timers_.find(module); it != unload_timers_.end()) {
@@ -177,15 +272,19 @@ void Daemon::keep_loaded_for(const std::vector<std::string>& modules, const Ueve
 }
 
 void Daemon::on_device_removed(const Uevent& event) {
-  if (!options_.unload) return;
-  for (const auto& module : ledger_.remove_device(event.devpath)) do_schedule_unload(module, event.devpath);
+  for (const auto& module : ledger_.remove_device(event.devpath)) {
+    const LedgerEntry& entry = ledger_.entries().at(module);
+    if (entry.unload_on_remove) do_schedule_unload(module, event.devpath, entry.unload_grace);
+    else spdlog::info("remove {}: {} has no device left and stays loaded (unload on removal is off)", event.devpath, module);
+  }
 }
 
-void Daemon::do_schedule_unload(const std::string& module, const std::string& devpath) {
+void Daemon::do_schedule_unload(const std::string& module, const std::string& devpath,
+                                std::chrono::milliseconds grace) {
   spdlog::info("remove {}: {} has no device left, unloading in {:.1f} s unless one returns", devpath, module,
-               static_cast<double>(options_.unload_grace.count()) / 1000.0);
+               static_cast<double>(grace.count()) / 1000.0);
   auto& timer = unload_timers_[module];
-  timer = std::make_unique<boost::asio::steady_timer>(io_, options_.unload_grace);
+  timer = std::make_unique<boost::asio::steady_timer>(io_, grace);
   timer->async_wait([this, module](const boost::system::error_code& ec) {
     if (!ec) on_unload_timer(module);
   });
@@ -199,7 +298,7 @@ void Daemon::on_unload_timer(const std::string& module) {
 }
 
 void Daemon::do_unload(const std::string& module) {
-  on_loader_thread([this, module] { return loader_->unload(module); },
+  on_worker(loader_threads_, [this, module] { return loader_->unload(module); },
                    [this, module](const UnloadResult& result) { on_unload_done(module, result); });
 }
 

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -19,6 +20,8 @@
 #include "daemon/load_report.hpp"
 #include "daemon/options.hpp"
 #include "kmod/module_loader.hpp"
+#include "rules/decision.hpp"
+#include "rules/rule.hpp"
 #include "kmod/resolver.hpp"
 #include "uevent/netlink_source.hpp"
 #include "uevent/uevent.hpp"
@@ -29,7 +32,15 @@ class Daemon {
  public:
   // SOURCE may be null (tests feed events through on_uevent directly).
   Daemon(boost::asio::io_context& io, DaemonOptions options, std::unique_ptr<NetlinkSource> source,
-         std::unique_ptr<Resolver> resolver, std::unique_ptr<ModuleLoader> loader);
+         std::unique_ptr<Resolver> resolver, std::unique_ptr<ModuleLoader> loader, RuleSet rules = {});
+
+  // Called on SIGHUP to read the config and rules again; without one, SIGHUP is ignored.
+  using Reloader = std::function<Result<Settings, Diagnostics>()>;
+  void set_reloader(Reloader reloader) { reloader_ = std::move(reloader); }
+  // Sysfs attribute reads for `attr:` conditions (tests swap in a fake).
+  void set_attr_reader(AttrReader reader) { attrs_ = std::move(reader); }
+  // Replaces config and rules at once, or keeps the old ones and logs why.
+  void reload();
   ~Daemon();
 
   // Coldplug the present devices (unless disabled), then read the socket until a
@@ -49,17 +60,21 @@ class Daemon {
   void do_read();
   void on_readable();
   void on_receive(ReceiveOutcome& outcome);
+  std::vector<LoadJob> plan_loads(const Uevent& event, const Decision& decision, LoadReport& report);
+  void do_rule_actions(const Uevent& event, const Decision& decision);
+  void do_run(const std::string& rule, const std::vector<std::string>& argv, const std::string& about);
   void do_load(LoadJob job, std::shared_ptr<LoadReport> report);
   void on_load_done(const LoadJob& job, const LoadResult& result, const std::shared_ptr<LoadReport>& report);
   void on_device_removed(const Uevent& event);
-  void keep_loaded_for(const std::vector<std::string>& modules, const Uevent& event);
-  void do_schedule_unload(const std::string& module, const std::string& devpath);
+  void keep_loaded_for(const std::vector<LoadJob>& jobs, const Uevent& event);
+  void do_schedule_unload(const std::string& module, const std::string& devpath, std::chrono::milliseconds grace);
   void on_unload_timer(const std::string& module);
   void do_unload(const std::string& module);
   void on_unload_done(const std::string& module, const UnloadResult& result);
-  // Runs FN on the loader thread, then DONE(result) back on the event-loop thread.
+  void do_wait_signal();
+  // Runs FN on a thread of POOL, then DONE(result) back on the event-loop thread.
   template <typename Fn, typename Done>
-  void on_loader_thread(Fn fn, Done done);
+  void on_worker(boost::asio::thread_pool& pool, Fn fn, Done done);
   void on_coldplug_step_done();
   void on_signal(int signal);
 
@@ -68,10 +83,15 @@ class Daemon {
   std::unique_ptr<NetlinkSource> source_;
   std::unique_ptr<Resolver> resolver_;
   std::unique_ptr<ModuleLoader> loader_;
+  std::shared_ptr<const RuleSet> rules_;
+  Reloader reloader_;
+  AttrReader attrs_;
   std::optional<boost::asio::posix::stream_descriptor> socket_;
   boost::asio::signal_set signals_;
   // One loader thread for now: the loader's kmod_ctx is used from it alone.
   boost::asio::thread_pool loader_threads_{1};
+  // Rule commands run on their own thread: a slow one never delays a module load.
+  boost::asio::thread_pool command_threads_{1};
   Counters counters_;
   Ledger ledger_;
   std::map<std::string, std::unique_ptr<boost::asio::steady_timer>> unload_timers_;

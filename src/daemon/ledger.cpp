@@ -9,12 +9,15 @@ bool is_same_or_below(const std::string& devpath, const std::string& ancestor) {
 }
 
 void Ledger::record_load(const std::string& module, const std::string& devpath, const std::string& modalias,
-                         std::chrono::microseconds load_time) {
+                         std::chrono::microseconds load_time, bool unload_on_remove,
+                         std::chrono::milliseconds unload_grace) {
   auto& e = entries_[module];
   e.devices.insert(devpath);
   if (e.cause.empty()) {
     e.cause = modalias;
     e.load_time = load_time;
+    e.unload_on_remove = unload_on_remove;
+    e.unload_grace = unload_grace;
   }
 }
 

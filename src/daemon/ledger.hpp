@@ -15,13 +15,16 @@ struct LedgerEntry {
   std::set<std::string> devices;  // devpaths it was loaded (or re-plugged) for
   std::string cause;              // the first device's MODALIAS
   std::chrono::microseconds load_time{0};
+  bool unload_on_remove = true;  // from the decision that loaded it
+  std::chrono::milliseconds unload_grace{5000};
 };
 
 class Ledger {
  public:
   // kplugd inserted MODULE for DEVPATH.
   void record_load(const std::string& module, const std::string& devpath, const std::string& modalias,
-                   std::chrono::microseconds load_time);
+                   std::chrono::microseconds load_time, bool unload_on_remove = true,
+                   std::chrono::milliseconds unload_grace = std::chrono::milliseconds(5000));
   bool owns(const std::string& module) const { return entries_.count(module) != 0; }
   // Another device needs a module kplugd loaded: it must not be unloaded while it is there.
   void add_device(const std::string& module, const std::string& devpath);

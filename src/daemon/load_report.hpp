@@ -2,6 +2,7 @@
 // from the loader thread, then told in a single sentence. Pure formatting.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -17,6 +18,8 @@ struct LoadReport {
   std::string event;     // "add /devices/... (usb)", "coldplug add ..."
   std::string modalias;
   bool coldplug = false;
+  bool unload_on_remove = false;  // from the decision: goes into the ledger with each load
+  std::chrono::milliseconds unload_grace{0};
   std::size_t remaining = 0;  // outcomes still to come
   std::vector<std::pair<std::string, LoadResult>> outcomes;  // module, result
 

@@ -1,5 +1,5 @@
-// kplugd: parse the command line, open the uevent socket and the module indexes, then
-// run the event loop until SIGINT/SIGTERM.
+// kplugd: read the command line, the config file and the rules, open the uevent socket
+// and the module indexes, then run the event loop until SIGINT/SIGTERM.
 #include <filesystem>
 #include <iostream>
 
@@ -21,12 +21,16 @@ namespace {
 constexpr const char* description =
     "kplugd: the kplug hotplug module loader.\n\n"
     "Listens on the kernel's uevent netlink socket (only messages the kernel itself sent are\n"
-    "accepted), resolves each new device's MODALIAS through modules.alias and loads the\n"
-    "modules it names. At start it coldplugs: every device already present goes the same way.\n"
-    "When the last device a module was loaded for is removed, the module is unloaded after a\n"
-    "grace period, if kplugd loaded it itself and nothing uses it.\n\n"
+    "accepted), applies the rules in the rules dirs, resolves each new device's MODALIAS\n"
+    "through modules.alias and loads the modules it names. At start it coldplugs: every\n"
+    "device already present goes the same way. When the last device a module was loaded\n"
+    "for is removed, the module is unloaded after a grace period, if kplugd loaded it\n"
+    "itself and nothing uses it. SIGHUP reloads the config and the rules.\n\n"
+    "Settings come from the config file (default /etc/kplug/config.yaml; see\n"
+    "config.example.yaml); flags given here override it.\n\n"
     "Exit codes: 0 stopped by SIGINT/SIGTERM, 1 runtime failure, 2 bad command line,\n"
-    "3 start-up failure (no netlink socket, no modules tree, no module support).";
+    "3 start-up failure (bad config or rules, no netlink socket, no modules tree, no\n"
+    "module support).";
 
 std::unique_ptr<ModuleLoader> make_loader(const DaemonOptions& options, const KmodOptions& kmod_options,
                                           std::string& error) {
@@ -42,50 +46,68 @@ std::unique_ptr<ModuleLoader> make_loader(const DaemonOptions& options, const Km
 }  // namespace
 
 int main(int argc, char** argv) {
-  DaemonOptions options;
+  Overrides o;
   CLI::App app{description, "kplugd"};
   app.set_version_flag("--version", std::string("kplugd ") + KPLUG_VERSION);
-  app.add_option("--modules-dir", options.modules_dir,
+  std::string config_path, modules_dir, log_level, grace, rcvbuf;
+  bool dry_run = false, no_coldplug = false, no_unload = false;
+  app.add_option("--config", config_path, "config file (default /etc/kplug/config.yaml; a missing default is fine)");
+  app.add_option("--modules-dir", modules_dir,
                  "the lib/modules/VERSION directory to resolve and load from (default: the running kernel's)");
-  app.add_option("--modprobe-config", options.modprobe_config,
+  app.add_option("--rules-dir", o.rules_dirs, "rules directory to use instead of the config's (repeatable)")
+      ->allow_extra_args(false);
+  app.add_option("--modprobe-config", o.modprobe_config,
                  "modprobe.d file or directory to use instead of the system's (repeatable)")
       ->allow_extra_args(false);
-  app.add_option("--config", options.config_path, "config file (read once custom rules land)")->capture_default_str();
-  app.add_flag("--dry-run", options.dry_run, "decide and log, but load nothing (\"would load MODULE\")");
-  bool no_coldplug = false;
+  app.add_flag("--dry-run", dry_run, "decide and log, but load, unload and run nothing (\"would load MODULE\")");
   app.add_flag("--no-coldplug", no_coldplug, "do not process the devices present at start");
-  app.add_flag("--exit-after-coldplug", options.exit_after_coldplug,
+  app.add_flag("--exit-after-coldplug", o.exit_after_coldplug,
                "stop once the devices present at start are handled (for scripts and benchmarks)");
-  app.add_option("--log-level", options.log_level, "trace, debug, info, warn, error or off")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
-  std::string grace = "5s";
   app.add_option("--unload-grace", grace,
-                 "how long a module kplugd loaded stays after its last device is removed, e.g. 5s, 500ms")
-      ->capture_default_str();
-  bool no_unload = false;
+                 "how long a module kplugd loaded stays after its last device is removed, e.g. 5s, 500ms");
   app.add_flag("--no-unload", no_unload, "never unload modules when their devices are removed");
-  std::string rcvbuf = "128M";
-  app.add_option("--receive-buffer", rcvbuf, "netlink receive buffer, e.g. 128M (forced past rmem_max as root)")
-      ->capture_default_str();
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off (default info)")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  app.add_option("--receive-buffer", rcvbuf, "netlink receive buffer, e.g. 128M (forced past rmem_max as root)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? exit_ok : exit_usage;
   }
-  options.coldplug = !no_coldplug;
-  options.unload = !no_unload;
-  if (!parse_duration(grace, options.unload_grace)) {
-    std::cerr << "kplugd: --unload-grace: '" << grace << "' is not a duration such as 5s, 500ms or 1m\n";
-    return exit_usage;
+  if (app.count("--config")) o.config_path = config_path;
+  if (app.count("--modules-dir")) o.modules_dir = modules_dir;
+  if (app.count("--log-level")) o.log_level = log_level;
+  if (dry_run) o.dry_run = true;
+  if (no_coldplug) o.coldplug = false;
+  if (no_unload) o.unload = false;
+  if (app.count("--unload-grace")) {
+    std::chrono::milliseconds d{0};
+    if (!parse_duration(grace, d)) {
+      std::cerr << "kplugd: --unload-grace: '" << grace << "' is not a duration such as 5s, 500ms or 1m\n";
+      return exit_usage;
+    }
+    o.unload_grace = d;
   }
-  if (!parse_size(rcvbuf, options.receive_buffer)) {
-    std::cerr << "kplugd: --receive-buffer: '" << rcvbuf << "' is not a size such as 4096, 512K or 128M\n";
-    return exit_usage;
+  if (app.count("--receive-buffer")) {
+    std::size_t size = 0;
+    if (!parse_size(rcvbuf, size)) {
+      std::cerr << "kplugd: --receive-buffer: '" << rcvbuf << "' is not a size such as 4096, 512K or 128M\n";
+      return exit_usage;
+    }
+    o.receive_buffer = size;
   }
-  setup_logging("kplugd", options.log_level);
+  setup_logging("kplugd", o.log_level.value_or("info"));
 
   // Start-up: every failure here stops the program before the loop starts.
+  auto settings = load_settings(o);
+  if (!settings) {
+    for (const auto& d : settings.error()) spdlog::critical("{}", d.to_string());
+    spdlog::critical("kplugd cannot start: fix the {} problem(s) above (kplug rules check helps)",
+                     settings.error().size());
+    return exit_startup;
+  }
+  const DaemonOptions& options = settings->options;
+  setup_logging("kplugd", options.log_level);
   if (!options.dry_run && !std::filesystem::exists("/proc/modules")) {
     spdlog::critical("this kernel has no loadable module support (/proc/modules is missing); "
                      "run kplugd --dry-run to see what it would load");
@@ -108,14 +130,16 @@ int main(int argc, char** argv) {
     spdlog::critical("{}", source.error());
     return exit_startup;
   }
-  spdlog::info("kplugd {} starting: modules from {}{}; netlink port {}, receive buffer {} KiB{}", KPLUG_VERSION,
-               (*resolver_ctx)->modules_dir(), options.dry_run ? ", dry run (nothing will be loaded)" : "",
-               (*source)->port_id(), (*source)->receive_buffer() / 1024,
+  spdlog::info("kplugd {} starting: modules from {}{}; {} rules from {} files; netlink port {}, receive buffer {} KiB{}",
+               KPLUG_VERSION, (*resolver_ctx)->modules_dir(),
+               options.dry_run ? ", dry run (nothing will be loaded)" : "", settings->rules.rules.size(),
+               settings->rules.files.size(), (*source)->port_id(), (*source)->receive_buffer() / 1024,
                (*source)->buffer_forced() ? "" : " (not forced: no CAP_NET_ADMIN)");
 
   boost::asio::io_context io;
   Daemon daemon(io, options, std::move(*source), std::make_unique<Resolver>(std::move(*resolver_ctx)),
-                std::move(loader));
+                std::move(loader), std::move(settings->rules));
+  daemon.set_reloader([o] { return load_settings(o); });
   daemon.start();
   io.run();
   spdlog::info("kplugd stopped: {}", daemon.counters().summary());

@@ -1,39 +1,36 @@
-// Parsing helpers for kplugd's options.
+// Config file, command line and rules combined into kplugd's settings.
 #include "daemon/options.hpp"
 
-#include <charconv>
+#include "rules/rule_loader.hpp"
 
 namespace kplug {
 
-bool parse_duration(const std::string& text, std::chrono::milliseconds& out) {
-  double value = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc{} || ptr == text.data() || value < 0) return false;
-  std::string_view unit(ptr, static_cast<std::size_t>(text.data() + text.size() - ptr));
-  double ms = 0;
-  if (unit == "ms") ms = value;
-  else if (unit == "" || unit == "s") ms = value * 1000;
-  else if (unit == "m" || unit == "min") ms = value * 60'000;
-  else return false;
-  if (ms > 86'400'000.0) return false;  // a day: anything longer is a typo
-  out = std::chrono::milliseconds(static_cast<long long>(ms));
-  return true;
-}
+Result<Settings, Diagnostics> load_settings(const Overrides& o) {
+  std::string path = o.config_path.value_or(default_config_path);
+  auto config = load_config(path, !o.config_path.has_value());
+  if (!config) return unexpected(config.error());
 
-bool parse_size(const std::string& text, std::size_t& out) {
-  std::size_t value = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc{} || ptr == text.data()) return false;
-  std::string_view suffix(ptr, static_cast<std::size_t>(text.data() + text.size() - ptr));
-  std::size_t scale = 1;
-  if (suffix == "" || suffix == "B") scale = 1;
-  else if (suffix == "K" || suffix == "KiB") scale = 1u << 10;
-  else if (suffix == "M" || suffix == "MiB") scale = 1u << 20;
-  else if (suffix == "G" || suffix == "GiB") scale = 1u << 30;
-  else return false;
-  if (value > (std::size_t(1) << 40) / scale) return false;
-  out = value * scale;
-  return true;
+  Settings s;
+  static_cast<Config&>(s.options) = *config;
+  s.options.config_path = path;
+  s.options.modprobe_config = o.modprobe_config;
+  s.options.exit_after_coldplug = o.exit_after_coldplug;
+  if (o.modules_dir) s.options.modules_dir = *o.modules_dir;
+  if (o.dry_run) s.options.dry_run = *o.dry_run;
+  if (o.coldplug) s.options.coldplug = *o.coldplug;
+  if (o.unload) s.options.unload = *o.unload;
+  if (o.log_level) s.options.log_level = *o.log_level;
+  if (o.unload_grace) s.options.unload_grace = *o.unload_grace;
+  if (o.receive_buffer) s.options.receive_buffer = *o.receive_buffer;
+  if (!o.rules_dirs.empty()) s.options.rules_dirs = o.rules_dirs;
+
+  Diagnostics diags;
+  auto files = o.rule_paths.empty() ? rule_files(s.options.rules_dirs, diags) : expand_rule_paths(o.rule_paths, diags);
+  auto rules = load_rules(files);
+  if (!rules) diags.insert(diags.end(), rules.error().begin(), rules.error().end());
+  if (!diags.empty()) return unexpected(std::move(diags));
+  s.rules = std::move(*rules);
+  return s;
 }
 
 }  // namespace kplug

@@ -1,38 +1,58 @@
-// kplugd's settings, filled from the command line (and, once rules land, the config file).
+// kplugd's settings: the config file's (rules/config.hpp) plus those that only the
+// command line sets. `load_settings` reads the config and the rules, with the command
+// line's flags overriding the file.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "rules/config.hpp"
+#include "rules/diagnostic.hpp"
+#include "rules/rule.hpp"
+#include "rules/units.hpp"
+#include "uevent/result.hpp"
+
 namespace kplug {
 
-struct DaemonOptions {
-  std::string modules_dir;                   // "" = /lib/modules/$(uname -r)
+struct DaemonOptions : Config {
   std::vector<std::string> modprobe_config;  // empty = the system's modprobe.d
-  std::string config_path = "/etc/kplug/config.yaml";  // accepted; read by the rules engine
-  bool dry_run = false;
-  bool coldplug = true;
-  std::string log_level = "info";
-  std::size_t receive_buffer = 128u << 20;
+  std::string config_path = default_config_path;
   bool exit_after_coldplug = false;  // for benchmarks and scripts: stop once coldplug is done
-  bool unload = true;  // unload what kplugd loaded once its last device is gone
-  std::chrono::milliseconds unload_grace{5000};
+  std::chrono::milliseconds run_timeout{10000};  // a rule's `run` command is killed after this
 };
+
+// What the command line said; unset fields leave the config file's value.
+struct Overrides {
+  std::optional<std::string> config_path;
+  std::optional<std::string> modules_dir;
+  std::vector<std::string> modprobe_config;
+  std::optional<bool> dry_run, coldplug, unload;
+  std::optional<std::string> log_level;
+  std::optional<std::chrono::milliseconds> unload_grace;
+  std::optional<std::size_t> receive_buffer;
+  std::vector<std::string> rules_dirs;   // replace the config's dirs when given
+  std::vector<std::string> rule_paths;   // rule files or dirs to use instead of any dirs
+  bool exit_after_coldplug = false;
+};
+
+struct Settings {
+  DaemonOptions options;
+  RuleSet rules;
+};
+
+// Reads the config file (a missing default file means defaults), applies OVERRIDES and
+// loads the rules from the resulting rules dirs. Every problem is a diagnostic.
+Result<Settings, Diagnostics> load_settings(const Overrides& overrides);
 
 // Exit codes, documented in `kplugd --help` and the README.
 enum ExitCode : int {
   exit_ok = 0,
   exit_runtime_error = 1,  // the event loop failed after start
   exit_usage = 2,          // bad command line
-  exit_startup = 3,        // the environment is unusable: no netlink, no modules tree, ...
+  exit_startup = 3,        // bad config or rules, or the environment is unusable
 };
-
-// Parses a duration such as "5s", "500ms", "2m" or "1.5" (seconds). False on bad input.
-bool parse_duration(const std::string& text, std::chrono::milliseconds& out);
-
-// Parses a size such as "128M", "4096", "1G". Returns false on bad input.
-bool parse_size(const std::string& text, std::size_t& out);
 
 }  // namespace kplug

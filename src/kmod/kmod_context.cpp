@@ -38,11 +38,6 @@ std::string default_modules_dir() {
   return std::string("/lib/modules/") + u.release;
 }
 
-bool is_safe_module_name(const std::string& name) {
-  return !name.empty() && name.find('/') == std::string::npos && name.find("..") == std::string::npos &&
-         name.size() < 256;
-}
-
 Result<std::unique_ptr<KmodContext>, std::string> KmodContext::open(const KmodOptions& options) {
   std::unique_ptr<KmodContext> kc(new KmodContext());
   kc->modules_dir_ = options.modules_dir.empty() ? default_modules_dir() : options.modules_dir;

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "uevent/parse.hpp"  // is_safe_module_name
 #include "uevent/result.hpp"
 
 struct kmod_ctx;
@@ -36,7 +37,5 @@ class KmodContext {
 // The directory of the running kernel's modules: /lib/modules/$(uname -r).
 std::string default_modules_dir();
 
-// A module name that can be handed to libkmod: no '/', no "..", not empty.
-bool is_safe_module_name(const std::string& name);
 
 }  // namespace kplug

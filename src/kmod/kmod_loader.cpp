@@ -125,7 +125,10 @@ LoadResult KmodLoader::load(const LoadJob& job) {
   if (auto early = precheck_load(*ctx_, job, true, &ref.mod)) return finish(*early);
   // FAIL_ON_LOADED: a module that went live since the precheck reports -EEXIST instead
   // of a success that would make us claim a load we did not do.
-  int err = kmod_module_probe_insert_module(ref.mod, KMOD_PROBE_FAIL_ON_LOADED, nullptr, nullptr, nullptr, nullptr);
+  // modprobe.d options apply by themselves; a rule's options are added to them.
+  int err = kmod_module_probe_insert_module(ref.mod, KMOD_PROBE_FAIL_ON_LOADED,
+                                            job.options.empty() ? nullptr : job.options.c_str(), nullptr, nullptr,
+                                            nullptr);
   if (err == -EEXIST) return finish(with_status(LoadStatus::already_loaded));
   if (err < 0) return finish(failed(-err, fmt::format("failed to load {}: {}", job.module, std::strerror(-err))));
   if (err > 0) return finish(with_status(LoadStatus::blacklisted));

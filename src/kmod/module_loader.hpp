@@ -12,6 +12,7 @@ struct LoadJob {
   bool via_alias = true;  // reached through an alias: the modprobe.d blacklist applies
   std::string devpath;    // for logs
   std::string modalias;   // for logs
+  std::string options;    // extra module parameters from a rule, "key=value ..."
 };
 
 enum class LoadStatus {

@@ -1,21 +1,51 @@
-// What to do with one event: the seam between matching and the daemon. For now the
-// policy is kplug's default (autoload on `add` with a MODALIAS); the rules engine will
-// compute Decisions from the user's YAML rules through the same type.
+// What to do with one event: the rules and the config's defaults applied to it. The
+// seam between matching and the daemon; `kplug test` prints it.
 #pragma once
 
+#include <chrono>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
+#include "rules/config.hpp"
+#include "rules/rule.hpp"
 #include "uevent/uevent.hpp"
 
 namespace kplug {
 
-struct Decision {
-  bool autoload = false;  // resolve MODALIAS through modules.alias and load the result
-  std::string modalias;
-  std::string reason;  // why, in plain words, for logs and `kplug test`
+// How one rule fared against the event, in words.
+struct RuleTrace {
+  const Rule* rule = nullptr;
+  bool matched = false;
+  std::vector<std::string> reasons;  // one per condition tested: "subsystem 'usb' matches 'usb'"
 };
 
-// The built-in default policy. Pure.
+struct Decision {
+  bool ignore = false;    // a rule dropped the event
+  bool autoload = false;  // resolve MODALIAS through modules.alias and load the result
+  std::string modalias;
+  std::vector<std::pair<std::string, std::string>> load;  // explicit loads: module, rule name
+  std::set<std::string> blacklist;                        // never autoload these for this event
+  std::map<std::string, std::string> options;             // module -> "key=value ..."
+  bool unload_on_remove = false;  // unload what is loaded for this device once it goes
+  std::chrono::milliseconds unload_grace{0};
+  std::vector<std::pair<std::string, std::vector<std::string>>> run;  // rule name, final argv
+  std::vector<std::pair<std::string, std::string>> logs;              // rule name, final text
+  std::vector<RuleTrace> trace;
+  std::string reason;  // why autoload is on or off, in plain words
+};
+
+// Reads a sysfs attribute of the device at DEVPATH; nullopt when absent or unreadable.
+using AttrReader = std::function<std::optional<std::string>(const std::string& devpath, const std::string& name)>;
+
+// Applies RULES in order to EVENT over the defaults in CONFIG. Pure given ATTRS.
+Decision decide(const RuleSet& rules, const Config& config, const Uevent& event, const AttrReader& attrs = {});
+
+// kplug's default policy: no rules, default config.
 Decision default_decision(const Uevent& event);
 
 }  // namespace kplug

@@ -63,6 +63,11 @@ bool is_known_action(std::string_view action) {
   return std::find(actions.begin(), actions.end(), action) != actions.end();
 }
 
+bool is_safe_module_name(const std::string& name) {
+  return !name.empty() && name.find('/') == std::string::npos && name.find("..") == std::string::npos &&
+         name.size() < 256;
+}
+
 bool is_safe_devpath(std::string_view devpath) {
   if (devpath.size() < 2 || devpath.front() != '/' || devpath.back() == '/') return false;
   for (char c : devpath)

@@ -56,6 +56,9 @@ Result<Uevent, ParseError> parse_datagram(std::span<const char> bytes, bool trun
 // control characters: one that cannot leave /sys when appended to it.
 bool is_safe_devpath(std::string_view devpath);
 
+// A module name that can be handed to libkmod: no '/', no "..", not empty, short.
+bool is_safe_module_name(const std::string& name);
+
 // True for the actions the kernel emits (kobject_action names).
 bool is_known_action(std::string_view action);
 

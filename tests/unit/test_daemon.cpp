@@ -129,6 +129,7 @@ struct UnloadHarness {
     o.coldplug = false;
     o.unload = unload;
     o.unload_grace = grace;
+    o.unload_subsystems = {};  // the fake events' subsystem is "test"
     return o;
   }
   void feed(std::initializer_list<Uevent> events) {

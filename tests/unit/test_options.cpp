@@ -1,7 +1,7 @@
 // Size parsing for --receive-buffer.
 #include <catch2/catch.hpp>
 
-#include "daemon/options.hpp"
+#include "rules/units.hpp"
 
 using namespace kplug;
 

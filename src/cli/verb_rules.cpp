@@ -1,0 +1,64 @@
+// `kplug rules check [PATH...]`: every problem in the given rule files or directories
+// (default: the configured rules dirs) as FILE:LINE:COLUMN: message. Exit 0 when clean.
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+#include "cli/verbs.hpp"
+#include "rules/config.hpp"
+#include "rules/rule_loader.hpp"
+
+namespace kplug::cli {
+
+namespace {
+
+struct RulesOptions {
+  std::string config_path;
+  std::vector<std::string> paths;
+};
+
+int run_check(const RulesOptions& o) {
+  Diagnostics diags;
+  std::vector<std::string> paths = o.paths;
+  if (paths.empty()) {
+    auto config = load_config(o.config_path.empty() ? default_config_path : o.config_path, o.config_path.empty());
+    if (!config) {
+      for (const auto& d : config.error()) std::cout << d.to_string() << '\n';
+      return exit_failure;
+    }
+    paths = config->rules_dirs;
+  }
+  std::vector<std::string> files;
+  for (const auto& p : paths) {
+    std::error_code ec;
+    // The default dirs need not all exist; a path the user named must.
+    if (o.paths.empty() && !std::filesystem::exists(p, ec)) continue;
+    auto more = o.paths.empty() ? rule_files({p}, diags) : expand_rule_paths({p}, diags);
+    files.insert(files.end(), more.begin(), more.end());
+  }
+  auto rules = load_rules(files);
+  if (!rules) diags.insert(diags.end(), rules.error().begin(), rules.error().end());
+  for (const auto& d : diags) std::cout << d.to_string() << '\n';
+  if (!diags.empty()) {
+    std::cout << "kplug rules check: " << diags.size() << " problem(s) in " << files.size() << " file(s)\n";
+    return exit_failure;
+  }
+  std::cout << "kplug rules check: " << rules->rules.size() << " rule(s) in " << files.size()
+            << " file(s), no problems\n";
+  return exit_ok;
+}
+
+}  // namespace
+
+VerbRun setup_rules(CLI::App& command) {
+  auto o = std::make_shared<RulesOptions>();
+  command.require_subcommand(1);
+  CLI::App* check = command.add_subcommand("check", "report every problem in rule files, as FILE:LINE:COLUMN: message");
+  check->add_option("--config", o->config_path, "config file whose rules_dirs are checked when no PATH is given");
+  check->add_option("PATH", o->paths, "rule files or directories (default: the configured rules dirs)");
+  check->footer("Exit status: 0 when every file is clean, 1 when there are problems.\n"
+                "Example: kplug rules check rules/ /etc/kplug/rules.d/50-local.yaml");
+  return [o] { return run_check(*o); };
+}
+
+}  // namespace kplug::cli

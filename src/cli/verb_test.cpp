@@ -1,0 +1,153 @@
+// `kplug test`: one event through the rules and the resolver, with no side effects,
+// explained in plain words: which rules matched and why, which modules would load and
+// why, what would happen on removal, which commands would run.
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "cli/verbs.hpp"
+#include "daemon/load_report.hpp"
+#include "daemon/options.hpp"
+#include "kmod/dry_run_loader.hpp"
+#include "kmod/resolver.hpp"
+#include "rules/decision.hpp"
+#include "sysfs/attributes.hpp"
+#include "sysfs/enumerate.hpp"
+#include "uevent/record.hpp"
+
+namespace kplug::cli {
+
+namespace {
+
+struct TestOptions {
+  std::string config_path, modules_dir, event_file, devpath;
+  std::vector<std::string> rules;  // rule files or dirs instead of the configured dirs
+};
+
+Result<Uevent, std::string> read_event(const TestOptions& o) {
+  if (!o.devpath.empty()) return read_device(o.devpath);
+  std::ifstream in(o.event_file);
+  if (!in) return unexpected(fmt::format("cannot read {}: {}", o.event_file, std::strerror(errno)));
+  std::stringstream text;
+  text << in.rdbuf();
+  auto ev = parse_record(text.str());
+  if (!ev) return unexpected(fmt::format("{}: {}", o.event_file, ev.error()));
+  return ev;
+}
+
+void explain_rules(const Decision& d, std::size_t files) {
+  std::cout << fmt::format("rules: {} rule(s) from {} file(s)\n", d.trace.size(), files);
+  for (const auto& t : d.trace) {
+    std::cout << fmt::format("  {} {} ({}:{})\n", t.matched ? "MATCH   " : "no match", t.rule->name, t.rule->file,
+                             t.rule->line);
+    for (const auto& reason : t.reasons) std::cout << "      " << reason << '\n';
+    if (t.matched && t.rule->stop) std::cout << "      stop: no later rule applies\n";
+  }
+}
+
+int run_test(const TestOptions& o) {
+  if (o.event_file.empty() == o.devpath.empty()) {
+    std::cerr << "kplug test: give exactly one of --event FILE or --devpath /devices/...\n";
+    return exit_usage;
+  }
+  auto event = read_event(o);
+  if (!event) {
+    std::cerr << "kplug test: " << event.error() << '\n';
+    return exit_failure;
+  }
+  Overrides overrides;
+  if (!o.config_path.empty()) overrides.config_path = o.config_path;
+  if (!o.modules_dir.empty()) overrides.modules_dir = o.modules_dir;
+  overrides.rule_paths = o.rules;
+  auto settings = load_settings(overrides);
+  if (!settings) {
+    for (const auto& d : settings.error()) std::cerr << d.to_string() << '\n';
+    return exit_failure;
+  }
+  const DaemonOptions& options = settings->options;
+  Decision d = decide(settings->rules, options, *event,
+                      [&](const std::string& devpath, const std::string& name) {
+                        return o.devpath.empty() ? std::nullopt : read_attribute(devpath, name);
+                      });
+
+  std::cout << "event: " << describe_event(*event) << '\n';
+  for (const auto& [k, v] : event->properties) std::cout << "  " << k << '=' << v << '\n';
+  explain_rules(d, settings->rules.files.size());
+  if (d.ignore) {
+    std::cout << "result: the event is ignored; nothing loads, nothing runs\n";
+    return exit_ok;
+  }
+
+  auto ctx = KmodContext::open({options.modules_dir, options.modprobe_config});
+  if (!ctx) {
+    std::cerr << "kplug test: " << ctx.error() << '\n';
+    return exit_failure;
+  }
+  auto resolver_ctx = KmodContext::open({options.modules_dir, options.modprobe_config});
+  DryRunLoader checker(std::move(*ctx));
+  std::cout << fmt::format("autoload: {} ({})\n", d.autoload ? "yes" : "no", d.reason);
+  std::cout << "modules:\n";
+  std::vector<std::string> listed;
+  auto show = [&](const std::string& module, bool via_alias, const std::string& why) {
+    if (std::find(listed.begin(), listed.end(), module) != listed.end()) return;
+    listed.push_back(module);
+    auto opts = d.options.find(module);
+    LoadResult r = checker.load({module, via_alias, event->devpath, d.modalias,
+                                 opts == d.options.end() ? "" : opts->second});
+    std::cout << fmt::format("  {}: {}{}\n", describe_outcome(module, r), why,
+                             opts == d.options.end() ? "" : fmt::format(", with options \"{}\"", opts->second));
+  };
+  for (const auto& [module, rule] : d.load) show(module, false, fmt::format("rule '{}' loads it", rule));
+  if (d.autoload && resolver_ctx) {
+    Resolver resolver(std::move(*resolver_ctx));
+    auto modules = resolver.resolve(d.modalias);
+    if (modules && modules->empty()) std::cout << fmt::format("  no module matches MODALIAS {}\n", d.modalias);
+    for (const auto& module : modules.has_value() ? *modules : std::vector<std::string>{}) {
+      if (d.blacklist.count(module)) {
+        std::cout << fmt::format("  {} is blacklisted by a rule: MODALIAS {} names it\n", module, d.modalias);
+        continue;
+      }
+      show(module, true, fmt::format("MODALIAS {} names it in modules.alias", shorten(d.modalias, 96)));
+    }
+  }
+  if (listed.empty()) std::cout << "  none\n";
+  else if (d.unload_on_remove)
+    std::cout << fmt::format("on removal: {} would be unloaded {:.1f} s after the device goes, if kplugd loaded "
+                             "it and nothing uses it\n",
+                             fmt::join(listed, ", "), static_cast<double>(d.unload_grace.count()) / 1000.0);
+  else std::cout << "on removal: nothing is unloaded (unload on removal is off for this device)\n";
+  std::cout << "commands:" << (d.run.empty() ? " none\n" : "\n");
+  for (const auto& [rule, argv] : d.run) {
+    std::string shown;
+    for (const auto& a : argv) shown += (shown.empty() ? "" : " ") + fmt::format("'{}'", a);
+    std::cout << fmt::format("  rule '{}' would run: {}\n", rule, shown);
+  }
+  for (const auto& [rule, text] : d.logs) std::cout << fmt::format("log: rule '{}': {}\n", rule, text);
+  return exit_ok;
+}
+
+}  // namespace
+
+VerbRun setup_test(CLI::App& command) {
+  auto o = std::make_shared<TestOptions>();
+  command.add_option("--config", o->config_path, "config file (default /etc/kplug/config.yaml)");
+  command.add_option("--modules-dir", o->modules_dir, "the lib/modules/VERSION directory (default: the running kernel's)");
+  command.add_option("--rules", o->rules, "rule files or directories to use instead of the configured rules dirs")
+      ->allow_extra_args(false);
+  command.add_option("--event", o->event_file,
+                     "a recorded event: a line of 'kplug monitor --json', or KEY=VALUE lines");
+  command.add_option("--devpath", o->devpath, "a present device, read from /sys (e.g. /devices/pci0000:00/...)");
+  command.footer("Nothing is loaded, unloaded or run. Example:\n"
+                 "  printf 'ACTION=add\\nDEVPATH=/devices/x/1-1:1.0\\nSUBSYSTEM=usb\\n"
+                 "MODALIAS=usb:v08E6p4433d0000dc00dsc00dp00ic0Bisc00ip00in00\\n' > ev\n"
+                 "  kplug test --rules rules/ --event ev");
+  return [o] { return run_test(*o); };
+}
+
+}  // namespace kplug::cli

@@ -1,0 +1,41 @@
+// kplugd's config file (/etc/kplug/config.yaml): every setting with its default. The
+// documented copy of this list is config.example.yaml at the top of the repository.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "rules/diagnostic.hpp"
+#include "uevent/result.hpp"
+
+namespace kplug {
+
+struct Config {
+  std::string modules_dir;  // "" = /lib/modules/$(uname -r)
+  // Searched in this order: a file name in an earlier dir overrides the same name later.
+  std::vector<std::string> rules_dirs = {"/etc/kplug/rules.d", "/run/kplug/rules.d", "/usr/lib/kplug/rules.d"};
+  bool autoload = true;     // resolve MODALIAS through modules.alias on `add`
+  bool unload = true;       // unload what kplugd loaded once its last device is gone ...
+  std::chrono::milliseconds unload_grace{5000};           // ... after this long ...
+  std::vector<std::string> unload_subsystems = {"usb", "hid"};  // ... for devices of these subsystems ([] = all)
+  std::size_t receive_buffer = 128u << 20;
+  bool coldplug = true;
+  unsigned loader_threads = 0;  // 0 = one per CPU (used by the engine; one thread today)
+  std::string control_socket = "/run/kplug/control.sock";  // used by the engine
+  std::string state_dir = "/run/kplug";                    // used by the engine
+  std::string log_level = "info";
+  std::string log_target = "auto";  // auto, stderr or journal (journal comes with the service)
+  bool dry_run = false;
+};
+
+inline constexpr const char* default_config_path = "/etc/kplug/config.yaml";
+
+// Reads PATH over the defaults. A missing file is fine when MISSING_OK (the default path
+// on a machine that has none); every problem is a diagnostic.
+Result<Config, Diagnostics> load_config(const std::string& path, bool missing_ok);
+// The same from text (tests, and `kplug test` with inline config).
+Result<Config, Diagnostics> parse_config(const std::string& text, const std::string& file);
+
+}  // namespace kplug

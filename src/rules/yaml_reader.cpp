@@ -1,0 +1,111 @@
+// yaml-cpp reads with diagnostics.
+#include "rules/yaml_reader.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "rules/units.hpp"
+
+namespace kplug {
+
+std::optional<YAML::Node> YamlReader::parse(const std::string& text) {
+  try {
+    return YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    error_at(e.mark, "YAML syntax error: " + e.msg);
+    return std::nullopt;
+  }
+}
+
+void YamlReader::error_at(const YAML::Mark& mark, const std::string& message) {
+  if (mark.is_null()) diags_.push_back({file_, 0, 0, message});
+  else diags_.push_back({file_, mark.line + 1, mark.column + 1, message});
+}
+
+void YamlReader::error(const YAML::Node& at, const std::string& message) { error_at(at.Mark(), message); }
+
+std::optional<bool> YamlReader::boolean(const YAML::Node& node, const std::string& what) {
+  if (node.IsScalar()) {
+    const std::string& s = node.Scalar();
+    if (s == "true" || s == "yes" || s == "on") return true;
+    if (s == "false" || s == "no" || s == "off") return false;
+  }
+  error(node, fmt::format("{} must be true or false", what));
+  return std::nullopt;
+}
+
+std::optional<std::string> YamlReader::string(const YAML::Node& node, const std::string& what) {
+  if (node.IsScalar()) return node.Scalar();
+  error(node, fmt::format("{} must be a string, not a {}", what, node.IsMap() ? "map" : node.IsSequence() ? "list" : "null"));
+  return std::nullopt;
+}
+
+std::optional<std::vector<std::string>> YamlReader::strings(const YAML::Node& node, const std::string& what) {
+  if (node.IsScalar()) return std::vector<std::string>{node.Scalar()};
+  if (!node.IsSequence()) {
+    error(node, fmt::format("{} must be a string or a list of strings", what));
+    return std::nullopt;
+  }
+  std::vector<std::string> out;
+  bool ok = true;
+  for (const auto& item : node) {
+    if (auto s = string(item, what + " entries")) out.push_back(*s);
+    else ok = false;
+  }
+  if (!ok) return std::nullopt;
+  return out;
+}
+
+std::optional<std::chrono::milliseconds> YamlReader::duration(const YAML::Node& node, const std::string& what) {
+  std::chrono::milliseconds out{0};
+  if (node.IsScalar() && parse_duration(node.Scalar(), out)) return out;
+  error(node, fmt::format("{} must be a duration such as 5s, 500ms or 2m (got '{}')", what,
+                          node.IsScalar() ? node.Scalar() : std::string("not a string")));
+  return std::nullopt;
+}
+
+std::vector<std::pair<std::string, YAML::Node>> YamlReader::map_entries(const YAML::Node& node,
+                                                                         const std::string& what,
+                                                                         const std::vector<std::string>& known,
+                                                                         const std::vector<std::string>& elsewhere,
+                                                                         const std::string& where) {
+  std::vector<std::pair<std::string, YAML::Node>> out;
+  if (!node.IsMap()) {
+    error(node, fmt::format("{} must be a map of keys", what));
+    return out;
+  }
+  std::set<std::string> seen;
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    if (!it->first.IsScalar()) {
+      error(it->first, fmt::format("{} keys must be strings", what));
+      continue;
+    }
+    std::string key = it->first.Scalar();
+    if (!seen.insert(key).second) {
+      error(it->first, fmt::format("{} '{}' is given twice", what, key));
+      continue;
+    }
+    if (!known.empty() && std::find(known.begin(), known.end(), key) == known.end()) {
+      if (std::find(elsewhere.begin(), elsewhere.end(), key) != elsewhere.end()) {
+        error(it->first, fmt::format("'{}' is not a {}: it goes under '{}'", key, what, where));
+        continue;
+      }
+      std::string hint = did_you_mean(key, known);
+      error(it->first, fmt::format("unknown {} '{}'{}", what, key, hint.empty() ? "" : ", did you mean '" + hint + "'?"));
+      continue;
+    }
+    out.emplace_back(key, it->second);
+  }
+  return out;
+}
+
+void YamlReader::sort_diagnostics(std::size_t from) {
+  std::stable_sort(diags_.begin() + static_cast<std::ptrdiff_t>(from), diags_.end(),
+                   [](const Diagnostic& a, const Diagnostic& b) {
+                     return std::pair(a.line, a.column) < std::pair(b.line, b.column);
+                   });
+}
+
+}  // namespace kplug

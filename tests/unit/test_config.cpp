@@ -1,0 +1,66 @@
+// config.yaml: every key, defaults, and errors.
+#include <catch2/catch.hpp>
+
+#include "rules/config.hpp"
+
+using namespace kplug;
+
+TEST_CASE("an empty config is all defaults", "[config]") {
+  auto c = parse_config("", "c.yaml");
+  REQUIRE(c.has_value());
+  CHECK(c->autoload);
+  CHECK(c->rules_dirs == std::vector<std::string>{"/etc/kplug/rules.d", "/run/kplug/rules.d", "/usr/lib/kplug/rules.d"});
+  CHECK(c->unload_grace == std::chrono::seconds(5));
+  CHECK(c->unload_subsystems == std::vector<std::string>{"usb", "hid"});
+}
+
+TEST_CASE("every key is read", "[config]") {
+  auto c = parse_config(R"(
+modules_dir: /lib/modules/6.1.0-56-amd64
+rules_dirs: [/a, /b]
+autoload: false
+unload:
+  enabled: false
+  grace: 500ms
+  subsystems: [usb]
+receive_buffer: 16M
+coldplug: false
+loader_threads: 4
+control_socket: /tmp/k.sock
+state_dir: /tmp/k
+log_level: debug
+log_target: stderr
+dry_run: true
+)",
+                        "c.yaml");
+  REQUIRE(c.has_value());
+  CHECK(c->modules_dir == "/lib/modules/6.1.0-56-amd64");
+  CHECK(c->rules_dirs == std::vector<std::string>{"/a", "/b"});
+  CHECK_FALSE(c->autoload);
+  CHECK_FALSE(c->unload);
+  CHECK(c->unload_grace == std::chrono::milliseconds(500));
+  CHECK(c->unload_subsystems == std::vector<std::string>{"usb"});
+  CHECK(c->receive_buffer == 16u << 20);
+  CHECK_FALSE(c->coldplug);
+  CHECK(c->loader_threads == 4);
+  CHECK(c->control_socket == "/tmp/k.sock");
+  CHECK(c->state_dir == "/tmp/k");
+  CHECK(c->log_level == "debug");
+  CHECK(c->log_target == "stderr");
+  CHECK(c->dry_run);
+}
+
+TEST_CASE("config errors are all reported with line and column", "[config]") {
+  auto c = parse_config("autolaod: true\nunload:\n  grace: forever\nlog_level: loud\nreceive_buffer: lots\n", "c.yaml");
+  REQUIRE_FALSE(c.has_value());
+  std::vector<std::string> got;
+  for (const auto& d : c.error()) got.push_back(d.to_string());
+  CHECK(got == std::vector<std::string>{
+                   "c.yaml:1:1: unknown config key 'autolaod', did you mean 'autoload'?",
+                   "c.yaml:3:10: unload.grace must be a duration such as 5s, 500ms or 2m (got 'forever')",
+                   "c.yaml:4:12: log_level must be one of trace, debug, info, warn, error, off",
+                   "c.yaml:5:17: receive_buffer must be a size such as 4096, 512K or 128M",
+               });
+  CHECK(load_config("/nonexistent/config.yaml", true).has_value());    // missing default: defaults
+  CHECK_FALSE(load_config("/nonexistent/config.yaml", false).has_value());  // named: must exist
+}

@@ -1,0 +1,98 @@
+// Rule directories: lexical order across dirs, /etc overriding /run and /usr/lib by file
+// name, /dev/null links masking, duplicate names across files.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include "daemon/options.hpp"
+#include "rules/rule_loader.hpp"
+
+using namespace kplug;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempTree {
+  fs::path root;
+  TempTree() {
+    root = fs::temp_directory_path() / fs::path("kplug-rules-" + std::to_string(::getpid()) + "-" +
+                                                std::to_string(reinterpret_cast<std::uintptr_t>(this)));
+    fs::create_directories(root);
+  }
+  ~TempTree() { fs::remove_all(root); }
+  std::string write(const std::string& rel, const std::string& text) {
+    fs::path p = root / rel;
+    fs::create_directories(p.parent_path());
+    std::ofstream(p) << text;
+    return p;
+  }
+  std::string dir(const std::string& rel) {
+    fs::create_directories(root / rel);
+    return root / rel;
+  }
+};
+
+std::string rule(const std::string& name) { return "- name: " + name + "\n"; }
+
+}  // namespace
+
+TEST_CASE("files merge in name order; an earlier dir overrides; /dev/null masks", "[rules][dirs]") {
+  TempTree t;
+  std::string etc = t.dir("etc"), run = t.dir("run"), lib = t.dir("lib");
+  t.write("lib/10-base.yaml", rule("base-from-lib"));
+  t.write("lib/20-override-me.yaml", rule("from-lib"));
+  t.write("etc/20-override-me.yaml", rule("from-etc"));
+  t.write("run/15-middle.yaml", rule("middle"));
+  t.write("lib/30-masked.yaml", rule("masked"));
+  fs::create_symlink("/dev/null", fs::path(etc) / "30-masked.yaml");
+  t.write("lib/notes.txt", "not a rule file");
+  Diagnostics diags;
+  std::vector<std::string> masked;
+  auto files = rule_files({etc, run, lib, t.root / "missing"}, diags, &masked);
+  CHECK(diags.empty());
+  CHECK(files == std::vector<std::string>{lib + "/10-base.yaml", run + "/15-middle.yaml", etc + "/20-override-me.yaml"});
+  CHECK(masked == std::vector<std::string>{etc + "/30-masked.yaml"});
+  auto set = load_rules(files);
+  REQUIRE(set.has_value());
+  std::vector<std::string> names;
+  for (const auto& r : set->rules) names.push_back(r.name);
+  CHECK(names == std::vector<std::string>{"base-from-lib", "middle", "from-etc"});
+}
+
+TEST_CASE("a rule name may be used once across all files", "[rules][dirs]") {
+  TempTree t;
+  std::string a = t.write("d/10-a.yaml", rule("same"));
+  std::string b = t.write("d/20-b.yaml", "# comment\n" + rule("same"));
+  auto set = load_rules({a, b});
+  REQUIRE_FALSE(set.has_value());
+  REQUIRE(set.error().size() == 1);
+  CHECK(set.error()[0].to_string() == b + ":2:1: duplicate rule name 'same' (first defined at " + a + ":1)");
+}
+
+TEST_CASE("settings: config file, then flags, then the rules of the resulting dirs", "[rules][dirs]") {
+  TempTree t;
+  std::string dir = t.dir("rules");
+  t.write("rules/10-x.yaml", rule("x"));
+  std::string config = t.write("config.yaml", "rules_dirs: [" + dir + "]\nautoload: false\nunload:\n  grace: 2s\n");
+  Overrides o;
+  o.config_path = config;
+  o.unload_grace = std::chrono::milliseconds(700);
+  auto s = load_settings(o);
+  REQUIRE(s.has_value());
+  CHECK_FALSE(s->options.autoload);
+  CHECK(s->options.unload_grace == std::chrono::milliseconds(700));  // the flag wins
+  REQUIRE(s->rules.rules.size() == 1);
+  CHECK(s->rules.rules[0].name == "x");
+
+  t.write("rules/20-bad.yaml", "- name: y\n  lod: [z]\n");
+  auto bad = load_settings(o);
+  REQUIRE_FALSE(bad.has_value());
+  CHECK(bad.error()[0].to_string() == dir + "/20-bad.yaml:2:3: unknown rule key 'lod', did you mean 'load'?");
+
+  Overrides missing;
+  missing.config_path = (t.root / "nope.yaml").string();
+  auto m = load_settings(missing);
+  REQUIRE_FALSE(m.has_value());  // a config named on the command line must exist
+  CHECK(m.error()[0].message.find("cannot read the config file") == 0);
+}
