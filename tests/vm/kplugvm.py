@@ -15,8 +15,8 @@ What it builds, all cached under BUILD/vm (rebuilt when an input is newer):
 - a module tree pruned to USB, HID, input and SCSI disk drivers plus their dependencies,
   indexed with depmod (kplugd and modprobe in the VM see the same tree);
 - an initramfs: busybox-static, kplugd, kplug, kmod, forge_uevent, the shared libraries
-  they link (found with ldd), and /init, which starts a command agent on the second
-  serial port.
+  they link (found with ldd), the shipped rules in /usr/lib/kplug/rules.d, and /init,
+  which starts a command agent on the second serial port.
 
 Channels: ttyS0 is the console (kernel messages and anything written to /dev/console),
 captured to BUILD/vm/console.log; ttyS1 carries commands for `run()`; QMP is a unix socket.
@@ -193,6 +193,13 @@ def build_initramfs(build, bin_dir):
         with open(os.path.join(stage, name), "w") as f:
             f.write(text)
         os.chmod(os.path.join(stage, name), 0o755)
+    # The shipped rules, where a package installs them.
+    rules_d = os.path.join(stage, "usr", "lib", "kplug", "rules.d")
+    os.makedirs(rules_d, exist_ok=True)
+    os.makedirs(os.path.join(stage, "etc", "kplug", "rules.d"), exist_ok=True)
+    for name in sorted(os.listdir(os.path.join(TOP, "rules"))):
+        if name.endswith(".yaml"):
+            shutil.copy(os.path.join(TOP, "rules", name), rules_d)
     build_module_tree(stage, version, root, kos)
     cpio = os.path.join(vm_dir, "initramfs.cpio")
     files = subprocess.run("find . -mindepth 1 | sort", shell=True, cwd=stage, check=True,

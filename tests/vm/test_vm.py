@@ -85,7 +85,14 @@ def scenario_coldplug(vm):
     check("xhci_hcd" in vm.dmesg(), "the kernel logged the xhci controller")
 
 
+RUN_RULE = """- name: vm-test-run
+  match: {action: add, modalias: "usb:v08E6p4433*"}
+  run: [touch, "/tmp/kplug-ran-{SEQNUM}"]
+"""
+
+
 def scenario_plug(vm):
+    vm.run(f"cat > /etc/kplug/rules.d/60-vm-test.yaml <<'EOF'\n{RUN_RULE}EOF")
     start_kplugd(vm)
     check("usb_hello" not in vm.loaded_modules(), "usb_hello is not loaded before the plug")
     vm.plug("usb-ccid", "c1")
@@ -103,6 +110,10 @@ def scenario_plug(vm):
                                        if "loaded usb_hello in" in l), None), "kplugd's load line", timeout=10)
     check(re.search(r"add /devices/\S+ \(usb\) MODALIAS=usb:v08E6p4433\S*: loaded usb_hello in \d+\.\d ms", line),
           f"kplugd's line names the device, the MODALIAS, the module and the load time: {line}")
+    log = kplugd_log(vm)
+    check("rule 'usb-hello-demo': smart-card reader /devices/" in log, "the shipped demo rule logged its line")
+    ran = vm.wait_until(lambda: vm.run("ls /tmp | grep kplug-ran- || true").strip(), "the run action", timeout=20)
+    check(re.fullmatch(r"kplug-ran-\d+", ran), f"the rule's command ran with {{SEQNUM}} filled in: /tmp/{ran}")
 
 
 def scenario_unplug(vm):

@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""Rules end to end on the host: `kplug rules check` on good and bad files, kplugd
+refusing to start on a bad rule file, `kplug test` on a recorded event and on a present
+device, and SIGHUP reloads (a broken file keeps the old rules in force)."""
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import BIN, MODULES_DIR, check, kplugd, require_environment, write_uevent  # noqa: E402
+
+TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+KPLUG = os.path.join(BIN, "kplug")
+
+
+def run(*argv):
+    return subprocess.run([KPLUG, *argv], capture_output=True, text=True)
+
+
+def main():
+    require_environment()
+    shipped = os.path.join(TOP, "rules")
+    r = run("rules", "check", shipped)
+    check(r.returncode == 0 and "no problems" in r.stdout, f"the shipped rules are clean: {r.stdout.strip()}")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        bad = os.path.join(tmp, "10-bad.yaml")
+        with open(bad, "w") as f:
+            f.write("- name: typo\n  match:\n    subsytem: usb\n  lod: [x]\n")
+        r = run("rules", "check", bad)
+        check(r.returncode == 1, "a bad file makes rules check exit 1")
+        check(f"{bad}:3:5: unknown match key 'subsytem', did you mean 'subsystem'?" in r.stdout
+              and f"{bad}:4:3: unknown rule key 'lod', did you mean 'load'?" in r.stdout,
+              "every problem is reported as FILE:LINE:COLUMN: message")
+
+        # kplugd refuses to start, with the same messages.
+        d = kplugd("--dry-run", "--no-coldplug", "--rules-dir", tmp)
+        code = d.proc.wait(timeout=20)
+        d.stop()
+        check(code == 3, f"kplugd refuses to start on a bad rule file (exit {code})")
+        check(any(f"{bad}:3:5:" in l for l in d.output()), "and says where the problem is")
+
+        # Reload: good rules first, then a broken file that must not replace them.
+        os.unlink(bad)
+        rules_dir = os.path.join(tmp, "rules")
+        os.mkdir(rules_dir)
+        with open(os.path.join(rules_dir, "10-log.yaml"), "w") as f:
+            f.write('- name: say-lo\n  match: {subsystem: net}\n  log: "first {INTERFACE}"\n')
+        d = kplugd("--dry-run", "--no-coldplug", "--rules-dir", rules_dir)
+        try:
+            d.wait_for(lambda l: "starting" in l and "1 rules from 1 files" in l, what="start-up with 1 rule")
+            lo = "/devices/virtual/net/lo"
+            d.wait_for(lambda l: "rule 'say-lo': first lo" in l, what="the first rule's log line",
+                       poke=lambda: write_uevent(lo, "change"))
+            with open(os.path.join(rules_dir, "10-log.yaml"), "w") as f:
+                f.write('- name: say-lo\n  match: {subsystem: net}\n  log: "second {INTERFACE}"\n')
+            os.kill(d.proc.pid, signal.SIGHUP)
+            d.wait_for(lambda l: "reloaded: 1 rules from 1 files" in l, what="the reload")
+            d.wait_for(lambda l: "rule 'say-lo': second lo" in l, what="the new rule in force",
+                       poke=lambda: write_uevent(lo, "change"))
+            with open(os.path.join(rules_dir, "20-broken.yaml"), "w") as f:
+                f.write("- name: broken\n  match: {action: explode}\n")
+            os.kill(d.proc.pid, signal.SIGHUP)
+            d.wait_for(lambda l: "reload failed" in l, what="the failed reload")
+            check(any("20-broken.yaml:2:19: unknown action 'explode'" in l for l in d.output()),
+                  "a failed reload logs every error with its place")
+            n = len(d.output())
+            d.wait_for(lambda l: "rule 'say-lo': second lo" in l and d.output().index(l) >= n,
+                       what="the old rules still in force", poke=lambda: write_uevent(lo, "change"))
+        finally:
+            code = d.stop()
+        check(code == 0, "kplugd ran through both reloads")
+
+        # kplug test on a recorded event: rules, modules and the reasons.
+        event = os.path.join(tmp, "ccid.event")
+        with open(event, "w") as f:
+            f.write("ACTION=add\nDEVPATH=/devices/pci0000:00/0000:00:02.0/usb1/1-1/1-1:1.0\nSUBSYSTEM=usb\n"
+                    "MODALIAS=usb:v0627p0001d0000dc00dsc00dp00ic03isc01ip01in00\n")
+        r = run("test", "--rules", shipped, "--modules-dir", MODULES_DIR, "--event", event)
+        check(r.returncode == 0, f"kplug test exits 0 ({r.stderr.strip()})")
+        out = r.stdout
+        check("MATCH    autoload (" in out and "no match usb-hello-demo (" in out, "it says which rules matched")
+        check("modalias 'usb:v0627p0001d0000dc00dsc00dp00ic03isc01ip01in00' does not match 'usb:v08E6p4433*'" in out,
+              "and which key made a rule fail")
+        check("would load usbhid (dry run): MODALIAS usb:v0627p0001" in out, "which module would load and why")
+        check("on removal: usbhid would be unloaded 5.0 s after the device goes" in out, "what happens on removal")
+
+        # The same from a `kplug monitor --json` line, and a rule that runs a command.
+        json_event = os.path.join(tmp, "lo.json")
+        with open(json_event, "w") as f:
+            f.write('{"action":"change","devpath":"/devices/virtual/net/lo","subsystem":"net","seqnum":7,'
+                    '"properties":{"ACTION":"change","DEVPATH":"/devices/virtual/net/lo","SUBSYSTEM":"net",'
+                    '"INTERFACE":"lo; $(id)","SEQNUM":"7"}}\n')
+        run_rules = os.path.join(tmp, "run.yaml")
+        with open(run_rules, "w") as f:
+            f.write("- name: notify\n  match: {subsystem: net}\n  run: [/usr/bin/logger, -t, kplug, \"{INTERFACE}\"]\n")
+        r = run("test", "--rules", run_rules, "--modules-dir", MODULES_DIR, "--event", json_event)
+        check("rule 'notify' would run: '/usr/bin/logger' '-t' 'kplug' 'lo; $(id)'" in r.stdout,
+              "commands are shown with their final argv, the value as one literal argument")
+
+    # A present device, read from sysfs.
+    dev = "/devices/pci0000:00/0000:00:01.0/virtio0"
+    if os.path.exists("/sys" + dev):
+        r = run("test", "--rules", shipped, "--modules-dir", MODULES_DIR, "--devpath", dev)
+        check(r.returncode == 0 and "would load virtio_balloon" in r.stdout, "kplug test --devpath reads the device")
+    r = run("test", "--devpath", "/devices/../../etc")
+    check(r.returncode == 1 and "not a device path" in r.stderr, "a devpath that leaves /sys is refused")
+
+
+if __name__ == "__main__":
+    main()
