@@ -64,3 +64,23 @@ TEST_CASE("config errors are all reported with line and column", "[config]") {
   CHECK(load_config("/nonexistent/config.yaml", true).has_value());    // missing default: defaults
   CHECK_FALSE(load_config("/nonexistent/config.yaml", false).has_value());  // named: must exist
 }
+
+TEST_CASE("config.example.yaml documents exactly the defaults", "[config]") {
+  auto c = load_config(std::string(KPLUG_SOURCE_DIR) + "/config.example.yaml", false);
+  REQUIRE(c.has_value());
+  Config d;
+  CHECK(c->modules_dir == d.modules_dir);
+  CHECK(c->rules_dirs == d.rules_dirs);
+  CHECK(c->autoload == d.autoload);
+  CHECK(c->unload == d.unload);
+  CHECK(c->unload_grace == d.unload_grace);
+  CHECK(c->unload_subsystems == d.unload_subsystems);
+  CHECK(c->receive_buffer == d.receive_buffer);
+  CHECK(c->coldplug == d.coldplug);
+  CHECK(c->loader_threads == d.loader_threads);
+  CHECK(c->control_socket == d.control_socket);
+  CHECK(c->state_dir == d.state_dir);
+  CHECK(c->log_level == d.log_level);
+  CHECK(c->log_target == d.log_target);
+  CHECK(c->dry_run == d.dry_run);
+}
