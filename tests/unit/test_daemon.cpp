@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "daemon/daemon.hpp"
+#include "rules/rule_loader.hpp"
 
 using namespace kplug;
 
@@ -176,4 +177,45 @@ TEST_CASE("with unloading switched off (--no-unload) every module stays", "[daem
   h.feed({removal("/devices/b1")});
   CHECK(h.unloads.empty());
   CHECK(h.daemon.ledger().owns("virtio_balloon"));
+}
+
+TEST_CASE("rules drive the daemon: explicit loads, blacklist, options, keeping modules", "[daemon][rules]") {
+  RuleSet set;
+  Diagnostics diags;
+  parse_rules(R"(
+- name: extra
+  match: {modalias: "virtio:d00000005*"}
+  load: [extra_mod]
+  blacklist: [virtio_balloon]
+  options: {extra_mod: "debug=1"}
+  unload_on_remove: false
+- name: drop
+  match: {devpath: "/devices/ignored*"}
+  ignore: true
+)",
+              "t.yaml", set.rules, diags);
+  REQUIRE(diags.empty());
+  std::vector<LoadJob> jobs;
+  std::vector<std::string> unloads;
+  boost::asio::io_context io;
+  DaemonOptions options;
+  options.coldplug = false;
+  options.unload_subsystems = {};
+  options.unload_grace = std::chrono::milliseconds(1);
+  Daemon daemon(io, options, nullptr, resolver(), std::make_unique<FakeLoader>(jobs, &unloads), set);
+
+  daemon.on_uevent(add("/devices/b1", balloon));
+  daemon.on_uevent(add("/devices/ignored0", balloon));
+  io.run();
+  io.restart();
+  REQUIRE(jobs.size() == 1);  // virtio_balloon is blacklisted, the ignored device loads nothing
+  CHECK(jobs[0].module == "extra_mod");
+  CHECK_FALSE(jobs[0].via_alias);
+  CHECK(jobs[0].options == "debug=1");
+  CHECK(daemon.counters().loads_skipped == 1);
+
+  daemon.on_uevent(removal("/devices/b1"));
+  io.run();
+  CHECK(unloads.empty());  // unload_on_remove: false keeps it
+  CHECK(daemon.ledger().owns("extra_mod"));
 }
