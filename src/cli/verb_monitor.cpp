@@ -2,6 +2,7 @@
 // Only datagrams the kernel itself sent are shown; forged ones are reported on stderr.
 #include <poll.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -14,6 +15,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "cli/control_client.hpp"
 #include "cli/verbs.hpp"
 #include "uevent/netlink_source.hpp"
 
@@ -23,6 +25,8 @@ namespace {
 
 struct MonitorOptions {
   bool json = false;
+  bool decisions = false;
+  std::string socket = default_control_socket;
   std::vector<std::string> subsystems;
   std::size_t count = 0;  // 0 = forever
 };
@@ -48,7 +52,48 @@ std::string as_text(const Uevent& ev) {
   return out + "\n";
 }
 
+// One line per message of kplugd's `events` stream.
+std::string describe_message(const nlohmann::json& m) {
+  std::string type = m.value("type", "");
+  if (type == "decision") {
+    std::string rules;
+    for (const auto& r : m.at("rules")) rules += (rules.empty() ? "" : ", ") + r.get<std::string>();
+    return fmt::format("decision {} {} {} ({}): {}{}{}", m.value("seqnum", 0), m.value("action", ""),
+                       m.value("devpath", ""), m.value("subsystem", ""),
+                       m.value("ignored", false) ? "ignored" : (m.value("autoload", false) ? "autoload" : "no autoload"),
+                       fmt::format(" ({})", m.value("reason", "")), rules.empty() ? "" : "; rules: " + rules);
+  }
+  if (type == "loads") {
+    std::string outcomes;
+    for (const auto& o : m.at("outcomes"))
+      outcomes += fmt::format("{}{} {} ({:.1f} ms)", outcomes.empty() ? "" : ", ", o.value("module", ""),
+                              o.value("status", ""), o.value("duration_ms", 0.0));
+    return fmt::format("loads    {}: {}", m.value("event", ""), outcomes);
+  }
+  if (type == "unload")
+    return fmt::format("unload   {}: {} {}", m.value("module", ""), m.value("status", ""), m.value("message", ""));
+  return m.dump();
+}
+
+int run_decisions(const MonitorOptions& o) {
+  auto client = ControlClient::connect(o.socket);
+  if (!client) return std::cerr << "kplug monitor: " << client.error() << '\n', exit_failure;
+  if (auto sent = client->send({{"request", "events"}}); !sent) return std::cerr << sent.error() << '\n', exit_failure;
+  std::size_t shown = 0;
+  for (bool first = true;; first = false) {
+    auto m = client->receive();
+    if (!m) return std::cerr << "kplug monitor: " << m.error() << '\n', exit_failure;
+    if (first) continue;  // {"ok":true,"stream":"events"}
+    if (!o.subsystems.empty() && m->contains("subsystem") &&
+        std::find(o.subsystems.begin(), o.subsystems.end(), m->value("subsystem", "")) == o.subsystems.end())
+      continue;
+    std::cout << (o.json ? m->dump() : describe_message(*m)) << '\n' << std::flush;
+    if (o.count && ++shown >= o.count) return exit_ok;
+  }
+}
+
 int run_monitor(const MonitorOptions& o) {
+  if (o.decisions) return run_decisions(o);
   NetlinkOptions netlink;
   netlink.receive_buffer = 8u << 20;
   auto source = NetlinkSource::open(netlink);
@@ -100,6 +145,9 @@ VerbRun setup_monitor(CLI::App& command) {
   command.add_flag("--json", o->json, "one JSON object per line instead of text blocks");
   command.add_option("--subsystem", o->subsystems, "only events of this subsystem (repeatable)");
   command.add_option("--count", o->count, "exit after printing N events");
+  command.add_flag("--decisions", o->decisions,
+                   "instead of raw kernel events, what kplugd did with each one (from its control socket)");
+  command.add_option("--socket", o->socket, "kplugd's control socket, for --decisions")->capture_default_str();
   return [o] { return run_monitor(*o); };
 }
 

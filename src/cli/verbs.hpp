@@ -20,6 +20,10 @@ VerbRun setup_monitor(CLI::App& command);
 VerbRun setup_match(CLI::App& command);
 VerbRun setup_rules(CLI::App& command);
 VerbRun setup_test(CLI::App& command);
+VerbRun setup_status(CLI::App& command);
+VerbRun setup_loaded(CLI::App& command);
+VerbRun setup_reload(CLI::App& command);
+VerbRun setup_settle(CLI::App& command);
 
 inline const Verb verbs[] = {
     {"monitor", "print the kernel's uevents as they arrive (like udevadm monitor --kernel --property)",
@@ -27,6 +31,10 @@ inline const Verb verbs[] = {
     {"match", "resolve MODALIAS strings to module names, like modprobe -R", setup_match},
     {"rules", "work with rule files: 'kplug rules check [PATH...]'", setup_rules},
     {"test", "explain what kplugd would do with one event, with no side effects", setup_test},
+    {"status", "what kplugd has seen and done (counters, in-flight loads)", setup_status},
+    {"loaded", "the modules kplugd loaded itself, and for which devices", setup_loaded},
+    {"reload", "make kplugd re-read its config and rules (root)", setup_reload},
+    {"settle", "wait until kplugd has handled every event so far", setup_settle},
 };
 
 // Exit codes shared by the verbs.

@@ -1,13 +1,19 @@
 // The event loop: netlink → decide → resolve → load, one log line per decision.
 #include "daemon/daemon.hpp"
 
+#include <algorithm>
 #include <cstring>
+#include <filesystem>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
 #include "daemon/command_runner.hpp"
+#include "daemon/control_json.hpp"
+#include "daemon/ledger_store.hpp"
+#include "daemon/notify.hpp"
+#include "kmod/kmod_loader.hpp"
 #include "rules/decision.hpp"
 #include "sysfs/attributes.hpp"
 #include "sysfs/enumerate.hpp"
@@ -54,7 +60,26 @@ void Daemon::start() {
   // The socket is open before sysfs is read, so a device that appears meanwhile is
   // seen by one path or the other (or both: loading twice is harmless).
   if (options_.coldplug) do_coldplug();
-  else if (options_.exit_after_coldplug) stop();
+  else on_ready();
+  if (auto interval = watchdog_interval()) {
+    watchdog_timer_.emplace(io_, *interval / 2);
+    do_watchdog();
+  }
+}
+
+void Daemon::on_ready() {
+  ready_ = true;
+  notify_ready(counters_.summary());
+  check_settles();
+  if (options_.exit_after_coldplug) stop();
+}
+
+void Daemon::do_watchdog() {
+  notify_watchdog();
+  watchdog_timer_->expires_after(*watchdog_interval() / 2);
+  watchdog_timer_->async_wait([this](const boost::system::error_code& ec) {
+    if (!ec && !stopping_) do_watchdog();
+  });
 }
 
 void Daemon::stop(int exit_code) {
@@ -66,6 +91,11 @@ void Daemon::stop(int exit_code) {
   // Pending unloads are abandoned: the modules stay loaded, which is always safe.
   for (auto& [module, timer] : unload_timers_) timer->cancel();
   unload_timers_.clear();
+  if (control_) control_->close();
+  if (settle_timer_) settle_timer_->cancel();
+  if (watchdog_timer_) watchdog_timer_->cancel();
+  for (auto& s : settles_) s.session->send({{"ok", false}, {"error", "kplugd is stopping"}});
+  settles_.clear();
 }
 
 void Daemon::on_signal(int signal) {
@@ -78,17 +108,19 @@ void Daemon::on_signal(int signal) {
   stop();
 }
 
-void Daemon::reload() {
+Diagnostics Daemon::reload() {
   if (!reloader_) {
-    spdlog::info("SIGHUP: nothing to reload");
-    return;
+    spdlog::info("nothing to reload");
+    return {};
   }
   spdlog::info("reloading {} and the rules", options_.config_path);
+  notify_reloading();
   auto settings = reloader_();
   if (!settings) {
     for (const auto& d : settings.error()) spdlog::error("{}", d.to_string());
     spdlog::error("reload failed: {} problem(s); the current config and rules stay in force", settings.error().size());
-    return;
+    notify_ready("reload failed; " + counters_.summary());
+    return settings.error();
   }
   const DaemonOptions& next = settings->options;
   if (next.modules_dir != options_.modules_dir || next.dry_run != options_.dry_run ||
@@ -103,11 +135,58 @@ void Daemon::reload() {
   spdlog::set_level(spdlog::level::from_str(next.log_level));
   rules_ = std::make_shared<const RuleSet>(std::move(settings->rules));
   spdlog::info("reloaded: {} rules from {} files", rules_->rules.size(), rules_->files.size());
+  notify_ready(counters_.summary());
+  return {};
+}
+
+Result<bool, std::string> Daemon::open_control(const std::string& path) {
+  control_ = std::make_unique<ControlServer>(
+      io_, [this](const std::shared_ptr<ControlSession>& s, const nlohmann::json& r) { on_control(s, r); });
+  return control_->listen(path);
+}
+
+void Daemon::restore_state(const std::string& path) {
+  state_path_ = path;
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+  auto loaded = load_ledger(path);
+  if (!loaded) {
+    spdlog::warn("{}; starting with an empty ledger", loaded.error());
+    return;
+  }
+  auto live = live_modules();
+  for (const auto& [module, entry] : loaded->entries()) {
+    if (!live.count(module)) continue;  // unloaded meanwhile, by someone
+    for (const auto& dev : entry.devices)
+      ledger_.record_load(module, dev, entry.cause, entry.load_time, entry.unload_on_remove, entry.unload_grace);
+  }
+  spdlog::info("restored the ledger from {}: {} module(s) kplugd loaded are still loaded", path,
+               ledger_.entries().size());
+  // Devices that went away while no kplugd was listening: as if removed now.
+  std::vector<std::string> gone;
+  for (const auto& [module, entry] : ledger_.entries())
+    for (const auto& dev : entry.devices)
+      if (!std::filesystem::exists("/sys" + dev, ec)) gone.push_back(dev);
+  for (const auto& dev : gone) {
+    Uevent ev;
+    ev.action = "remove";
+    ev.devpath = dev;
+    on_device_removed(ev);
+  }
+  save_state();
+}
+
+void Daemon::save_state() {
+  if (state_path_.empty()) return;
+  if (auto saved = save_ledger(state_path_, ledger_); !saved)
+    spdlog::warn("{}; the ledger stays in memory only", saved.error());
 }
 
 void Daemon::on_uevent(const Uevent& event) {
   // 1. Apply the rules and the config's defaults to the event.
   Decision decision = decide(*rules_, options_, event, attrs_);
+  last_seqnum_ = std::max(last_seqnum_, event.seqnum);
+  if (!subscribers_.empty()) publish(decision_json(event, decision));
   if (decision.ignore) return spdlog::debug("{}: ignored by a rule", describe_event(event));
   // 2. Say what the rules ask to say, run what they ask to run.
   do_rule_actions(event, decision);
@@ -195,7 +274,7 @@ void Daemon::do_coldplug() {
   auto devices = enumerate_modalias_devices();
   if (!devices) {
     spdlog::error("coldplug failed: {}", devices.error());
-    return;
+    return on_ready();
   }
   spdlog::info("coldplug: {} present devices carry a MODALIAS", devices->size());
   // The +1 keeps coldplug open until every event has been handed out.
@@ -213,7 +292,7 @@ void Daemon::on_coldplug_step_done() {
   coldplug_running_ = false;
   auto took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - coldplug_started_);
   spdlog::info("coldplug complete in {:.1f} ms: {}", static_cast<double>(took.count()) / 1000.0, counters_.summary());
-  if (options_.exit_after_coldplug) stop();
+  on_ready();
 }
 
 template <typename Fn, typename Done>
@@ -231,6 +310,7 @@ void Daemon::on_worker(boost::asio::thread_pool& pool, Fn fn, Done done) {
 
 void Daemon::do_load(LoadJob job, std::shared_ptr<LoadReport> report) {
   if (report->coldplug && coldplug_running_) ++coldplug_pending_;
+  ++in_flight_;
   on_worker(loader_threads_, [this, job] { return loader_->load(job); },
                    [this, job, report](const LoadResult& result) { on_load_done(job, result, report); });
 }
@@ -253,9 +333,14 @@ void Daemon::on_load_done(const LoadJob& job, const LoadResult& result, const st
     default: ++counters_.loads_skipped; break;
   }
   report->outcomes.emplace_back(job.module, result);
-  if (--report->remaining == 0)
+  --in_flight_;
+  if (--report->remaining == 0) {
     spdlog::log(report->any_failed() ? spdlog::level::warn : spdlog::level::info, "{}", report->line());
+    if (!subscribers_.empty()) publish(report_json(*report));
+    save_state();
+  }
   if (report->coldplug) on_coldplug_step_done();
+  check_settles();
 }
 
 void Daemon::keep_loaded_for(const std::vector<LoadJob>& jobs, const Uevent& event) {
@@ -269,6 +354,7 @@ void Daemon::keep_loaded_for(const std::vector<LoadJob>& jobs, const Uevent& eve
       spdlog::info("{}: {} is needed again, unload cancelled", describe_event(event), module);
     }
   }
+  save_state();
 }
 
 void Daemon::on_device_removed(const Uevent& event) {
@@ -277,6 +363,7 @@ void Daemon::on_device_removed(const Uevent& event) {
     if (entry.unload_on_remove) do_schedule_unload(module, event.devpath, entry.unload_grace);
     else spdlog::info("remove {}: {} has no device left and stays loaded (unload on removal is off)", event.devpath, module);
   }
+  save_state();
 }
 
 void Daemon::do_schedule_unload(const std::string& module, const std::string& devpath,
@@ -298,12 +385,17 @@ void Daemon::on_unload_timer(const std::string& module) {
 }
 
 void Daemon::do_unload(const std::string& module) {
+  ++in_flight_;
   on_worker(loader_threads_, [this, module] { return loader_->unload(module); },
                    [this, module](const UnloadResult& result) { on_unload_done(module, result); });
 }
 
 void Daemon::on_unload_done(const std::string& module, const UnloadResult& result) {
+  --in_flight_;
   double ms = static_cast<double>(result.duration.count()) / 1000.0;
+  if (!subscribers_.empty())
+    publish({{"type", "unload"}, {"module", module}, {"status", to_string(result.status)}, {"message", result.message},
+             {"duration_ms", ms}});
   switch (result.status) {
     case UnloadStatus::unloaded:
       ++counters_.unloads;
@@ -329,6 +421,8 @@ void Daemon::on_unload_done(const std::string& module, const UnloadResult& resul
       spdlog::warn("{}", result.message);
       break;
   }
+  save_state();
+  check_settles();
 }
 
 void Daemon::do_read() {

@@ -15,6 +15,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include "daemon/control_server.hpp"
 #include "daemon/counters.hpp"
 #include "daemon/ledger.hpp"
 #include "daemon/load_report.hpp"
@@ -39,8 +40,14 @@ class Daemon {
   void set_reloader(Reloader reloader) { reloader_ = std::move(reloader); }
   // Sysfs attribute reads for `attr:` conditions (tests swap in a fake).
   void set_attr_reader(AttrReader reader) { attrs_ = std::move(reader); }
-  // Replaces config and rules at once, or keeps the old ones and logs why.
-  void reload();
+  // Replaces config and rules at once, or keeps the old ones and logs why; returns the
+  // problems that stopped it (empty on success).
+  Diagnostics reload();
+  // Opens the control socket (before start()); an error stops start-up.
+  Result<bool, std::string> open_control(const std::string& path);
+  // Loads the ledger a previous kplugd left in PATH; modules no longer loaded and devices
+  // gone meanwhile are dealt with. Later changes are saved there.
+  void restore_state(const std::string& path);
   ~Daemon();
 
   // Coldplug the present devices (unless disabled), then read the socket until a
@@ -77,6 +84,16 @@ class Daemon {
   void on_worker(boost::asio::thread_pool& pool, Fn fn, Done done);
   void on_coldplug_step_done();
   void on_signal(int signal);
+  void on_ready();
+  void do_watchdog();
+  void save_state();
+  // Control requests (control_requests.cpp).
+  void on_control(const std::shared_ptr<ControlSession>& session, const nlohmann::json& request);
+  nlohmann::json status_json() const;
+  nlohmann::json loaded_json() const;
+  void publish(const nlohmann::json& message);
+  void do_settle_check();
+  void check_settles();
 
   boost::asio::io_context& io_;
   DaemonOptions options_;
@@ -94,6 +111,22 @@ class Daemon {
   boost::asio::thread_pool command_threads_{1};
   Counters counters_;
   Ledger ledger_;
+  std::string state_path_;  // "" = not persisted (dry run, tests)
+  std::unique_ptr<ControlServer> control_;
+  std::vector<std::weak_ptr<ControlSession>> subscribers_;  // `events` streams
+  struct PendingSettle {
+    std::shared_ptr<ControlSession> session;
+    std::uint64_t target_seqnum;
+    std::chrono::steady_clock::time_point deadline;
+    int quiet_checks = 0;
+  };
+  std::vector<PendingSettle> settles_;
+  std::optional<boost::asio::steady_timer> settle_timer_;
+  std::optional<boost::asio::steady_timer> watchdog_timer_;
+  std::uint64_t last_seqnum_ = 0;  // highest kernel SEQNUM handled
+  std::size_t in_flight_ = 0;      // loads and unloads handed to the loader thread
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  bool ready_ = false;
   std::map<std::string, std::unique_ptr<boost::asio::steady_timer>> unload_timers_;
   bool stopping_ = false;
   int exit_code_ = exit_ok;

@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
   Overrides o;
   CLI::App app{description, "kplugd"};
   app.set_version_flag("--version", std::string("kplugd ") + KPLUG_VERSION);
-  std::string config_path, modules_dir, log_level, grace, rcvbuf;
+  std::string config_path, modules_dir, log_level, grace, rcvbuf, control_socket, state_dir;
   bool dry_run = false, no_coldplug = false, no_unload = false;
   app.add_option("--config", config_path, "config file (default /etc/kplug/config.yaml; a missing default is fine)");
   app.add_option("--modules-dir", modules_dir,
@@ -69,6 +69,8 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off (default info)")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
   app.add_option("--receive-buffer", rcvbuf, "netlink receive buffer, e.g. 128M (forced past rmem_max as root)");
+  app.add_option("--control-socket", control_socket, "the control socket (default /run/kplug/control.sock)");
+  app.add_option("--state-dir", state_dir, "where the ledger is kept across restarts (default /run/kplug)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -77,6 +79,8 @@ int main(int argc, char** argv) {
   if (app.count("--config")) o.config_path = config_path;
   if (app.count("--modules-dir")) o.modules_dir = modules_dir;
   if (app.count("--log-level")) o.log_level = log_level;
+  if (app.count("--control-socket")) o.control_socket = control_socket;
+  if (app.count("--state-dir")) o.state_dir = state_dir;
   if (dry_run) o.dry_run = true;
   if (no_coldplug) o.coldplug = false;
   if (no_unload) o.unload = false;
@@ -140,6 +144,12 @@ int main(int argc, char** argv) {
   Daemon daemon(io, options, std::move(*source), std::make_unique<Resolver>(std::move(*resolver_ctx)),
                 std::move(loader), std::move(settings->rules));
   daemon.set_reloader([o] { return load_settings(o); });
+  if (auto listening = daemon.open_control(options.control_socket); !listening) {
+    spdlog::critical("{}", listening.error());
+    return exit_startup;
+  }
+  // A dry run loads nothing, so it has no ledger worth keeping.
+  if (!options.dry_run) daemon.restore_state(options.state_dir + "/state.json");
   daemon.start();
   io.run();
   spdlog::info("kplugd stopped: {}", daemon.counters().summary());

@@ -22,6 +22,8 @@ Result<Settings, Diagnostics> load_settings(const Overrides& o) {
   if (o.log_level) s.options.log_level = *o.log_level;
   if (o.unload_grace) s.options.unload_grace = *o.unload_grace;
   if (o.receive_buffer) s.options.receive_buffer = *o.receive_buffer;
+  if (o.control_socket) s.options.control_socket = *o.control_socket;
+  if (o.state_dir) s.options.state_dir = *o.state_dir;
   if (!o.rules_dirs.empty()) s.options.rules_dirs = o.rules_dirs;
 
   Diagnostics diags;

@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 
 #include <fmt/format.h>
 #include <libkmod.h>
@@ -73,6 +74,13 @@ const char* to_string(UnloadStatus status) {
     case UnloadStatus::failed: return "failed";
   }
   return "unknown";
+}
+
+std::set<std::string> live_modules(const std::string& proc_modules) {
+  std::set<std::string> names;
+  std::ifstream in(proc_modules);
+  for (std::string line; std::getline(in, line);) names.insert(line.substr(0, line.find(' ')));
+  return names;
 }
 
 std::string bound_devices(const std::string& module, const std::string& sys_module_dir) {

@@ -4,6 +4,8 @@
 
 #include <memory>
 #include <optional>
+#include <set>
+#include <string>
 
 #include "kmod/kmod_context.hpp"
 #include "kmod/module_loader.hpp"
@@ -29,6 +31,9 @@ class KmodLoader : public ModuleLoader {
 // unrefs it), so the insertion needs no second lookup.
 std::optional<LoadResult> precheck_load(const KmodContext& ctx, const LoadJob& job, bool check_live,
                                         kmod_module** module = nullptr);
+
+// The names of the modules in /proc/modules (the running kernel's loaded modules).
+std::set<std::string> live_modules(const std::string& proc_modules = "/proc/modules");
 
 // Why MODULE must stay, read from /sys/module/MODULE/drivers: "" when no device is bound
 // to any of its drivers, else e.g. "driver usb:usb_hello is bound to 1-1:1.0".

@@ -1,0 +1,82 @@
+// Blocking I/O on the control socket, with timeouts.
+#include "cli/control_client.hpp"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace kplug::cli {
+
+Result<ControlClient, std::string> ControlClient::connect(const std::string& path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) return unexpected(fmt::format("socket path too long: {}", path));
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return unexpected(fmt::format("cannot create a socket: {}", std::strerror(errno)));
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) {
+    int err = errno;
+    close(fd);
+    return unexpected(fmt::format("cannot reach kplugd at {}: {} (is kplugd running? --socket PATH picks another)",
+                                  path, std::strerror(err)));
+  }
+  return ControlClient(fd);
+}
+
+ControlClient::~ControlClient() {
+  if (fd_ >= 0) close(fd_);
+}
+
+Result<bool, std::string> ControlClient::send(const nlohmann::json& request) {
+  std::string line = request.dump() + "\n";
+  for (std::size_t done = 0; done < line.size();) {
+    ssize_t n = write(fd_, line.data() + done, line.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return unexpected(fmt::format("cannot send to kplugd: {}", std::strerror(errno)));
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+Result<nlohmann::json, std::string> ControlClient::receive(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (auto nl = buffer_.find('\n'); nl != std::string::npos) {
+      auto j = nlohmann::json::parse(buffer_.substr(0, nl), nullptr, false);
+      buffer_.erase(0, nl + 1);
+      if (j.is_discarded()) return unexpected(std::string("kplugd sent a line that is not JSON"));
+      return j;
+    }
+    int wait_ms = -1;
+    if (timeout.count() >= 0) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return unexpected(std::string("timed out waiting for kplugd"));
+      wait_ms = static_cast<int>(left.count());
+    }
+    pollfd pfd{fd_, POLLIN, 0};
+    int r = poll(&pfd, 1, wait_ms);
+    if (r < 0 && errno == EINTR) continue;
+    if (r == 0) return unexpected(std::string("timed out waiting for kplugd"));
+    char buf[65536];
+    ssize_t n = read(fd_, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return unexpected(std::string("kplugd closed the connection"));
+    buffer_.append(buf, static_cast<std::size_t>(n));
+  }
+}
+
+Result<nlohmann::json, std::string> ControlClient::request(const nlohmann::json& request,
+                                                           std::chrono::milliseconds timeout) {
+  if (auto sent = send(request); !sent) return unexpected(sent.error());
+  return receive(timeout);
+}
+
+}  // namespace kplug::cli

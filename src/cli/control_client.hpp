@@ -1,0 +1,35 @@
+// The client side of kplugd's control socket: one JSON object per line each way.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "uevent/result.hpp"
+
+namespace kplug::cli {
+
+inline constexpr const char* default_control_socket = "/run/kplug/control.sock";
+
+class ControlClient {
+ public:
+  static Result<ControlClient, std::string> connect(const std::string& path);
+  ControlClient(ControlClient&& other) noexcept : fd_(other.fd_), buffer_(std::move(other.buffer_)) { other.fd_ = -1; }
+  ControlClient(const ControlClient&) = delete;
+  ~ControlClient();
+
+  Result<bool, std::string> send(const nlohmann::json& request);
+  // The next line from kplugd; waits at most TIMEOUT (negative: forever).
+  Result<nlohmann::json, std::string> receive(std::chrono::milliseconds timeout = std::chrono::milliseconds(-1));
+  // send + receive, for one-answer requests.
+  Result<nlohmann::json, std::string> request(const nlohmann::json& request,
+                                              std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+ private:
+  explicit ControlClient(int fd) : fd_(fd) {}
+  int fd_;
+  std::string buffer_;
+};
+
+}  // namespace kplug::cli

@@ -1,0 +1,51 @@
+// JSON for the control socket.
+#include "daemon/control_json.hpp"
+
+namespace kplug {
+
+nlohmann::json decision_json(const Uevent& event, const Decision& d) {
+  nlohmann::json rules = nlohmann::json::array();
+  for (const auto& t : d.trace)
+    if (t.matched) rules.push_back(t.rule->name);
+  nlohmann::json load = nlohmann::json::array();
+  for (const auto& [module, rule] : d.load) load.push_back(module);
+  return {{"type", "decision"}, {"seqnum", event.seqnum},   {"action", event.action},
+          {"devpath", event.devpath}, {"subsystem", event.subsystem}, {"modalias", d.modalias},
+          {"source", event.source == EventSource::coldplug ? "coldplug" : "kernel"},
+          {"ignored", d.ignore},      {"autoload", d.autoload}, {"reason", d.reason},
+          {"rules", rules},           {"load", load}};
+}
+
+nlohmann::json report_json(const LoadReport& r) {
+  nlohmann::json outcomes = nlohmann::json::array();
+  for (const auto& [module, result] : r.outcomes)
+    outcomes.push_back({{"module", module},
+                        {"status", to_string(result.status)},
+                        {"duration_ms", static_cast<double>(result.duration.count()) / 1000.0},
+                        {"message", result.message}});
+  return {{"type", "loads"}, {"event", r.event}, {"modalias", r.modalias}, {"outcomes", outcomes}};
+}
+
+nlohmann::json ledger_json(const Ledger& ledger) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [module, e] : ledger.entries())
+    out[module] = {{"devices", e.devices},
+                   {"cause", e.cause},
+                   {"load_time_ms", static_cast<double>(e.load_time.count()) / 1000.0},
+                   {"unload_on_remove", e.unload_on_remove},
+                   {"unload_grace_ms", e.unload_grace.count()}};
+  return out;
+}
+
+nlohmann::json counters_json(const Counters& c) {
+  return {{"events_received", c.events_received}, {"coldplug_events", c.coldplug_events},
+          {"rejected", c.rejected_total()},       {"rejected_by_reason", c.rejected},
+          {"overruns", c.overruns},               {"missed_events", c.missed_events},
+          {"loads_ok", c.loads_ok},               {"loads_failed", c.loads_failed},
+          {"loads_skipped", c.loads_skipped},     {"no_module", c.no_module},
+          {"unloads", c.unloads},                 {"unloads_refused", c.unloads_refused}};
+}
+
+bool request_needs_root(const std::string& request) { return request == "reload"; }
+
+}  // namespace kplug
