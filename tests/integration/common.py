@@ -98,8 +98,19 @@ class Process:
             print(line[:300], file=sys.stderr)
 
 
+_sockets = 0
+
+
+def control_socket_path():
+    """A control socket path of this test's own, so kplugds of different tests never meet."""
+    global _sockets
+    _sockets += 1
+    return f"/tmp/kplug-test-{os.getpid()}-{_sockets}.sock"
+
+
 def kplugd(*args, prefix=()):
-    return Process([*prefix, os.path.join(BIN, "kplugd"), "--modules-dir", MODULES_DIR, *args])
+    extra = [] if "--control-socket" in args else ["--control-socket", control_socket_path()]
+    return Process([*prefix, os.path.join(BIN, "kplugd"), "--modules-dir", MODULES_DIR, *extra, *args])
 
 
 def write_uevent(devpath, action="add"):

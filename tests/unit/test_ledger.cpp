@@ -1,7 +1,14 @@
 // The ledger of kplugd's own loads: when a module has lost its last device.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "daemon/control_json.hpp"
 #include "daemon/ledger.hpp"
+#include "daemon/ledger_store.hpp"
 
 using namespace kplug;
 using std::chrono::microseconds;
@@ -40,4 +47,34 @@ TEST_CASE("ancestry", "[ledger]") {
   CHECK(is_same_or_below("/devices/a", "/devices/a"));
   CHECK_FALSE(is_same_or_below("/devices/ab", "/devices/a"));
   CHECK_FALSE(is_same_or_below("/devices", "/devices/a"));
+}
+
+TEST_CASE("the ledger survives a round trip through its file", "[ledger][store]") {
+  Ledger l;
+  l.record_load("usb_hello", "/devices/usb1/1-1/1-1:1.0", "usb:v08E6p4433", microseconds(1500), true,
+                std::chrono::milliseconds(3000));
+  l.record_load("usbhid", "/devices/usb1/1-2/1-2:1.0", "usb:v0627p0001", microseconds(68000), false);
+  std::string path = "/tmp/kplug-ledger-test-" + std::to_string(::getpid()) + ".json";
+  REQUIRE(save_ledger(path, l).has_value());
+  auto back = load_ledger(path);
+  REQUIRE(back.has_value());
+  CHECK(ledger_to_json(*back) == ledger_to_json(l));
+  CHECK(back->entries().at("usb_hello").unload_grace == std::chrono::milliseconds(3000));
+  CHECK_FALSE(back->entries().at("usbhid").unload_on_remove);
+
+  std::ofstream(path) << "{\"version\":1,\"modules\":{\"x\":{\"devices\":42}}}";
+  auto corrupt = load_ledger(path);
+  REQUIRE_FALSE(corrupt.has_value());
+  CHECK(corrupt.error().find("is corrupt") != std::string::npos);
+  std::ofstream(path) << "garbage";
+  CHECK_FALSE(load_ledger(path).has_value());
+  std::remove(path.c_str());
+  CHECK(load_ledger(path).has_value());  // no file yet: an empty ledger
+  CHECK(load_ledger(path)->entries().empty());
+  CHECK_FALSE(save_ledger("/nonexistent-dir/state.json", l).has_value());
+}
+
+TEST_CASE("only reload needs root on the control socket", "[control]") {
+  CHECK(request_needs_root("reload"));
+  for (const char* r : {"status", "loaded", "settle", "events"}) CHECK_FALSE(request_needs_root(r));
 }

@@ -2,7 +2,7 @@
 """VM scenarios: Debian's kernel in QEMU, real USB plug and unplug, and assertions on the
 kernel's own state (/proc/modules, dmesg), not on kplugd's claims.
 
-usage: test_vm.py SCENARIO   (coldplug, plug, unplug, keyboard, forged; or all)
+usage: test_vm.py SCENARIO   (coldplug, plug, unplug, keyboard, forged, restart; or all)
 """
 import os
 import re
@@ -70,15 +70,14 @@ def scenario_coldplug(vm):
     expected -= builtin(vm)
     check("xhci_pci" in expected, "modprobe -R picks xhci_pci for the qemu-xhci controller")
 
-    def settled():
-        # Devices that appear during coldplug (the root hubs under xhci) come as hotplug events.
-        want = set()
-        for key in present_modaliases(vm):
-            want |= host_modprobe_r(vm, key)
-        want -= builtin(vm)
-        return want if want <= vm.loaded_modules() else None
-
-    want = vm.wait_until(settled, "every module modprobe -R picks for the present devices", timeout=90)
+    # Devices that appear during coldplug (the root hubs under xhci) come as hotplug
+    # events; `kplug settle` returns once kplugd has handled those too.
+    vm.run("kplug settle --timeout 60", timeout=90)
+    ok("kplug settle returned")
+    want = set()
+    for key in present_modaliases(vm):
+        want |= host_modprobe_r(vm, key)
+    want -= builtin(vm)
     loaded = vm.loaded_modules()
     check("xhci_pci" in loaded, "xhci_pci is in /proc/modules")
     check(want <= loaded, f"all {len(want)} modules modprobe -R picks are loaded: {sorted(want)}")
@@ -170,12 +169,31 @@ def scenario_forged(vm):
     ok("the real device's uevent still loads usb_hello")
 
 
+def scenario_restart(vm):
+    start_kplugd(vm)
+    vm.plug("usb-ccid", "c1")
+    vm.wait_until(lambda: "usb_hello" in vm.loaded_modules(), "usb_hello to load", timeout=60)
+    vm.run("kplug settle --timeout 30")
+    vm.run("kill -9 $(pidof kplugd); sleep 0.5")
+    state = vm.run("cat /run/kplug/state.json")
+    check('"usb_hello"' in state, "the ledger on disk names usb_hello after kill -9")
+    start_kplugd(vm)  # over the stale control socket
+    check("restored the ledger" in kplugd_log(vm), "the new kplugd restored the ledger")
+    loaded = vm.run("kplug loaded")
+    check("usb_hello" in loaded, f"kplug loaded lists usb_hello again:\n{loaded.strip()}")
+    vm.unplug("c1")
+    vm.wait_until(lambda: "usb_hello" not in vm.loaded_modules(), "usb_hello to be unloaded after the restart",
+                  timeout=30)
+    ok("unplugging after a kill -9 and restart still unloads usb_hello")
+
+
 SCENARIOS = {
     "coldplug": scenario_coldplug,
     "plug": scenario_plug,
     "unplug": scenario_unplug,
     "keyboard": scenario_keyboard,
     "forged": scenario_forged,
+    "restart": scenario_restart,
 }
 
 

@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""The control socket with a real kplugd --dry-run: status, settle, loaded, reload (root
+only: a non-root peer is refused), the events stream behind `kplug monitor --decisions`,
+and the socket path itself (in use: refuse to start; stale: replace)."""
+import json
+import os
+import socket
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import BIN, Process, check, control_socket_path, kplugd, require_environment, write_uevent  # noqa: E402
+
+KPLUG = os.path.join(BIN, "kplug")
+DEV = "/devices/pci0000:00/0000:00:01.0/virtio0"
+
+
+def kplug(sock, *argv, as_nobody=False):
+    prefix = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] if as_nobody else []
+    return subprocess.run([*prefix, KPLUG, *argv, "--socket", sock], capture_output=True, text=True, timeout=60)
+
+
+def main():
+    require_environment()
+    sock = control_socket_path()
+    d = kplugd("--dry-run", "--control-socket", sock)
+    try:
+        d.wait_for(lambda l: "coldplug complete" in l, what="coldplug")
+        r = kplug(sock, "settle", "--timeout", "20")
+        check(r.returncode == 0, f"kplug settle returns once kplugd is idle ({r.stderr.strip()})")
+        status = json.loads(kplug(sock, "status", "--json").stdout)
+        check(status["ready"] and status["counters"]["coldplug_events"] > 0, "status --json: ready, coldplug counted")
+        for key in ("uptime_s", "in_flight", "cache_hits", "cache_misses", "pending_unloads", "counters"):
+            check(key in status, f"status has {key}")
+        for key in ("events_received", "rejected_by_reason", "overruns", "loads_ok", "loads_failed", "unloads"):
+            check(key in status["counters"], f"status counters have {key}")
+        text = kplug(sock, "status").stdout
+        check(text.startswith("kplugd ") and "loads:" in text, "kplug status prints a summary for people")
+        nobody = kplug(sock, "status", "--json", as_nobody=True)
+        check(nobody.returncode == 0, "anyone may read the status")
+
+        loaded = json.loads(kplug(sock, "loaded", "--json").stdout)
+        check(len(loaded) > 0 and all(e["devices"] for e in loaded.values()),
+              f"loaded --json lists {len(loaded)} modules (dry run: would-be loads), each with its devices")
+
+        r = kplug(sock, "reload")
+        check(r.returncode == 0 and "done" in r.stdout, "root may reload")
+        r = kplug(sock, "reload", as_nobody=True)
+        check(r.returncode == 1 and "needs root (you are uid 65534)" in r.stderr, "a non-root peer may not reload")
+
+        m = Process([KPLUG, "monitor", "--decisions", "--json", "--count", "2", "--socket", sock])
+        line = m.wait_for(lambda l: l.startswith("{") and DEV in l, what="a decision on the events stream",
+                          poke=lambda: write_uevent(DEV))
+        m.stop()
+        msg = json.loads(line)
+        check(msg["type"] in ("decision", "loads"), f"the stream carries decisions and outcomes: {msg['type']}")
+
+        # Raw protocol: bad lines get an error, the connection stays usable.
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(sock)
+        f = s.makefile("rw")
+        f.write("not json\n{\"request\":\"frobnicate\"}\n{\"request\":\"status\"}\n")
+        f.flush()
+        answers = [json.loads(f.readline()) for _ in range(3)]
+        s.close()
+        check(answers[0]["ok"] is False and "JSON" in answers[0]["error"], "a line that is not JSON is answered")
+        check("unknown request 'frobnicate'" in answers[1]["error"], "an unknown request is named")
+        check(answers[2]["ok"] is True, "and the next request still works")
+
+        second = kplugd("--dry-run", "--no-coldplug", "--control-socket", sock)
+        code = second.proc.wait(timeout=20)
+        second.stop()
+        check(code == 3 and any("is in use" in l for l in second.output()),
+              "a second kplugd on the same socket refuses to start")
+    finally:
+        d.stop()
+    check(not os.path.exists(sock), "kplugd removes its socket when it stops")
+
+    # A stale socket file (left by a kplugd that was killed) is replaced.
+    stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    stale.bind(sock)
+    stale.close()
+    d = kplugd("--dry-run", "--no-coldplug", "--control-socket", sock)
+    try:
+        d.wait_for(lambda l: "starting" in l, what="start-up over a stale socket")
+        check(kplug(sock, "settle", "--timeout", "10").returncode == 0, "a stale socket file is replaced")
+    finally:
+        d.stop()
+    r = subprocess.run([KPLUG, "status", "--socket", "/tmp/no-such-kplug.sock"], capture_output=True, text=True)
+    check(r.returncode == 1 and "is kplugd running?" in r.stderr, "no daemon: a clear error")
+
+
+if __name__ == "__main__":
+    main()
