@@ -66,10 +66,23 @@ nlohmann::json Daemon::status_json() const {
           {"cache_hits", resolver_->cache_hits()},
           {"cache_misses", resolver_->cache_misses()},
           {"in_flight", in_flight_},
+          {"queue_depth", queue_.waiting()},
+          {"events_in_progress", queue_.running()},
+          {"loader_threads", loaders_.size()},
+          {"slow_loads", slow_json()},
           {"pending_unloads", unload_timers_.size()},
           {"ledger_modules", ledger_.entries().size()},
           {"rules", rules_->rules.size()},
           {"last_seqnum", last_seqnum_}};
+}
+
+nlohmann::json Daemon::slow_json() const {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& [module, info] : slow_loads_)
+    out.push_back({{"module", module},
+                   {"devpath", info.first},
+                   {"running_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - info.second).count()}});
+  return out;
 }
 
 void Daemon::publish(const nlohmann::json& message) {

@@ -16,6 +16,8 @@ struct Counters {
   std::uint64_t missed_events = 0;     // sum of SEQNUM gaps
   std::uint64_t loads_ok = 0;          // inserted (or, in dry run, would be)
   std::uint64_t loads_failed = 0;
+  std::uint64_t loads_coalesced = 0;   // requests that shared a load already in flight
+  std::uint64_t slow_loads = 0;        // loads that ran past the slow_load time
   std::uint64_t loads_skipped = 0;     // builtin, already loaded, blacklisted
   std::uint64_t no_module = 0;         // MODALIAS that matched nothing
   std::uint64_t unloads = 0;           // modules kplugd removed (or, in dry run, would)

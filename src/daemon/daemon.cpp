@@ -27,19 +27,32 @@ constexpr int max_reads_per_wakeup = 256;
 
 }  // namespace
 
+namespace {
+std::vector<std::unique_ptr<ModuleLoader>> one(std::unique_ptr<ModuleLoader> loader) {
+  std::vector<std::unique_ptr<ModuleLoader>> v;
+  v.push_back(std::move(loader));
+  return v;
+}
+}  // namespace
+
 Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options, std::unique_ptr<NetlinkSource> source,
                std::unique_ptr<Resolver> resolver, std::unique_ptr<ModuleLoader> loader, RuleSet rules)
+    : Daemon(io, std::move(options), std::move(source), std::move(resolver), one(std::move(loader)),
+             std::move(rules)) {}
+
+Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options, std::unique_ptr<NetlinkSource> source,
+               std::unique_ptr<Resolver> resolver, std::vector<std::unique_ptr<ModuleLoader>> loaders, RuleSet rules)
     : io_(io),
       options_(std::move(options)),
       source_(std::move(source)),
       resolver_(std::move(resolver)),
-      loader_(std::move(loader)),
+      loaders_(std::move(loaders)),
       rules_(std::make_shared<const RuleSet>(std::move(rules))),
       attrs_([](const std::string& devpath, const std::string& name) { return read_attribute(devpath, name); }),
       signals_(io, SIGINT, SIGTERM, SIGHUP) {}
 
 Daemon::~Daemon() {
-  loader_threads_.join();
+  loaders_.join();
   command_threads_.join();
   // libnl owns the descriptor; asio must not close it a second time.
   if (socket_) socket_->release();
@@ -91,6 +104,7 @@ void Daemon::stop(int exit_code) {
   // Pending unloads are abandoned: the modules stay loaded, which is always safe.
   for (auto& [module, timer] : unload_timers_) timer->cancel();
   unload_timers_.clear();
+  for (auto& [module, timer] : slow_timers_) timer->cancel();
   if (control_) control_->close();
   if (settle_timer_) settle_timer_->cancel();
   if (watchdog_timer_) watchdog_timer_->cancel();
@@ -183,19 +197,35 @@ void Daemon::save_state() {
 }
 
 void Daemon::on_uevent(const Uevent& event) {
+  queue_.push(event);
+  do_dispatch();
+}
+
+void Daemon::do_dispatch() {
+  for (const auto& [ticket, event] : queue_.take_ready()) on_event_ready(ticket, event);
+}
+
+void Daemon::on_event_ready(EventQueue::Ticket ticket, const Uevent& event) {
   // 1. Apply the rules and the config's defaults to the event.
   Decision decision = decide(*rules_, options_, event, attrs_);
   last_seqnum_ = std::max(last_seqnum_, event.seqnum);
   if (!subscribers_.empty()) publish(decision_json(event, decision));
-  if (decision.ignore) return spdlog::debug("{}: ignored by a rule", describe_event(event));
+  if (decision.ignore) {
+    queue_.finish(ticket);
+    return spdlog::debug("{}: ignored by a rule", describe_event(event));
+  }
   // 2. Say what the rules ask to say, run what they ask to run.
   do_rule_actions(event, decision);
   // 3. A device that went away may leave a module kplugd loaded with no user.
-  if (event.action == "remove") return on_device_removed(event);
+  if (event.action == "remove") {
+    on_device_removed(event);
+    return queue_.finish(ticket);
+  }
   // 4. The modules: those rules name, and those MODALIAS resolves to (cached).
   auto report = std::make_shared<LoadReport>();
+  report->ticket = ticket;
   auto jobs = plan_loads(event, decision, *report);
-  if (jobs.empty()) return;
+  if (jobs.empty()) return queue_.finish(ticket);
   // 5. Modules kplugd loaded earlier now serve this device too: no unload while it stays.
   keep_loaded_for(jobs, event);
   // 6. Hand each module to a loader thread; one line is logged when all have answered.
@@ -257,7 +287,7 @@ void Daemon::do_run(const std::string& rule, const std::vector<std::string>& arg
   std::string shown;
   for (const auto& a : argv) shown += (shown.empty() ? "" : " ") + fmt::format("'{}'", a);
   if (options_.dry_run) return spdlog::info("{}: rule '{}': would run {} (dry run)", about, rule, shown);
-  on_worker(command_threads_, [argv, limit = options_.run_timeout] { return run_command(argv, limit); },
+  on_command_thread([argv, limit = options_.run_timeout] { return run_command(argv, limit); },
             [rule, shown, about](const CommandResult& r) {
               if (!r.started) return spdlog::warn("{}: rule '{}': cannot run {}: {}", about, rule, shown, r.error);
               auto level = r.exit_status == 0 && !r.timed_out ? spdlog::level::info : spdlog::level::warn;
@@ -295,31 +325,71 @@ void Daemon::on_coldplug_step_done() {
   on_ready();
 }
 
+namespace {
+// Hands RESULT to DONE on the event loop; the guard has kept io.run() alive until now.
+template <typename Result, typename Done, typename Guard>
+void complete_on_loop(boost::asio::io_context& io, Result result, Done done, Guard guard) {
+  boost::asio::post(io, [done = std::move(done), result = std::move(result), guard = std::move(guard)] { done(result); });
+}
+}  // namespace
+
 template <typename Fn, typename Done>
-void Daemon::on_worker(boost::asio::thread_pool& pool, Fn fn, Done done) {
-  // The work guard keeps io.run() alive until DONE has run.
-  auto guard = boost::asio::make_work_guard(io_);
-  boost::asio::post(pool, [this, fn = std::move(fn), done = std::move(done),
-                                      guard = std::move(guard)]() mutable {
-    auto result = fn();
-    boost::asio::post(io_, [done = std::move(done), result = std::move(result), guard = std::move(guard)] {
-      done(result);
-    });
+void Daemon::on_loader(Fn fn, Done done) {
+  loaders_.post([this, fn = std::move(fn), done = std::move(done),
+                 guard = boost::asio::make_work_guard(io_)](ModuleLoader& loader) mutable {
+    complete_on_loop(io_, fn(loader), std::move(done), std::move(guard));
+  });
+}
+
+template <typename Fn, typename Done>
+void Daemon::on_command_thread(Fn fn, Done done) {
+  boost::asio::post(command_threads_, [this, fn = std::move(fn), done = std::move(done),
+                                       guard = boost::asio::make_work_guard(io_)]() mutable {
+    complete_on_loop(io_, fn(), std::move(done), std::move(guard));
   });
 }
 
 void Daemon::do_load(LoadJob job, std::shared_ptr<LoadReport> report) {
   if (report->coldplug && coldplug_running_) ++coldplug_pending_;
   ++in_flight_;
-  on_worker(loader_threads_, [this, job] { return loader_->load(job); },
-                   [this, job, report](const LoadResult& result) { on_load_done(job, result, report); });
+  // At most one load of a module at a time: later requests share the result.
+  if (auto it = coalesced_.find(job.module); it != coalesced_.end()) {
+    it->second.emplace_back(std::move(job), std::move(report));
+    return;
+  }
+  coalesced_[job.module];
+  auto& timer = slow_timers_[job.module];
+  timer = std::make_unique<boost::asio::steady_timer>(io_, options_.slow_load);
+  timer->async_wait([this, job](const boost::system::error_code& ec) {
+    if (!ec) on_slow_load(job);
+  });
+  on_loader([job](ModuleLoader& loader) { return loader.load(job); },
+            [this, job, report](const LoadResult& result) {
+              slow_timers_.erase(job.module);
+              if (slow_loads_.erase(job.module))
+                spdlog::info("the slow load of {} finished after {:.1f} s", job.module,
+                             static_cast<double>(result.duration.count()) / 1e6);
+              auto waiters = std::move(coalesced_[job.module]);
+              coalesced_.erase(job.module);
+              on_load_done(job, result, report, false);
+              for (const auto& [waiting_job, waiting_report] : waiters)
+                on_load_done(waiting_job, result, waiting_report, true);
+            });
 }
 
-void Daemon::on_load_done(const LoadJob& job, const LoadResult& result, const std::shared_ptr<LoadReport>& report) {
+void Daemon::on_slow_load(const LoadJob& job) {
+  ++counters_.slow_loads;
+  slow_loads_[job.module] = {job.devpath, std::chrono::steady_clock::now() - options_.slow_load};
+  spdlog::warn("loading {} for {} is slow: still in the kernel's module init after {:.1f} s; other events go on",
+               job.module, job.devpath, static_cast<double>(options_.slow_load.count()) / 1000.0);
+}
+
+void Daemon::on_load_done(const LoadJob& job, const LoadResult& result, const std::shared_ptr<LoadReport>& report,
+                          bool coalesced) {
   switch (result.status) {
     case LoadStatus::loaded:
     case LoadStatus::would_load:
-      ++counters_.loads_ok;
+      ++(coalesced ? counters_.loads_coalesced : counters_.loads_ok);
       // Only what kplugd itself inserted is ever a candidate for unloading.
       ledger_.record_load(job.module, job.devpath, job.modalias, result.duration, report->unload_on_remove,
                           report->unload_grace);
@@ -338,6 +408,8 @@ void Daemon::on_load_done(const LoadJob& job, const LoadResult& result, const st
     spdlog::log(report->any_failed() ? spdlog::level::warn : spdlog::level::info, "{}", report->line());
     if (!subscribers_.empty()) publish(report_json(*report));
     save_state();
+    queue_.finish(report->ticket);
+    do_dispatch();
   }
   if (report->coldplug) on_coldplug_step_done();
   check_settles();
@@ -386,7 +458,7 @@ void Daemon::on_unload_timer(const std::string& module) {
 
 void Daemon::do_unload(const std::string& module) {
   ++in_flight_;
-  on_worker(loader_threads_, [this, module] { return loader_->unload(module); },
+  on_loader([module](ModuleLoader& loader) { return loader.unload(module); },
                    [this, module](const UnloadResult& result) { on_unload_done(module, result); });
 }
 

@@ -17,6 +17,8 @@
 
 #include "daemon/control_server.hpp"
 #include "daemon/counters.hpp"
+#include "daemon/event_queue.hpp"
+#include "daemon/loader_pool.hpp"
 #include "daemon/ledger.hpp"
 #include "daemon/load_report.hpp"
 #include "daemon/options.hpp"
@@ -32,6 +34,9 @@ namespace kplug {
 class Daemon {
  public:
   // SOURCE may be null (tests feed events through on_uevent directly).
+  Daemon(boost::asio::io_context& io, DaemonOptions options, std::unique_ptr<NetlinkSource> source,
+         std::unique_ptr<Resolver> resolver, std::vector<std::unique_ptr<ModuleLoader>> loaders, RuleSet rules = {});
+  // With one loader thread (tests).
   Daemon(boost::asio::io_context& io, DaemonOptions options, std::unique_ptr<NetlinkSource> source,
          std::unique_ptr<Resolver> resolver, std::unique_ptr<ModuleLoader> loader, RuleSet rules = {});
 
@@ -56,10 +61,13 @@ class Daemon {
   // Close every source so io.run() drains and returns.
   void stop(int exit_code = exit_ok);
 
+  // Queues the event; it is handled as soon as no earlier event of its device tree is
+  // still being handled.
   void on_uevent(const Uevent& event);
 
   const Counters& counters() const { return counters_; }
   const Ledger& ledger() const { return ledger_; }
+  const EventQueue& queue() const { return queue_; }
   int exit_code() const { return exit_code_; }
 
  private:
@@ -70,8 +78,12 @@ class Daemon {
   std::vector<LoadJob> plan_loads(const Uevent& event, const Decision& decision, LoadReport& report);
   void do_rule_actions(const Uevent& event, const Decision& decision);
   void do_run(const std::string& rule, const std::vector<std::string>& argv, const std::string& about);
+  void do_dispatch();
+  void on_event_ready(EventQueue::Ticket ticket, const Uevent& event);
   void do_load(LoadJob job, std::shared_ptr<LoadReport> report);
-  void on_load_done(const LoadJob& job, const LoadResult& result, const std::shared_ptr<LoadReport>& report);
+  void on_load_done(const LoadJob& job, const LoadResult& result, const std::shared_ptr<LoadReport>& report,
+                    bool coalesced);
+  void on_slow_load(const LoadJob& job);
   void on_device_removed(const Uevent& event);
   void keep_loaded_for(const std::vector<LoadJob>& jobs, const Uevent& event);
   void do_schedule_unload(const std::string& module, const std::string& devpath, std::chrono::milliseconds grace);
@@ -79,9 +91,12 @@ class Daemon {
   void do_unload(const std::string& module);
   void on_unload_done(const std::string& module, const UnloadResult& result);
   void do_wait_signal();
-  // Runs FN on a thread of POOL, then DONE(result) back on the event-loop thread.
+  // Runs FN(ModuleLoader&) on a loader thread, then DONE(result) back on the loop.
   template <typename Fn, typename Done>
-  void on_worker(boost::asio::thread_pool& pool, Fn fn, Done done);
+  void on_loader(Fn fn, Done done);
+  // Runs FN() on the command thread, then DONE(result) back on the loop.
+  template <typename Fn, typename Done>
+  void on_command_thread(Fn fn, Done done);
   void on_coldplug_step_done();
   void on_signal(int signal);
   void on_ready();
@@ -90,7 +105,7 @@ class Daemon {
   // Control requests (control_requests.cpp).
   void on_control(const std::shared_ptr<ControlSession>& session, const nlohmann::json& request);
   nlohmann::json status_json() const;
-  nlohmann::json loaded_json() const;
+  nlohmann::json slow_json() const;
   void publish(const nlohmann::json& message);
   void do_settle_check();
   void check_settles();
@@ -99,16 +114,20 @@ class Daemon {
   DaemonOptions options_;
   std::unique_ptr<NetlinkSource> source_;
   std::unique_ptr<Resolver> resolver_;
-  std::unique_ptr<ModuleLoader> loader_;
+  LoaderPool loaders_;
   std::shared_ptr<const RuleSet> rules_;
   Reloader reloader_;
   AttrReader attrs_;
   std::optional<boost::asio::posix::stream_descriptor> socket_;
   boost::asio::signal_set signals_;
   // One loader thread for now: the loader's kmod_ctx is used from it alone.
-  boost::asio::thread_pool loader_threads_{1};
   // Rule commands run on their own thread: a slow one never delays a module load.
   boost::asio::thread_pool command_threads_{1};
+  EventQueue queue_;
+  // Module -> the loads that arrived while its load was in flight; they share its result.
+  std::map<std::string, std::vector<std::pair<LoadJob, std::shared_ptr<LoadReport>>>> coalesced_;
+  std::map<std::string, std::unique_ptr<boost::asio::steady_timer>> slow_timers_;
+  std::map<std::string, std::pair<std::string, std::chrono::steady_clock::time_point>> slow_loads_;
   Counters counters_;
   Ledger ledger_;
   std::string state_path_;  // "" = not persisted (dry run, tests)

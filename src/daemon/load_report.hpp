@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -21,6 +22,7 @@ struct LoadReport {
   bool unload_on_remove = false;  // from the decision: goes into the ledger with each load
   std::chrono::milliseconds unload_grace{0};
   std::size_t remaining = 0;  // outcomes still to come
+  std::uint64_t ticket = 0;   // the event's place in the EventQueue, finished with the report
   std::vector<std::pair<std::string, LoadResult>> outcomes;  // module, result
 
   bool any_failed() const;

@@ -1,6 +1,8 @@
 // kplugd: read the command line, the config file and the rules, open the uevent socket
 // and the module indexes, then run the event loop until SIGINT/SIGTERM.
+#include <algorithm>
 #include <filesystem>
+#include <thread>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -69,6 +71,7 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off (default info)")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
   app.add_option("--receive-buffer", rcvbuf, "netlink receive buffer, e.g. 128M (forced past rmem_max as root)");
+  app.add_option("--loader-threads", o.loader_threads, "threads that insert modules (default: one per CPU)");
   app.add_option("--control-socket", control_socket, "the control socket (default /run/kplug/control.sock)");
   app.add_option("--state-dir", state_dir, "where the ledger is kept across restarts (default /run/kplug)");
   try {
@@ -123,26 +126,33 @@ int main(int argc, char** argv) {
     spdlog::critical("{}", resolver_ctx.error());
     return exit_startup;
   }
-  std::string error;
-  auto loader = make_loader(options, kmod_options, error);
-  if (!loader) {
-    spdlog::critical("{}", error);
-    return exit_startup;
+  // One loader, with its own libkmod context, per loader thread.
+  unsigned threads = options.loader_threads ? options.loader_threads : std::max(1u, std::thread::hardware_concurrency());
+  std::vector<std::unique_ptr<ModuleLoader>> loaders;
+  for (unsigned i = 0; i < threads; ++i) {
+    std::string error;
+    auto loader = make_loader(options, kmod_options, error);
+    if (!loader) {
+      spdlog::critical("{}", error);
+      return exit_startup;
+    }
+    loaders.push_back(std::move(loader));
   }
   auto source = NetlinkSource::open({options.receive_buffer, true});
   if (!source) {
     spdlog::critical("{}", source.error());
     return exit_startup;
   }
-  spdlog::info("kplugd {} starting: modules from {}{}; {} rules from {} files; netlink port {}, receive buffer {} KiB{}",
-               KPLUG_VERSION, (*resolver_ctx)->modules_dir(),
+  spdlog::info("kplugd {} starting: modules from {}{}; {} loader thread(s); {} rules from {} files; netlink port {}, "
+               "receive buffer {} KiB{}",
+               KPLUG_VERSION, (*resolver_ctx)->modules_dir(), threads,
                options.dry_run ? ", dry run (nothing will be loaded)" : "", settings->rules.rules.size(),
                settings->rules.files.size(), (*source)->port_id(), (*source)->receive_buffer() / 1024,
                (*source)->buffer_forced() ? "" : " (not forced: no CAP_NET_ADMIN)");
 
   boost::asio::io_context io;
   Daemon daemon(io, options, std::move(*source), std::make_unique<Resolver>(std::move(*resolver_ctx)),
-                std::move(loader), std::move(settings->rules));
+                std::move(loaders), std::move(settings->rules));
   daemon.set_reloader([o] { return load_settings(o); });
   if (auto listening = daemon.open_control(options.control_socket); !listening) {
     spdlog::critical("{}", listening.error());

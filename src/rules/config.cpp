@@ -17,7 +17,7 @@ namespace kplug {
 namespace {
 
 const std::vector<std::string> top_keys = {"modules_dir", "rules_dirs", "autoload", "unload", "receive_buffer",
-                                           "coldplug", "loader_threads", "control_socket", "state_dir",
+                                           "coldplug", "loader_threads", "slow_load", "control_socket", "state_dir",
                                            "log_level", "log_target", "dry_run"};
 const std::vector<std::string> unload_keys = {"enabled", "grace", "subsystems"};
 
@@ -43,6 +43,7 @@ void read_top(YamlReader& r, const std::string& key, const YAML::Node& value, Co
   else if (key == "control_socket") set(r.string(value, key), c.control_socket);
   else if (key == "state_dir") set(r.string(value, key), c.state_dir);
   else if (key == "dry_run") set(r.boolean(value, key), c.dry_run);
+  else if (key == "slow_load") set(r.duration(value, key), c.slow_load);
   else if (key == "receive_buffer") {
     std::size_t size = 0;
     if (value.IsScalar() && parse_size(value.Scalar(), size)) c.receive_buffer = size;

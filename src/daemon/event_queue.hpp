@@ -1,0 +1,44 @@
+// Per-device ordering: events that touch the same device, or an ancestor or descendant
+// of it, are handled one after the other in arrival (SEQNUM) order; unrelated events do
+// not wait for each other. Pure bookkeeping: the daemon says when an event's work is done.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "uevent/uevent.hpp"
+
+namespace kplug {
+
+class EventQueue {
+ public:
+  using Ticket = std::uint64_t;
+
+  // Queues EVENT and returns its ticket.
+  Ticket push(Uevent event);
+  // The queued events that may start now, in arrival order: no earlier event that is
+  // still queued or running touches the same device tree. They count as running.
+  std::vector<std::pair<Ticket, Uevent>> take_ready();
+  // The work for TICKET is done; related events behind it may start.
+  void finish(Ticket ticket);
+
+  std::size_t waiting() const;  // queued, not started
+  std::size_t running() const;  // started, not finished
+
+ private:
+  struct Entry {
+    Ticket ticket;
+    Uevent event;
+    bool started = false;
+  };
+  std::deque<Entry> entries_;  // arrival order; finished entries are removed
+  Ticket next_ = 1;
+};
+
+// True when A and B are the same device, or one lies below the other.
+bool related_devices(const std::string& a, const std::string& b);
+
+}  // namespace kplug
