@@ -33,7 +33,8 @@ nlohmann::json ledger_json(const Ledger& ledger) {
                    {"cause", e.cause},
                    {"load_time_ms", static_cast<double>(e.load_time.count()) / 1000.0},
                    {"unload_on_remove", e.unload_on_remove},
-                   {"unload_grace_ms", e.unload_grace.count()}};
+                   {"unload_grace_ms", e.unload_grace.count()},
+                   {"pulled_in", e.pulled_in}};
   return out;
 }
 

@@ -172,7 +172,8 @@ void Daemon::restore_state(const std::string& path) {
   for (const auto& [module, entry] : loaded->entries()) {
     if (!live.count(module)) continue;  // unloaded meanwhile, by someone
     for (const auto& dev : entry.devices)
-      ledger_.record_load(module, dev, entry.cause, entry.load_time, entry.unload_on_remove, entry.unload_grace);
+      ledger_.record_load(module, dev, entry.cause, entry.load_time, entry.unload_on_remove, entry.unload_grace,
+                          entry.pulled_in);
   }
   spdlog::info("restored the ledger from {}: {} module(s) kplugd loaded are still loaded", path,
                ledger_.entries().size());
@@ -202,7 +203,9 @@ void Daemon::on_uevent(const Uevent& event) {
 }
 
 void Daemon::do_dispatch() {
-  for (const auto& [ticket, event] : queue_.take_ready()) on_event_ready(ticket, event);
+  // An event that finishes at once (nothing to load) may free the next one of its tree.
+  for (auto ready = queue_.take_ready(); !ready.empty(); ready = queue_.take_ready())
+    for (const auto& [ticket, event] : ready) on_event_ready(ticket, event);
 }
 
 void Daemon::on_event_ready(EventQueue::Ticket ticket, const Uevent& event) {
@@ -392,7 +395,7 @@ void Daemon::on_load_done(const LoadJob& job, const LoadResult& result, const st
       ++(coalesced ? counters_.loads_coalesced : counters_.loads_ok);
       // Only what kplugd itself inserted is ever a candidate for unloading.
       ledger_.record_load(job.module, job.devpath, job.modalias, result.duration, report->unload_on_remove,
-                          report->unload_grace);
+                          report->unload_grace, result.pulled_in);
       break;
     case LoadStatus::already_loaded:
       ++counters_.loads_skipped;
@@ -458,12 +461,24 @@ void Daemon::on_unload_timer(const std::string& module) {
 
 void Daemon::do_unload(const std::string& module) {
   ++in_flight_;
-  on_loader([module](ModuleLoader& loader) { return loader.unload(module); },
+  // Dependencies it pulled in go with it, unless kplugd loaded them for a device of their own.
+  std::vector<std::string> deps;
+  for (const auto& dep : ledger_.entries().at(module).pulled_in)
+    if (!ledger_.owns(dep)) deps.push_back(dep);
+  on_loader([module, deps](ModuleLoader& loader) { return loader.unload(module, deps); },
                    [this, module](const UnloadResult& result) { on_unload_done(module, result); });
 }
 
 void Daemon::on_unload_done(const std::string& module, const UnloadResult& result) {
   --in_flight_;
+  leftover_deps_.erase(module);
+  if (result.status == UnloadStatus::unloaded && ledger_.owns(module)) {
+    for (const auto& dep : ledger_.entries().at(module).pulled_in)
+      if (!ledger_.owns(dep) &&
+          std::find(result.removed_dependencies.begin(), result.removed_dependencies.end(), dep) ==
+              result.removed_dependencies.end())
+        leftover_deps_.insert(dep);
+  }
   double ms = static_cast<double>(result.duration.count()) / 1000.0;
   if (!subscribers_.empty())
     publish({{"type", "unload"}, {"module", module}, {"status", to_string(result.status)}, {"message", result.message},
@@ -472,7 +487,11 @@ void Daemon::on_unload_done(const std::string& module, const UnloadResult& resul
     case UnloadStatus::unloaded:
       ++counters_.unloads;
       ledger_.forget(module);
-      spdlog::info("unloaded {} in {:.1f} ms: its last device is gone", module, ms);
+      spdlog::info("unloaded {}{} in {:.1f} ms: its last device is gone", module,
+                   result.removed_dependencies.empty()
+                       ? std::string()
+                       : fmt::format(" and {}, which it had pulled in", fmt::join(result.removed_dependencies, ", ")),
+                   ms);
       break;
     case UnloadStatus::would_unload:
       ++counters_.unloads;
@@ -495,6 +514,31 @@ void Daemon::on_unload_done(const std::string& module, const UnloadResult& resul
   }
   save_state();
   check_settles();
+  // Something went: dependencies that were held may be free now.
+  if (result.status == UnloadStatus::unloaded && !leftover_deps_.empty()) do_unload_leftovers();
+}
+
+void Daemon::do_unload_leftovers() {
+  for (const auto& dep : std::vector<std::string>(leftover_deps_.begin(), leftover_deps_.end())) {
+    if (ledger_.owns(dep)) {
+      leftover_deps_.erase(dep);
+      continue;
+    }
+    ++in_flight_;
+    on_loader([dep](ModuleLoader& loader) { return loader.unload(dep, {}); },
+              [this, dep](const UnloadResult& r) {
+                --in_flight_;
+                if (r.status == UnloadStatus::unloaded || r.status == UnloadStatus::not_loaded) {
+                  leftover_deps_.erase(dep);
+                  if (r.status == UnloadStatus::unloaded) {
+                    ++counters_.unloads;
+                    spdlog::info("unloaded {}, which kplugd had pulled in and nothing uses any more", dep);
+                    do_unload_leftovers();
+                  }
+                }
+                check_settles();
+              });
+  }
 }
 
 void Daemon::do_read() {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <optional>
 
@@ -90,6 +91,7 @@ class Daemon {
   void on_unload_timer(const std::string& module);
   void do_unload(const std::string& module);
   void on_unload_done(const std::string& module, const UnloadResult& result);
+  void do_unload_leftovers();
   void do_wait_signal();
   // Runs FN(ModuleLoader&) on a loader thread, then DONE(result) back on the loop.
   template <typename Fn, typename Done>
@@ -147,6 +149,9 @@ class Daemon {
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   bool ready_ = false;
   std::map<std::string, std::unique_ptr<boost::asio::steady_timer>> unload_timers_;
+  // Dependencies kplugd pulled in that were still held when their module went; tried
+  // again after every later unload (e.g. hid, held by hid_generic when usbhid goes first).
+  std::set<std::string> leftover_deps_;
   bool stopping_ = false;
   int exit_code_ = exit_ok;
   // Coldplug is complete when every load it started has finished.

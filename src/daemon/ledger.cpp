@@ -10,7 +10,7 @@ bool is_same_or_below(const std::string& devpath, const std::string& ancestor) {
 
 void Ledger::record_load(const std::string& module, const std::string& devpath, const std::string& modalias,
                          std::chrono::microseconds load_time, bool unload_on_remove,
-                         std::chrono::milliseconds unload_grace) {
+                         std::chrono::milliseconds unload_grace, const std::vector<std::string>& pulled_in) {
   auto& e = entries_[module];
   e.devices.insert(devpath);
   if (e.cause.empty()) {
@@ -18,6 +18,7 @@ void Ledger::record_load(const std::string& module, const std::string& devpath, 
     e.load_time = load_time;
     e.unload_on_remove = unload_on_remove;
     e.unload_grace = unload_grace;
+    e.pulled_in = pulled_in;
   }
 }
 

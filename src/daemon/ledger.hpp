@@ -17,6 +17,7 @@ struct LedgerEntry {
   std::chrono::microseconds load_time{0};
   bool unload_on_remove = true;  // from the decision that loaded it
   std::chrono::milliseconds unload_grace{5000};
+  std::vector<std::string> pulled_in;  // dependencies its load inserted; they go with it
 };
 
 class Ledger {
@@ -24,7 +25,8 @@ class Ledger {
   // kplugd inserted MODULE for DEVPATH.
   void record_load(const std::string& module, const std::string& devpath, const std::string& modalias,
                    std::chrono::microseconds load_time, bool unload_on_remove = true,
-                   std::chrono::milliseconds unload_grace = std::chrono::milliseconds(5000));
+                   std::chrono::milliseconds unload_grace = std::chrono::milliseconds(5000),
+                   const std::vector<std::string>& pulled_in = {});
   bool owns(const std::string& module) const { return entries_.count(module) != 0; }
   // Another device needs a module kplugd loaded: it must not be unloaded while it is there.
   void add_device(const std::string& module, const std::string& devpath);

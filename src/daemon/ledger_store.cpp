@@ -21,7 +21,8 @@ std::string ledger_to_json(const Ledger& ledger) {
                      {"cause", e.cause},
                      {"load_time_us", e.load_time.count()},
                      {"unload_on_remove", e.unload_on_remove},
-                     {"unload_grace_ms", e.unload_grace.count()}};
+                     {"unload_grace_ms", e.unload_grace.count()},
+                     {"pulled_in", e.pulled_in}};
   return nlohmann::json{{"version", 1}, {"modules", modules}}.dump(1) + "\n";
 }
 
@@ -35,7 +36,8 @@ Result<Ledger, std::string> ledger_from_json(const std::string& text) {
       for (const auto& dev : e.at("devices"))
         ledger.record_load(name, dev.get<std::string>(), e.value("cause", ""),
                            std::chrono::microseconds(e.value("load_time_us", 0LL)), e.value("unload_on_remove", true),
-                           std::chrono::milliseconds(e.value("unload_grace_ms", 5000LL)));
+                           std::chrono::milliseconds(e.value("unload_grace_ms", 5000LL)),
+                           e.value("pulled_in", std::vector<std::string>{}));
   } catch (const nlohmann::json::exception& ex) {
     return unexpected(std::string(ex.what()));
   }

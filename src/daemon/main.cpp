@@ -145,8 +145,8 @@ int main(int argc, char** argv) {
   }
   spdlog::info("kplugd {} starting: modules from {}{}; {} loader thread(s); {} rules from {} files; netlink port {}, "
                "receive buffer {} KiB{}",
-               KPLUG_VERSION, (*resolver_ctx)->modules_dir(), threads,
-               options.dry_run ? ", dry run (nothing will be loaded)" : "", settings->rules.rules.size(),
+               KPLUG_VERSION, (*resolver_ctx)->modules_dir(), options.dry_run ? ", dry run (nothing will be loaded)" : "",
+               threads, settings->rules.rules.size(),
                settings->rules.files.size(), (*source)->port_id(), (*source)->receive_buffer() / 1024,
                (*source)->buffer_forced() ? "" : " (not forced: no CAP_NET_ADMIN)");
 

@@ -18,7 +18,9 @@ LoadResult DryRunLoader::load(const LoadJob& job) {
   return r;
 }
 
-UnloadResult DryRunLoader::unload(const std::string&) { return {UnloadStatus::would_unload, "", {}}; }
+UnloadResult DryRunLoader::unload(const std::string&, const std::vector<std::string>&) {
+  return {UnloadStatus::would_unload, "", {}, {}};
+}
 
 std::vector<LoadJob> DryRunLoader::jobs() const {
   std::lock_guard lock(mutex_);

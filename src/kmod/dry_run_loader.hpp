@@ -17,7 +17,7 @@ class DryRunLoader : public ModuleLoader {
   // Without a context it checks nothing and answers `would_load` for every job.
   explicit DryRunLoader(std::unique_ptr<KmodContext> ctx = nullptr) : ctx_(std::move(ctx)) {}
   LoadResult load(const LoadJob& job) override;
-  UnloadResult unload(const std::string& module) override;
+  UnloadResult unload(const std::string& module, const std::vector<std::string>& dependencies) override;
   std::vector<LoadJob> jobs() const;
 
  private:

@@ -3,6 +3,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -76,6 +77,31 @@ const char* to_string(UnloadStatus status) {
   return "unknown";
 }
 
+namespace {
+
+bool is_live(kmod_module* mod) {
+  int state = kmod_module_get_initstate(mod);
+  return state == KMOD_MODULE_LIVE || state == KMOD_MODULE_COMING;
+}
+
+// MOD's dependencies, recursively, deepest last.
+void dependency_closure(kmod_module* mod, std::vector<std::string>& names) {
+  kmod_list* deps = kmod_module_get_dependencies(mod);
+  kmod_list* it;
+  kmod_list_foreach(it, deps) {
+    kmod_module* dep = kmod_module_get_module(it);
+    std::string name = kmod_module_get_name(dep);
+    if (std::find(names.begin(), names.end(), name) == names.end()) {
+      names.push_back(name);
+      dependency_closure(dep, names);
+    }
+    kmod_module_unref(dep);
+  }
+  kmod_module_unref_list(deps);
+}
+
+}  // namespace
+
 std::set<std::string> live_modules(const std::string& proc_modules) {
   std::set<std::string> names;
   std::ifstream in(proc_modules);
@@ -133,6 +159,15 @@ LoadResult KmodLoader::load(const LoadJob& job) {
   if (auto early = precheck_load(*ctx_, job, true, &ref.mod)) return finish(*early);
   // FAIL_ON_LOADED: a module that went live since the precheck reports -EEXIST instead
   // of a success that would make us claim a load we did not do.
+  // Which dependencies this load will insert: those not loaded yet (for unloading later).
+  std::vector<std::string> deps, not_yet;
+  dependency_closure(ref.mod, deps);
+  for (const auto& name : deps) {
+    ModuleRef dep;
+    if (kmod_module_new_from_name(ctx_->get(), name.c_str(), &dep.mod) == 0 && !is_live(dep.mod) &&
+        kmod_module_get_initstate(dep.mod) != KMOD_MODULE_BUILTIN)
+      not_yet.push_back(name);
+  }
   // modprobe.d options apply by themselves; a rule's options are added to them.
   int err = kmod_module_probe_insert_module(ref.mod, KMOD_PROBE_FAIL_ON_LOADED,
                                             job.options.empty() ? nullptr : job.options.c_str(), nullptr, nullptr,
@@ -140,26 +175,20 @@ LoadResult KmodLoader::load(const LoadJob& job) {
   if (err == -EEXIST) return finish(with_status(LoadStatus::already_loaded));
   if (err < 0) return finish(failed(-err, fmt::format("failed to load {}: {}", job.module, std::strerror(-err))));
   if (err > 0) return finish(with_status(LoadStatus::blacklisted));
-  return finish(with_status(LoadStatus::loaded));
+  LoadResult done = with_status(LoadStatus::loaded);
+  for (const auto& name : not_yet) {
+    ModuleRef dep;
+    if (kmod_module_new_from_name(ctx_->get(), name.c_str(), &dep.mod) == 0 && is_live(dep.mod))
+      done.pulled_in.push_back(name);
+  }
+  return finish(done);
 }
 
-UnloadResult KmodLoader::unload(const std::string& module) {
-  auto start = Clock::now();
-  auto finish = [&](UnloadStatus status, std::string message = "") {
-    UnloadResult r{status, std::move(message), {}};
-    r.duration = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
-    return r;
-  };
-  if (!is_safe_module_name(module)) return finish(UnloadStatus::failed, "not a module name");
-  ModuleRef ref;
-  if (int err = kmod_module_new_from_name(ctx_->get(), module.c_str(), &ref.mod); err < 0)
-    return finish(UnloadStatus::failed, std::strerror(-err));
-  int state = kmod_module_get_initstate(ref.mod);
-  if (state < 0) return finish(UnloadStatus::not_loaded);
-  if (state == KMOD_MODULE_BUILTIN) return finish(UnloadStatus::in_use, "built into the kernel");
-  if (int refcnt = kmod_module_get_refcnt(ref.mod); refcnt > 0)
-    return finish(UnloadStatus::in_use, fmt::format("refcount is {}", refcnt));
-  if (kmod_list* holders = kmod_module_get_holders(ref.mod)) {
+// Why MOD cannot be removed now, or "" when it can.
+std::string KmodLoader::why_in_use(kmod_module* mod, const std::string& name) {
+  if (kmod_module_get_initstate(mod) == KMOD_MODULE_BUILTIN) return "built into the kernel";
+  if (int refcnt = kmod_module_get_refcnt(mod); refcnt > 0) return fmt::format("refcount is {}", refcnt);
+  if (kmod_list* holders = kmod_module_get_holders(mod)) {
     std::string names;
     kmod_list* it;
     kmod_list_foreach(it, holders) {
@@ -168,15 +197,50 @@ UnloadResult KmodLoader::unload(const std::string& module) {
       kmod_module_unref(h);
     }
     kmod_module_unref_list(holders);
-    return finish(UnloadStatus::in_use, "held by " + names);
+    return "held by " + names;
   }
-  if (std::string bound = bound_devices(module); !bound.empty()) return finish(UnloadStatus::in_use, bound);
+  return bound_devices(name);
+}
+
+UnloadResult KmodLoader::unload(const std::string& module, const std::vector<std::string>& dependencies) {
+  auto start = Clock::now();
+  auto finish = [&](UnloadStatus status, std::string message = "") {
+    UnloadResult r{status, std::move(message), {}, {}};
+    r.duration = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
+    return r;
+  };
+  if (!is_safe_module_name(module)) return finish(UnloadStatus::failed, "not a module name");
+  ModuleRef ref;
+  if (int err = kmod_module_new_from_name(ctx_->get(), module.c_str(), &ref.mod); err < 0)
+    return finish(UnloadStatus::failed, std::strerror(-err));
+  if (kmod_module_get_initstate(ref.mod) < 0) return finish(UnloadStatus::not_loaded);
+  if (std::string why = why_in_use(ref.mod, module); !why.empty()) return finish(UnloadStatus::in_use, why);
   if (int err = kmod_module_remove_module(ref.mod, 0); err < 0) {
     if (err == -EBUSY || err == -EAGAIN) return finish(UnloadStatus::in_use, std::strerror(-err));
     if (err == -ENOENT) return finish(UnloadStatus::not_loaded);
     return finish(UnloadStatus::failed, fmt::format("failed to unload {}: {}", module, std::strerror(-err)));
   }
-  return finish(UnloadStatus::unloaded);
+  UnloadResult result = finish(UnloadStatus::unloaded);
+  // Dependencies go in order: each pass frees the ones that only the removed held.
+  std::vector<std::string> left = dependencies;
+  for (bool progress = true; progress && !left.empty();) {
+    progress = false;
+    for (auto it = left.begin(); it != left.end();) {
+      ModuleRef dep;
+      bool removed = is_safe_module_name(*it) &&
+                     kmod_module_new_from_name(ctx_->get(), it->c_str(), &dep.mod) == 0 && is_live(dep.mod) &&
+                     why_in_use(dep.mod, *it).empty() && kmod_module_remove_module(dep.mod, 0) == 0;
+      if (removed) {
+        result.removed_dependencies.push_back(*it);
+        it = left.erase(it);
+        progress = true;
+      } else {
+        ++it;
+      }
+    }
+  }
+  result.duration = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
+  return result;
 }
 
 }  // namespace kplug

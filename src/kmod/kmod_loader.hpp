@@ -18,9 +18,10 @@ class KmodLoader : public ModuleLoader {
  public:
   explicit KmodLoader(std::unique_ptr<KmodContext> ctx) : ctx_(std::move(ctx)) {}
   LoadResult load(const LoadJob& job) override;
-  UnloadResult unload(const std::string& module) override;
+  UnloadResult unload(const std::string& module, const std::vector<std::string>& dependencies) override;
 
  private:
+  static std::string why_in_use(kmod_module* mod, const std::string& name);
   std::unique_ptr<KmodContext> ctx_;
 };
 

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 namespace kplug {
 
@@ -29,6 +30,7 @@ struct LoadResult {
   int error = 0;        // errno for `failed`
   std::string message;  // for `failed`: what was attempted and why it failed
   std::chrono::microseconds duration{0};
+  std::vector<std::string> pulled_in;  // dependencies this load inserted (were not loaded before)
 };
 
 const char* to_string(LoadStatus status);
@@ -45,6 +47,7 @@ struct UnloadResult {
   UnloadStatus status = UnloadStatus::failed;
   std::string message;  // for in_use and failed: why
   std::chrono::microseconds duration{0};
+  std::vector<std::string> removed_dependencies;
 };
 
 const char* to_string(UnloadStatus status);
@@ -55,8 +58,9 @@ class ModuleLoader {
   // Blocks while the kernel runs the module's init; call it from a loader thread.
   virtual LoadResult load(const LoadJob& job) = 0;
   // Removes MODULE only if its refcount is 0, no module holds it and no device is bound
-  // to its drivers. Call it from a loader thread.
-  virtual UnloadResult unload(const std::string& module) = 0;
+  // to its drivers; then, as `modprobe -r` does, those of DEPENDENCIES (what loading it
+  // pulled in) that nothing uses any more. Call it from a loader thread.
+  virtual UnloadResult unload(const std::string& module, const std::vector<std::string>& dependencies) = 0;
 };
 
 }  // namespace kplug

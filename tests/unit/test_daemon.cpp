@@ -37,10 +37,10 @@ class FakeLoader : public ModuleLoader {
     }
     return r;
   }
-  UnloadResult unload(const std::string& module) override {
+  UnloadResult unload(const std::string& module, const std::vector<std::string>&) override {
     if (unloads_) unloads_->push_back(module);
     live_.erase(module);
-    return {UnloadStatus::unloaded, "", {}};
+    return {UnloadStatus::unloaded, "", {}, {}};
   }
 
  private:
@@ -218,4 +218,43 @@ TEST_CASE("rules drive the daemon: explicit loads, blacklist, options, keeping m
   io.run();
   CHECK(unloads.empty());  // unload_on_remove: false keeps it
   CHECK(daemon.ledger().owns("extra_mod"));
+}
+
+namespace {
+// virtio_balloon's load pulls in dep_a and dep_b; records what unload is asked to remove.
+class DepLoader : public ModuleLoader {
+ public:
+  explicit DepLoader(std::vector<std::string>& deps_seen) : deps_seen_(deps_seen) {}
+  LoadResult load(const LoadJob& job) override {
+    LoadResult r;
+    r.status = LoadStatus::loaded;
+    if (job.module == "virtio_balloon") r.pulled_in = {"dep_a", "virtio_net"};
+    return r;
+  }
+  UnloadResult unload(const std::string&, const std::vector<std::string>& deps) override {
+    deps_seen_ = deps;
+    return {UnloadStatus::unloaded, "", {}, deps};
+  }
+
+ private:
+  std::vector<std::string>& deps_seen_;
+};
+}  // namespace
+
+TEST_CASE("dependencies a load pulled in go with the module, unless kplugd owns them", "[daemon][unload]") {
+  std::vector<std::string> deps_seen;
+  boost::asio::io_context io;
+  DaemonOptions o;
+  o.coldplug = false;
+  o.unload_subsystems = {};
+  o.unload_grace = std::chrono::milliseconds(1);
+  Daemon daemon(io, o, nullptr, resolver(), std::make_unique<DepLoader>(deps_seen));
+  daemon.on_uevent(add("/devices/b1", balloon));
+  daemon.on_uevent(add("/devices/n1", "virtio:d00000001v00001AF4"));  // virtio_net, for a device of its own
+  io.run();
+  io.restart();
+  CHECK(daemon.ledger().entries().at("virtio_balloon").pulled_in == std::vector<std::string>{"dep_a", "virtio_net"});
+  daemon.on_uevent(removal("/devices/b1"));
+  io.run();
+  CHECK(deps_seen == std::vector<std::string>{"dep_a"});  // virtio_net serves /devices/n1
 }

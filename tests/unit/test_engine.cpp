@@ -68,7 +68,9 @@ class GateLoader : public ModuleLoader {
     r.status = LoadStatus::loaded;
     return r;
   }
-  UnloadResult unload(const std::string&) override { return {UnloadStatus::unloaded, "", {}}; }
+  UnloadResult unload(const std::string&, const std::vector<std::string>&) override {
+    return {UnloadStatus::unloaded, "", {}, {}};
+  }
 
  private:
   Kernel& k_;
@@ -167,4 +169,18 @@ TEST_CASE("a slow load is reported and does not hold up other modules", "[engine
   io.restart();
   io.run();
   CHECK(daemon.counters().loads_ok == 2);
+}
+
+TEST_CASE("an event that needs no load frees the next event of its tree at once", "[engine][ordering]") {
+  Kernel k;
+  k.open_gate();
+  boost::asio::io_context io;
+  Daemon daemon(io, options(), nullptr, resolver(), loaders(k, 1));
+  daemon.on_uevent(add("/devices/p", rng));                  // a load: the children wait for it
+  daemon.on_uevent(add("/devices/p/c1", "nothing:matches"));  // then done at once, nothing to load
+  daemon.on_uevent(add("/devices/p/c1/c2", net));             // and no other event comes to wake it
+  io.run();
+  CHECK(k.count("virtio_net") == 1);
+  CHECK(daemon.queue().waiting() == 0);
+  CHECK(daemon.queue().running() == 0);
 }

@@ -146,9 +146,20 @@ def scenario_keyboard(vm):
     vm.unplug("kbd1")
     vm.wait_until(lambda: "usbhid" not in vm.loaded_modules(), "usbhid to be unloaded", timeout=30)
     ok("unplugging it unloads usbhid")
+    time.sleep(2)
     loaded = vm.loaded_modules()
+    check("usbhid" not in loaded, "the unload did not start a reload fight: usbhid stays unloaded")
     check("hid" in loaded, "hid, loaded before kplugd started, stays loaded")
     check("xhci_pci" in loaded, "xhci_pci, whose controller is still present, stays loaded")
+
+    # Without hid loaded beforehand, usbhid's load pulls it in, and the unload takes it away.
+    vm.run("rmmod hid")
+    vm.plug("usb-kbd", "kbd2")
+    vm.wait_until(lambda: {"usbhid", "hid"} <= vm.loaded_modules(), "usbhid and hid to load", timeout=60)
+    vm.unplug("kbd2")
+    vm.wait_until(lambda: not ({"usbhid", "hid"} & vm.loaded_modules()), "usbhid and hid to be unloaded", timeout=30)
+    ok("a dependency kplugd's load pulled in (hid) goes with usbhid")
+    check("xhci_pci" in vm.loaded_modules() and "usbcore" in vm.loaded_modules(), "shared dependencies stay")
 
 
 def scenario_forged(vm):
