@@ -2,8 +2,9 @@
 """VM scenarios: Debian's kernel in QEMU, real USB plug and unplug, and assertions on the
 kernel's own state (/proc/modules, dmesg), not on kplugd's claims.
 
-usage: test_vm.py SCENARIO   (coldplug, plug, unplug, keyboard, forged, restart; or all)
+usage: test_vm.py SCENARIO   (coldplug, plug, unplug, keyboard, forged, restart, slow; or all)
 """
+import json
 import os
 import re
 import subprocess
@@ -198,6 +199,26 @@ def scenario_restart(vm):
     ok("unplugging after a kill -9 and restart still unloads usb_hello")
 
 
+def scenario_slow(vm):
+    start_kplugd(vm)
+    vm.plug("usb-net", "net1")  # kmods/slow_init: its init sleeps 20 s
+    vm.wait_until(lambda: "slow_init: init starts" in vm.dmesg(), "slow_init's init to start", timeout=60)
+    started = time.monotonic()
+    vm.plug("usb-kbd", "kbd1")
+    vm.wait_until(lambda: "usbhid" in vm.loaded_modules(), "usbhid while slow_init is in its init", timeout=15)
+    took = time.monotonic() - started
+    modules = vm.run("cat /proc/modules")
+    check("slow_init" in modules and "Loading" in [l for l in modules.splitlines() if l.startswith("slow_init")][0],
+          f"usbhid loaded {took:.1f} s after the keyboard, while slow_init was still in its init")
+    status = vm.wait_until(lambda: next((s for s in [json.loads(vm.run("kplug status --json"))] if s["slow_loads"]), None),
+                           "kplug status to show the slow load", timeout=20)
+    check(status["slow_loads"][0]["module"] == "slow_init", f"kplug status shows the slow load: {status['slow_loads']}")
+    check("loading slow_init for" in kplugd_log(vm) and "is slow" in kplugd_log(vm), "kplugd logged the slow load")
+    vm.wait_until(lambda: "slow_init: init done" in vm.dmesg(), "slow_init's init to end", timeout=40)
+    vm.run("kplug settle --timeout 30")
+    check("slow_init" in vm.loaded_modules(), "slow_init is loaded in the end")
+
+
 SCENARIOS = {
     "coldplug": scenario_coldplug,
     "plug": scenario_plug,
@@ -205,6 +226,7 @@ SCENARIOS = {
     "keyboard": scenario_keyboard,
     "forged": scenario_forged,
     "restart": scenario_restart,
+    "slow": scenario_slow,
 }
 
 
