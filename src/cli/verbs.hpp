@@ -24,6 +24,7 @@ VerbRun setup_status(CLI::App& command);
 VerbRun setup_loaded(CLI::App& command);
 VerbRun setup_reload(CLI::App& command);
 VerbRun setup_settle(CLI::App& command);
+VerbRun setup_trigger(CLI::App& command);
 
 inline const Verb verbs[] = {
     {"monitor", "print the kernel's uevents as they arrive (like udevadm monitor --kernel --property)",
@@ -35,6 +36,7 @@ inline const Verb verbs[] = {
     {"loaded", "the modules kplugd loaded itself, and for which devices", setup_loaded},
     {"reload", "make kplugd re-read its config and rules (root)", setup_reload},
     {"settle", "wait until kplugd has handled every event so far", setup_settle},
+    {"trigger", "make the kernel announce present devices again (coldplug on demand)", setup_trigger},
 };
 
 // Exit codes shared by the verbs.

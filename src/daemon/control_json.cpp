@@ -13,7 +13,8 @@ nlohmann::json decision_json(const Uevent& event, const Decision& d) {
           {"devpath", event.devpath}, {"subsystem", event.subsystem}, {"modalias", d.modalias},
           {"source", event.source == EventSource::coldplug ? "coldplug" : "kernel"},
           {"ignored", d.ignore},      {"autoload", d.autoload}, {"reason", d.reason},
-          {"rules", rules},           {"load", load}};
+          {"rules", rules},           {"load", load},
+          {"synth_uuid", std::string(event.get_or_empty("SYNTH_UUID"))}};
 }
 
 nlohmann::json report_json(const LoadReport& r) {

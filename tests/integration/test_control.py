@@ -67,6 +67,13 @@ def main():
         check("unknown request 'frobnicate'" in answers[1]["error"], "an unknown request is named")
         check(answers[2]["ok"] is True, "and the next request still works")
 
+        r = subprocess.run([KPLUG, "trigger", "--subsystem", "net", "--settle", "--timeout", "30", "--socket", sock],
+                           capture_output=True, text=True, timeout=60)
+        check(r.returncode == 0 and "kplugd handled all" in r.stderr,
+              f"kplug trigger --settle waits for exactly its own events: {r.stderr.strip().splitlines()[-1]}")
+        r = subprocess.run([KPLUG, "trigger", "--dry-run", "--subsystem", "net"], capture_output=True, text=True)
+        check(r.returncode == 0 and "/devices/virtual/net/lo" in r.stdout, "kplug trigger --dry-run lists the devices")
+
         second = kplugd("--dry-run", "--no-coldplug", "--control-socket", sock)
         code = second.proc.wait(timeout=20)
         second.stop()

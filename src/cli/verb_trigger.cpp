@@ -1,0 +1,96 @@
+// `kplug trigger`: make the kernel announce present devices again (coldplug on demand).
+// With --settle, wait until kplugd has handled exactly the events this run caused.
+#include <iostream>
+#include <memory>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "cli/control_client.hpp"
+#include "cli/verbs.hpp"
+#include "sysfs/trigger.hpp"
+
+namespace kplug::cli {
+
+namespace {
+
+struct TriggerOptions {
+  std::string action = "add";
+  std::vector<std::string> subsystems;
+  bool dry_run = false;
+  bool settle = false;
+  double timeout = 60;
+  std::string socket = default_control_socket;
+};
+
+int run_trigger(const TriggerOptions& o) {
+  auto devices = list_devices(o.subsystems);
+  if (!devices) return std::cerr << "kplug trigger: " << devices.error() << '\n', exit_failure;
+  if (o.dry_run) {
+    for (const auto& d : *devices) std::cout << d << '\n';
+    std::cerr << fmt::format("kplug trigger: would write '{}' to {} uevent file(s)\n", o.action, devices->size());
+    return exit_ok;
+  }
+  // Subscribe before writing, so no event of ours can pass unseen.
+  std::optional<ControlClient> stream;
+  if (o.settle) {
+    auto client = ControlClient::connect(o.socket);
+    if (!client) return std::cerr << "kplug trigger: " << client.error() << '\n', exit_failure;
+    stream.emplace(std::move(*client));
+    if (auto r = stream->request({{"request", "events"}}); !r)
+      return std::cerr << "kplug trigger: " << r.error() << '\n', exit_failure;
+  }
+  std::string uuid = new_uuid();
+  std::size_t written = 0, failed = 0;
+  for (const auto& d : *devices) {
+    if (write_uevent(d, o.action, uuid)) ++written;
+    else ++failed;  // some devices refuse synthetic events; nothing to wait for then
+  }
+  std::cerr << fmt::format("kplug trigger: '{}' written to {} device(s){}, SYNTH_UUID={}\n", o.action, written,
+                           failed ? fmt::format(" ({} refused)", failed) : "", uuid);
+  if (!o.settle) return exit_ok;
+
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<long long>(o.timeout * 1000));
+  std::size_t seen = 0;
+  while (seen < written) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto m = stream->receive(std::max(left, std::chrono::milliseconds(0)));
+    if (!m) {
+      std::cerr << fmt::format("kplug trigger: {} after kplugd handled {} of {} events\n", m.error(), seen, written);
+      return exit_failure;
+    }
+    if (m->value("type", "") == "decision" && m->value("synth_uuid", "") == uuid) ++seen;
+  }
+  // Every event of ours is decided; now wait for the loads they started.
+  auto client = ControlClient::connect(o.socket);
+  if (!client) return std::cerr << "kplug trigger: " << client.error() << '\n', exit_failure;
+  auto left = std::chrono::duration<double>(deadline - std::chrono::steady_clock::now()).count();
+  auto r = client->request({{"request", "settle"}, {"timeout", std::max(0.0, left)}},
+                           std::chrono::milliseconds(static_cast<long long>(std::max(0.0, left) * 1000) + 5000));
+  if (!r || !r->value("ok", false)) {
+    std::cerr << "kplug trigger: " << (r ? r->value("error", std::string("not settled")) : r.error()) << '\n';
+    return exit_failure;
+  }
+  std::cerr << fmt::format("kplug trigger: kplugd handled all {} event(s)\n", seen);
+  return exit_ok;
+}
+
+}  // namespace
+
+VerbRun setup_trigger(CLI::App& command) {
+  auto o = std::make_shared<TriggerOptions>();
+  command.add_option("--action", o->action, "the event to ask for")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"add", "change"}));
+  command.add_option("--subsystem", o->subsystems, "only devices of this subsystem (repeatable)")
+      ->allow_extra_args(false);
+  command.add_flag("--dry-run", o->dry_run, "list the devices, write nothing");
+  command.add_flag("--settle", o->settle,
+                   "wait until kplugd has handled exactly the events this run caused (by their SYNTH_UUID)");
+  command.add_option("--timeout", o->timeout, "seconds to wait with --settle")->capture_default_str();
+  command.add_option("--socket", o->socket, "kplugd's control socket, for --settle")->capture_default_str();
+  command.footer("Example: kplug trigger --subsystem usb --settle   (as root)");
+  return [o] { return run_trigger(*o); };
+}
+
+}  // namespace kplug::cli
