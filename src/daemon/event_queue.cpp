@@ -12,34 +12,48 @@ bool related_devices(const std::string& a, const std::string& b) {
 }
 
 EventQueue::Ticket EventQueue::push(Uevent event) {
-  entries_.push_back({next_, std::move(event), false});
+  waiting_.push_back({next_, std::move(event)});
   return next_++;
+}
+
+bool EventQueue::blocked_by_running(const std::string& devpath) const {
+  // The device itself or an ancestor of it.
+  for (std::size_t end = devpath.size(); end > 0 && end != std::string::npos; end = devpath.rfind('/', end - 1))
+    if (running_paths_.count(devpath.substr(0, end))) return true;
+  // A descendant: the first running path at or after "DEVPATH/".
+  auto it = running_paths_.lower_bound(devpath + "/");
+  return it != running_paths_.end() && it->compare(0, devpath.size() + 1, devpath + "/") == 0;
 }
 
 std::vector<std::pair<EventQueue::Ticket, Uevent>> EventQueue::take_ready() {
   std::vector<std::pair<Ticket, Uevent>> ready;
-  for (std::size_t i = 0; i < entries_.size(); ++i) {
-    Entry& e = entries_[i];
-    if (e.started) continue;
-    bool blocked = false;
-    for (std::size_t j = 0; j < i && !blocked; ++j)
-      blocked = related_devices(entries_[j].event.devpath, e.event.devpath);
-    if (blocked) continue;
-    e.started = true;
-    ready.emplace_back(e.ticket, e.event);
+  std::vector<std::string> held;  // devpaths of waiting events that stay queued
+  for (auto it = waiting_.begin(); it != waiting_.end();) {
+    const std::string& devpath = it->event.devpath;
+    bool blocked = blocked_by_running(devpath) ||
+                   std::any_of(held.begin(), held.end(), [&](const std::string& h) { return related_devices(h, devpath); });
+    if (blocked) {
+      held.push_back(devpath);
+      ++it;
+      continue;
+    }
+    running_paths_.insert(devpath);
+    running_.emplace(it->ticket, devpath);
+    ready.emplace_back(it->ticket, std::move(it->event));
+    it = waiting_.erase(it);
   }
   return ready;
 }
 
 void EventQueue::finish(Ticket ticket) {
-  auto it = std::find_if(entries_.begin(), entries_.end(), [&](const Entry& e) { return e.ticket == ticket; });
-  if (it != entries_.end()) entries_.erase(it);
+  auto it = running_.find(ticket);
+  if (it == running_.end()) return;
+  running_paths_.erase(running_paths_.find(it->second));
+  running_.erase(it);
 }
 
-std::size_t EventQueue::waiting() const {
-  return static_cast<std::size_t>(std::count_if(entries_.begin(), entries_.end(), [](const Entry& e) { return !e.started; }));
-}
+std::size_t EventQueue::waiting() const { return waiting_.size(); }
 
-std::size_t EventQueue::running() const { return entries_.size() - waiting(); }
+std::size_t EventQueue::running() const { return running_.size(); }
 
 }  // namespace kplug

@@ -5,7 +5,9 @@
 
 #include <cstdint>
 #include <deque>
+#include <set>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -29,12 +31,18 @@ class EventQueue {
   std::size_t running() const;  // started, not finished
 
  private:
+  bool blocked_by_running(const std::string& devpath) const;
+
   struct Entry {
     Ticket ticket;
     Uevent event;
-    bool started = false;
   };
-  std::deque<Entry> entries_;  // arrival order; finished entries are removed
+  std::deque<Entry> waiting_;  // arrival order
+  // Running events by devpath, sorted so that a device's descendants are found by
+  // prefix and its ancestors by walking up its path: a burst of thousands of unrelated
+  // events costs O(log n) each, not O(n).
+  std::multiset<std::string> running_paths_;
+  std::unordered_map<Ticket, std::string> running_;
   Ticket next_ = 1;
 };
 
