@@ -78,6 +78,7 @@ TEST_CASE("config.example.yaml documents exactly the defaults", "[config]") {
   CHECK(c->receive_buffer == d.receive_buffer);
   CHECK(c->coldplug == d.coldplug);
   CHECK(c->loader_threads == d.loader_threads);
+  CHECK(c->slow_load == d.slow_load);
   CHECK(c->control_socket == d.control_socket);
   CHECK(c->state_dir == d.state_dir);
   CHECK(c->log_level == d.log_level);
