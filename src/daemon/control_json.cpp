@@ -33,6 +33,7 @@ nlohmann::json ledger_json(const Ledger& ledger) {
     out[module] = {{"devices", e.devices},
                    {"cause", e.cause},
                    {"load_time_ms", static_cast<double>(e.load_time.count()) / 1000.0},
+                   {"loaded_at", e.loaded_at},
                    {"unload_on_remove", e.unload_on_remove},
                    {"unload_grace_ms", e.unload_grace.count()},
                    {"pulled_in", e.pulled_in}};

@@ -174,6 +174,7 @@ void Daemon::restore_state(const std::string& path) {
     for (const auto& dev : entry.devices)
       ledger_.record_load(module, dev, entry.cause, entry.load_time, entry.unload_on_remove, entry.unload_grace,
                           entry.pulled_in);
+    ledger_.set_loaded_at(module, entry.loaded_at);
   }
   spdlog::info("restored the ledger from {}: {} module(s) kplugd loaded are still loaded", path,
                ledger_.entries().size());

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <set>
 #include <string>
@@ -15,6 +16,7 @@ struct LedgerEntry {
   std::set<std::string> devices;  // devpaths it was loaded (or re-plugged) for
   std::string cause;              // the first device's MODALIAS
   std::chrono::microseconds load_time{0};
+  std::int64_t loaded_at = 0;    // wall-clock seconds since the epoch, when kplugd loaded it
   bool unload_on_remove = true;  // from the decision that loaded it
   std::chrono::milliseconds unload_grace{5000};
   std::vector<std::string> pulled_in;  // dependencies its load inserted; they go with it
@@ -33,6 +35,10 @@ class Ledger {
   // DEVPATH went away (and with it every device below it). Returns the modules whose
   // last device that was, in name order.
   std::vector<std::string> remove_device(const std::string& devpath);
+  // For entries read back from disk: when the load really happened.
+  void set_loaded_at(const std::string& module, std::int64_t when) {
+    if (auto it = entries_.find(module); it != entries_.end()) it->second.loaded_at = when;
+  }
   // The module was unloaded (or vanished): forget it.
   void forget(const std::string& module) { entries_.erase(module); }
 

@@ -20,6 +20,7 @@ std::string ledger_to_json(const Ledger& ledger) {
     modules[name] = {{"devices", e.devices},
                      {"cause", e.cause},
                      {"load_time_us", e.load_time.count()},
+                     {"loaded_at", e.loaded_at},
                      {"unload_on_remove", e.unload_on_remove},
                      {"unload_grace_ms", e.unload_grace.count()},
                      {"pulled_in", e.pulled_in}};
@@ -32,12 +33,14 @@ Result<Ledger, std::string> ledger_from_json(const std::string& text) {
   if (j.value("version", 0) != 1) return unexpected(std::string("unknown version"));
   Ledger ledger;
   try {
-    for (const auto& [name, e] : j.at("modules").items())
+    for (const auto& [name, e] : j.at("modules").items()) {
       for (const auto& dev : e.at("devices"))
         ledger.record_load(name, dev.get<std::string>(), e.value("cause", ""),
                            std::chrono::microseconds(e.value("load_time_us", 0LL)), e.value("unload_on_remove", true),
                            std::chrono::milliseconds(e.value("unload_grace_ms", 5000LL)),
                            e.value("pulled_in", std::vector<std::string>{}));
+      ledger.set_loaded_at(name, e.value("loaded_at", std::int64_t{0}));
+    }
   } catch (const nlohmann::json::exception& ex) {
     return unexpected(std::string(ex.what()));
   }
