@@ -11,9 +11,12 @@
 #include <spdlog/spdlog.h>
 
 #include "daemon/daemon.hpp"
+#include "daemon_fixtures.hpp"
 #include "rules/rule_loader.hpp"
 
 using namespace kplug;
+using kplug::test::add;
+using kplug::test::resolver;
 
 namespace {
 
@@ -48,24 +51,6 @@ class FakeLoader : public ModuleLoader {
   std::vector<std::string>* unloads_;
   std::set<std::string> live_;
 };
-
-std::unique_ptr<Resolver> resolver() {
-  const char* dir = std::getenv("KPLUG_TEST_MODULES_DIR");
-  REQUIRE(dir != nullptr);
-  auto ctx = KmodContext::open({dir, {"/nonexistent"}});
-  REQUIRE(ctx.has_value());
-  return std::make_unique<Resolver>(std::move(*ctx));
-}
-
-Uevent add(std::string devpath, std::string modalias) {
-  Uevent ev;
-  ev.action = "add";
-  ev.devpath = devpath;
-  ev.subsystem = "test";
-  ev.properties = {{"ACTION", "add"}, {"DEVPATH", devpath}, {"SUBSYSTEM", "test"}};
-  if (!modalias.empty()) ev.properties.emplace_back("MODALIAS", modalias);
-  return ev;
-}
 
 }  // namespace
 

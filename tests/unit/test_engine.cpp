@@ -10,29 +10,15 @@
 #include <thread>
 
 #include "daemon/daemon.hpp"
+#include "daemon_fixtures.hpp"
 #include "daemon/event_queue.hpp"
 
 using namespace kplug;
+using kplug::test::add;
+using kplug::test::resolver;
 using namespace std::chrono_literals;
 
 namespace {
-
-std::unique_ptr<Resolver> resolver() {
-  const char* dir = std::getenv("KPLUG_TEST_MODULES_DIR");
-  REQUIRE(dir != nullptr);
-  auto ctx = KmodContext::open({dir, {"/nonexistent"}});
-  REQUIRE(ctx.has_value());
-  return std::make_unique<Resolver>(std::move(*ctx));
-}
-
-Uevent add(std::string devpath, std::string modalias) {
-  Uevent ev;
-  ev.action = "add";
-  ev.devpath = devpath;
-  ev.subsystem = "test";
-  ev.properties = {{"ACTION", "add"}, {"DEVPATH", devpath}, {"SUBSYSTEM", "test"}, {"MODALIAS", modalias}};
-  return ev;
-}
 
 constexpr const char* balloon = "virtio:d00000005v00001AF4";  // virtio_balloon
 constexpr const char* rng = "virtio:d00000004v00001AF4";      // virtio_rng
