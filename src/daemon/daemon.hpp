@@ -122,7 +122,6 @@ class Daemon {
   AttrReader attrs_;
   std::optional<boost::asio::posix::stream_descriptor> socket_;
   boost::asio::signal_set signals_;
-  // One loader thread for now: the loader's kmod_ctx is used from it alone.
   // Rule commands run on their own thread: a slow one never delays a module load.
   boost::asio::thread_pool command_threads_{1};
   EventQueue queue_;
