@@ -193,9 +193,11 @@ void Daemon::restore_state(const std::string& path) {
 }
 
 void Daemon::save_state() {
-  if (state_path_.empty()) return;
+  if (state_path_.empty() || ledger_.revision() == saved_revision_) return;
   if (auto saved = save_ledger(state_path_, ledger_); !saved)
     spdlog::warn("{}; the ledger stays in memory only", saved.error());
+  else
+    saved_revision_ = ledger_.revision();
 }
 
 void Daemon::on_uevent(const Uevent& event) {

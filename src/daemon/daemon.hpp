@@ -132,6 +132,7 @@ class Daemon {
   Counters counters_;
   Ledger ledger_;
   std::string state_path_;  // "" = not persisted (dry run, tests)
+  std::uint64_t saved_revision_ = ~std::uint64_t{0};  // the ledger revision on disk
   std::unique_ptr<ControlServer> control_;
   std::vector<std::weak_ptr<ControlSession>> subscribers_;  // `events` streams
   struct PendingSettle {

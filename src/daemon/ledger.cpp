@@ -12,8 +12,9 @@ void Ledger::record_load(const std::string& module, const std::string& devpath, 
                          std::chrono::microseconds load_time, bool unload_on_remove,
                          std::chrono::milliseconds unload_grace, const std::vector<std::string>& pulled_in) {
   auto& e = entries_[module];
-  e.devices.insert(devpath);
+  if (e.devices.insert(devpath).second) ++revision_;
   if (e.cause.empty()) {
+    ++revision_;
     e.cause = modalias;
     e.load_time = load_time;
     e.unload_on_remove = unload_on_remove;
@@ -25,7 +26,7 @@ void Ledger::record_load(const std::string& module, const std::string& devpath, 
 }
 
 void Ledger::add_device(const std::string& module, const std::string& devpath) {
-  if (auto it = entries_.find(module); it != entries_.end()) it->second.devices.insert(devpath);
+  if (auto it = entries_.find(module); it != entries_.end() && it->second.devices.insert(devpath).second) ++revision_;
 }
 
 std::vector<std::string> Ledger::remove_device(const std::string& devpath) {
@@ -36,6 +37,7 @@ std::vector<std::string> Ledger::remove_device(const std::string& devpath) {
       if (is_same_or_below(*it, devpath)) {
         it = entry.devices.erase(it);
         had = true;
+        ++revision_;
       } else {
         ++it;
       }

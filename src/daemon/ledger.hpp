@@ -37,15 +37,21 @@ class Ledger {
   std::vector<std::string> remove_device(const std::string& devpath);
   // For entries read back from disk: when the load really happened.
   void set_loaded_at(const std::string& module, std::int64_t when) {
-    if (auto it = entries_.find(module); it != entries_.end()) it->second.loaded_at = when;
+    if (auto it = entries_.find(module); it != entries_.end() && it->second.loaded_at != when) {
+      it->second.loaded_at = when;
+      ++revision_;
+    }
   }
   // The module was unloaded (or vanished): forget it.
-  void forget(const std::string& module) { entries_.erase(module); }
+  void forget(const std::string& module) { revision_ += entries_.erase(module); }
 
   const std::map<std::string, LedgerEntry>& entries() const { return entries_; }
+  // Goes up with every change, so the daemon writes the file only when there is news.
+  std::uint64_t revision() const { return revision_; }
 
  private:
   std::map<std::string, LedgerEntry> entries_;
+  std::uint64_t revision_ = 0;
 };
 
 // True when DEVPATH is ANCESTOR itself or lies below it.

@@ -78,3 +78,21 @@ TEST_CASE("only reload needs root on the control socket", "[control]") {
   CHECK(request_needs_root("reload"));
   for (const char* r : {"status", "loaded", "settle", "events"}) CHECK_FALSE(request_needs_root(r));
 }
+
+TEST_CASE("the ledger's revision moves only when something changes", "[ledger]") {
+  Ledger l;
+  auto r0 = l.revision();
+  l.record_load("m", "/devices/a", "x", microseconds(1));
+  auto r1 = l.revision();
+  CHECK(r1 > r0);
+  l.add_device("m", "/devices/a");  // already there
+  l.add_device("other", "/devices/a");  // not kplugd's
+  CHECK(l.remove_device("/devices/zzz").empty());
+  l.forget("other");
+  CHECK(l.revision() == r1);
+  l.add_device("m", "/devices/b");
+  CHECK(l.revision() > r1);
+  auto r2 = l.revision();
+  l.remove_device("/devices/b");
+  CHECK(l.revision() > r2);
+}
