@@ -25,6 +25,10 @@ VerbRun setup_loaded(CLI::App& command);
 VerbRun setup_reload(CLI::App& command);
 VerbRun setup_settle(CLI::App& command);
 VerbRun setup_trigger(CLI::App& command);
+VerbRun setup_lsmod(CLI::App& command);
+VerbRun setup_modinfo(CLI::App& command);
+VerbRun setup_insmod(CLI::App& command);
+VerbRun setup_rmmod(CLI::App& command);
 
 inline const Verb verbs[] = {
     {"monitor", "print the kernel's uevents as they arrive (like udevadm monitor --kernel --property)",
@@ -37,6 +41,10 @@ inline const Verb verbs[] = {
     {"reload", "make kplugd re-read its config and rules (root)", setup_reload},
     {"settle", "wait until kplugd has handled every event so far", setup_settle},
     {"trigger", "make the kernel announce present devices again (coldplug on demand)", setup_trigger},
+    {"lsmod", "list loaded modules like lsmod, and which kplugd loaded for which device", setup_lsmod},
+    {"modinfo", "show a module's metadata like modinfo, and the present devices it matches", setup_modinfo},
+    {"insmod", "insert a module file with parameters, like insmod (root)", setup_insmod},
+    {"rmmod", "remove loaded modules, like rmmod, naming what holds them (root)", setup_rmmod},
 };
 
 // Exit codes shared by the verbs.

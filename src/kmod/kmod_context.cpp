@@ -42,6 +42,13 @@ Result<std::unique_ptr<KmodContext>, std::string> KmodContext::open(const KmodOp
   std::unique_ptr<KmodContext> kc(new KmodContext());
   kc->modules_dir_ = options.modules_dir.empty() ? default_modules_dir() : options.modules_dir;
   std::error_code ec;
+  if (!options.require_indexes) {
+    kc->ctx_ = kmod_new(kc->modules_dir_.c_str(), nullptr);
+    if (!kc->ctx_) return unexpected(std::string("cannot create a libkmod context"));
+    kmod_set_log_fn(kc->ctx_, log_from_libkmod, nullptr);
+    kmod_set_log_priority(kc->ctx_, 4);
+    return kc;
+  }
   if (!std::filesystem::is_directory(kc->modules_dir_, ec))
     return unexpected(fmt::format("modules directory {} does not exist (pass --modules-dir, or run "
                                   "scripts/fetch-kernel for a Debian tree)",

@@ -16,6 +16,9 @@ namespace kplug {
 struct KmodOptions {
   std::string modules_dir;                  // lib/modules/VERSION; "" = the running kernel's
   std::vector<std::string> modprobe_config; // modprobe.d files/dirs; empty = the system's
+  // Off for work that needs no index (listing, inserting a file, removing): the
+  // modules directory may then be missing.
+  bool require_indexes = true;
 };
 
 class KmodContext {
