@@ -30,14 +30,14 @@ int run_loaded(const LoadedOptions& o) {
     std::cout << "kplugd has loaded no module that is still loaded\n";
     return exit_ok;
   }
-  std::cout << fmt::format("{:<24} {:>9}  {:<16} {}\n", "MODULE", "LOAD TIME", "ON REMOVAL", "FOR DEVICES");
+  std::cout << fmt::format("{:<24} {:>9}  {:<18} {}\n", "MODULE", "LOAD TIME", "ON REMOVAL", "FOR DEVICES");
   for (const auto& [module, e] : loaded.items()) {
     std::string removal = e.at("unload_on_remove").get<bool>()
                               ? fmt::format("unload after {:.1f} s", e.at("unload_grace_ms").get<double>() / 1000.0)
                               : "stay";
     std::string devices;
     for (const auto& d : e.at("devices")) devices += (devices.empty() ? "" : " ") + d.get<std::string>();
-    std::cout << fmt::format("{:<24} {:>6.1f} ms  {:<16} {}\n", module, e.at("load_time_ms").get<double>(), removal,
+    std::cout << fmt::format("{:<24} {:>6.1f} ms  {:<18} {}\n", module, e.at("load_time_ms").get<double>(), removal,
                              devices.empty() ? "(none left)" : devices);
   }
   return exit_ok;

@@ -3,8 +3,11 @@
 smart-card reader (usb-ccid, driven by kmods/usb_hello) and a keyboard (usb-kbd, usbhid),
 and stream kplugd's log and the kernel's messages live, each with its own prefix.
 
-usage: demo.py [--interactive] [--grace SECONDS]
+usage: demo.py [--interactive | --shell] [--grace SECONDS]
   --interactive   after start-up, read monitor commands from you instead of the script
+  --shell         a root shell in the VM on this terminal, with the demo modules built in
+                  ~/kmods and kplugd running: the place to follow README.md's
+                  "Play with Linux" (Ctrl-A c: QEMU monitor, Ctrl-A x or poweroff: quit)
 """
 import argparse
 import os
@@ -119,11 +122,32 @@ def interactive(vm):
             print(f"error: {e}", flush=True)
 
 
+def shell(grace):
+    """The VM's console on this terminal: kplugd is started through the agent, then the
+    user has the shell until they power the VM off."""
+    say("building the VM (Debian's kernel, the kmods/ modules, kplugd) and booting it under QEMU ...")
+    vm = VM(shell=True)
+    try:
+        vm.start()
+        vm.start_kplugd(grace=f"{grace:g}s")
+        vm.run("echo '  kplugd is running (--unload-grace {:g}s); press Enter for a prompt.' > /dev/console"
+               .format(grace))
+        vm.qemu.wait()
+    finally:
+        vm.stop()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--interactive", action="store_true", help="type monitor commands yourself")
-    parser.add_argument("--grace", type=float, default=3.0, help="kplugd's unload grace period in seconds")
+    parser.add_argument("--shell", action="store_true", help="a shell in the VM, for the tutorial")
+    parser.add_argument("--grace", type=float, help="kplugd's unload grace period in seconds "
+                        "(default: 2 with --shell, as the tutorial's outputs assume; 3 otherwise)")
     args = parser.parse_args()
+    if args.shell:
+        return shell(2.0 if args.grace is None else args.grace)
+    if args.grace is None:
+        args.grace = 3.0
     say("building the VM (Debian's kernel, kmods/usb_hello, kplugd) and booting it under QEMU ...")
     with VM() as vm:
         say(f"Linux {vm.version} booted in {vm.boot_seconds:.1f} s; starting kplugd")

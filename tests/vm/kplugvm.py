@@ -124,6 +124,18 @@ def build_module_tree(stage, version, root, kos):
     sh(["depmod", "-b", stage, version])
 
 
+def install_tutorial(stage, kos):
+    """~/kmods in the VM: each folder's sources, README and built .ko, as `make -C kmods`
+    leaves them on a real machine."""
+    for ko in kos:
+        folder = os.path.basename(os.path.dirname(ko))
+        dst = os.path.join(stage, "root", "kmods", folder)
+        if not os.path.isdir(dst):
+            shutil.copytree(os.path.join(TOP, "kmods", folder), dst,
+                            ignore=shutil.ignore_patterns("*.o", "*.ko", ".*", "*.mod*"))
+        shutil.copy(ko, dst)
+
+
 def shared_libraries(binaries):
     libs = set()
     for b in binaries:
@@ -137,15 +149,48 @@ def shared_libraries(binaries):
 INIT = r"""#!/bin/busybox sh
 # kplug test VM init: mount the basics, then serve commands on ttyS1 for the test harness.
 /bin/busybox --install -s /bin
+# The module commands are kmod's (in /usr/sbin), as on Debian, not busybox's. Commands
+# run in bash: busybox's sh would run its own applets whatever PATH says.
+for c in insmod rmmod lsmod modinfo modprobe depmod; do rm -f /bin/$c /sbin/$c; done
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 mount -t tmpfs tmpfs /tmp
 mount -t tmpfs tmpfs /run
+export HOME=/root
 echo "kplug-vm: up at $(cut -d' ' -f1 /proc/uptime) s" > /dev/console
+if grep -q kplug.shell /proc/cmdline; then
+  # scripts/demo --shell: the agent in the background, a login shell on the console.
+  /bin/agent &
+  dmesg -n 4
+  cd /root
+  setsid cttyhack bash -l
+  poweroff -f
+fi
 exec /bin/agent
 """
+
+PROFILE = r"""# The tutorial shell of the kplug VM (scripts/demo --shell).
+export PS1='(vm) \w # '
+cd /root
+echo
+echo "  kplug tutorial VM: Debian's kernel $(uname -r), kplugd running (log: /tmp/kplugd.log)."
+echo "  The demo modules are built in ~/kmods; README.md's 'Play with Linux' walks through them."
+echo "  Ctrl-A c switches to the QEMU monitor (device_add usb-ccid,id=card,bus=xhci.0,port=1) and back;"
+echo "  'poweroff' or Ctrl-A x leaves."
+echo
+"""
+
+# The VM has only root; a `sudo` that runs its arguments lets the READMEs' commands,
+# written for a real machine, be typed there unchanged.
+SUDO = """#!/bin/bash
+exec "$@"
+"""
+
+ETC_FILES = {"etc/passwd": "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n",
+             "etc/group": "root:x:0:\nnogroup:x:65534:\n",
+             "etc/profile": PROFILE}
 
 AGENT = r"""#!/bin/sh
 # Runs each command the host sends on ttyS1 ("ID BASE64") and answers
@@ -155,7 +200,7 @@ exec 3<>/dev/ttyS1
 echo "@@KPLUG ready 0" >&3
 while read -r id cmd <&3; do
   echo "$cmd" | base64 -d > /tmp/.cmd
-  sh /tmp/.cmd > /tmp/.out 2>&1 3>&- < /dev/null
+  bash /tmp/.cmd > /tmp/.out 2>&1 3>&- < /dev/null
   rc=$?
   echo "@@KPLUG $id $rc $(base64 < /tmp/.out | tr -d '\n')" >&3
 done
@@ -173,11 +218,12 @@ def build_initramfs(build, bin_dir):
     for d in ("bin", "sbin", "usr/bin", "usr/sbin", "proc", "sys", "dev", "tmp", "run", "etc/kplug", "root"):
         os.makedirs(os.path.join(stage, d), exist_ok=True)
     shutil.copy("/bin/busybox", os.path.join(stage, "bin", "busybox"))
-    tools = [os.path.join(bin_dir, t) for t in BIN_TOOLS] + [shutil.which("kmod")]
+    tools = [os.path.join(bin_dir, t) for t in BIN_TOOLS] + [shutil.which("kmod"), "/bin/bash"]
     for t in tools:
         shutil.copy(t, os.path.join(stage, "usr", "sbin", os.path.basename(t)))
         subprocess.run(["strip", "--strip-unneeded", os.path.join(stage, "usr", "sbin", os.path.basename(t))],
                        check=False)
+    os.symlink("../usr/sbin/bash", os.path.join(stage, "bin", "bash"))
     for alias in ("modprobe", "lsmod", "rmmod", "insmod", "modinfo", "depmod"):
         os.symlink("kmod", os.path.join(stage, "usr", "sbin", alias))
     for lib in shared_libraries(tools):
@@ -185,14 +231,24 @@ def build_initramfs(build, bin_dir):
         os.makedirs(os.path.dirname(dst), exist_ok=True)
         shutil.copy(lib, dst)
         subprocess.run(["strip", "--strip-unneeded", dst], check=False)
+    # Terminal descriptions for bash's line editing in the tutorial shell.
+    for term in ("l/linux", "v/vt100", "v/vt220", "x/xterm", "x/xterm-256color"):
+        for base in ("/lib/terminfo", "/usr/share/terminfo"):
+            if os.path.exists(f"{base}/{term}"):
+                os.makedirs(os.path.join(stage, "usr/share/terminfo", os.path.dirname(term)), exist_ok=True)
+                shutil.copy(f"{base}/{term}", os.path.join(stage, "usr/share/terminfo", term))
+                break
     # Debian's libraries live in /lib/x86_64-linux-gnu via the /lib -> usr/lib merge.
     for d in ("lib", "lib64"):
         if not os.path.exists(os.path.join(stage, d)):
             os.symlink(f"usr/{d}", os.path.join(stage, d))
-    for name, text in (("init", INIT), ("bin/agent", AGENT)):
+    for name, text in (("init", INIT), ("bin/agent", AGENT), ("usr/bin/sudo", SUDO)):
         with open(os.path.join(stage, name), "w") as f:
             f.write(text)
         os.chmod(os.path.join(stage, name), 0o755)
+    for name, text in ETC_FILES.items():
+        with open(os.path.join(stage, name), "w") as f:
+            f.write(text)
     # The shipped rules, where a package installs them.
     rules_d = os.path.join(stage, "usr", "lib", "kplug", "rules.d")
     os.makedirs(rules_d, exist_ok=True)
@@ -201,6 +257,7 @@ def build_initramfs(build, bin_dir):
         if name.endswith(".yaml"):
             shutil.copy(os.path.join(TOP, "rules", name), rules_d)
     build_module_tree(stage, version, root, kos)
+    install_tutorial(stage, kos)
     cpio = os.path.join(vm_dir, "initramfs.cpio")
     files = subprocess.run("find . -mindepth 1 | sort", shell=True, cwd=stage, check=True,
                            capture_output=True).stdout
@@ -214,12 +271,13 @@ def build_initramfs(build, bin_dir):
 # ---------------------------------------------------------------- the running VM
 
 class VM:
-    def __init__(self, build_dir=None, bin_dir=None, boot_timeout=120, extra_qemu=()):
+    def __init__(self, build_dir=None, bin_dir=None, boot_timeout=120, extra_qemu=(), shell=False):
         self.build = os.path.abspath(build_dir or os.environ.get("KPLUG_BUILD_DIR", os.path.join(TOP, "build")))
         self.bin = os.path.abspath(bin_dir or os.environ.get("KPLUG_BIN_DIR", self.build))
         self.dir = os.path.join(self.build, "vm")
         self.boot_timeout = boot_timeout
         self.extra_qemu = list(extra_qemu)
+        self.shell = shell  # the console on this terminal with a shell; QEMU's monitor on Ctrl-A c
         self.qemu = None
         self._replies = {}
         self._cond = threading.Condition()
@@ -249,15 +307,19 @@ class VM:
                 "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
                 "-kernel", os.path.join(self.root, "boot", f"vmlinuz-{self.version}"),
                 "-initrd", self.initramfs,
-                "-append", "console=ttyS0 panic=-1 loglevel=7 rdinit=/init",
-                "-serial", f"file:{self.console_log}",
+                "-append", "console=ttyS0 panic=-1 rdinit=/init " +
+                ("loglevel=4 kplug.shell" if self.shell else "loglevel=7"),
+                "-serial", "mon:stdio" if self.shell else f"file:{self.console_log}",
                 "-chardev", f"socket,id=agent,path={self.agent_path},server=on,wait=off",
                 "-serial", "chardev:agent",
                 "-qmp", f"unix:{self.qmp_path},server=on,wait=off",
                 "-device", "qemu-xhci,id=xhci", *self.extra_qemu]
         self.boot_started = time.monotonic()
-        self.qemu = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True)
+        if self.shell:
+            self.qemu = subprocess.Popen(argv)
+        else:
+            self.qemu = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                         stderr=subprocess.STDOUT, text=True)
         self._agent = self._connect(self.agent_path)
         threading.Thread(target=self._read_agent, daemon=True).start()
         self._qmp = self._connect(self.qmp_path)
@@ -284,7 +346,7 @@ class VM:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.qemu.poll() is not None:
-                raise VMError(f"qemu exited: {self.qemu.stdout.read()}")
+                raise VMError(f"qemu exited: {self.qemu.stdout.read() if self.qemu.stdout else ''}")
             try:
                 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
                 s.connect(path)
@@ -324,7 +386,7 @@ class VM:
             return self._replies.pop(key)
 
     def run(self, command, timeout=60, check=True):
-        """Run COMMAND with /bin/sh in the VM; return its output (stdout and stderr)."""
+        """Run COMMAND with bash in the VM; return its output (stdout and stderr)."""
         key = str(self._next_id)
         self._next_id += 1
         self._agent.sendall(f"{key} {base64.b64encode(command.encode()).decode()}\n".encode())
@@ -375,6 +437,13 @@ class VM:
             pass
         finally:
             self._qmp.settimeout(None)
+
+    def start_kplugd(self, *flags, grace="2s"):
+        """kplugd as the tutorial and the tests run it: log in /tmp/kplugd.log; returns
+        once its coldplug is complete."""
+        self.run(f"kplugd --unload-grace {grace} {' '.join(flags)} > /tmp/kplugd.log 2>&1 < /dev/null &")
+        self.wait_until(lambda: "coldplug complete" in self.run("cat /tmp/kplugd.log", check=False),
+                        "kplugd's coldplug to complete", timeout=120)
 
     # -- the kernel's own state
     def loaded_modules(self):

@@ -29,8 +29,7 @@ def check(condition, message):
 
 
 def start_kplugd(vm, *flags):
-    vm.run(f"kplugd --unload-grace {GRACE} {' '.join(flags)} > /tmp/kplugd.log 2>&1 < /dev/null &")
-    vm.wait_until(lambda: "coldplug complete" in kplugd_log(vm), "kplugd's coldplug to complete", timeout=120)
+    vm.start_kplugd(*flags, grace=GRACE)
 
 
 def kplugd_log(vm):
