@@ -15,26 +15,26 @@ struct InsmodOptions {
   std::vector<std::string> parameters;
 };
 
-// The kernel's parameter syntax: NAME=VALUE separated by spaces, values with spaces quoted.
-std::string kernel_options(const std::vector<std::string>& parameters) {
-  std::string out;
-  for (const auto& p : parameters) {
-    std::size_t eq = p.find('=');
-    bool quote = eq != std::string::npos && p.find(' ', eq) != std::string::npos;
-    out += (out.empty() ? "" : " ") + (quote ? p.substr(0, eq + 1) + '"' + p.substr(eq + 1) + '"' : p);
-  }
-  return out;
-}
-
 int run_insmod(const InsmodOptions& o) {
   for (const auto& p : o.parameters)
     if (p.empty() || p.front() == '=' || p.find('"') != std::string::npos) {
       std::cerr << "kplug insmod: error: '" << p << "' is not a PARAM=VALUE parameter\n";
       return exit_usage;
     }
+  if (auto problem = module_support_problem(); !problem.empty())
+    return std::cerr << "kplug insmod: error: " << problem << '\n', exit_failure;
   auto ctx = KmodContext::open({"", {}, false});
   if (!ctx) return std::cerr << "kplug insmod: error: " << ctx.error() << '\n', exit_failure;
-  std::string options = kernel_options(o.parameters);
+  std::string options = format_module_options(o.parameters);
+  // The kernel ignores a parameter the module does not declare; say so before it does.
+  if (auto info = read_module_info(**ctx, o.file); info && !info->empty())
+    for (const auto& unknown : unknown_parameters(info->front(), options)) {
+      std::string takes;
+      for (const auto& parm : info->front().values("parm"))
+        takes += (takes.empty() ? "" : ", ") + parm.substr(0, parm.find(':'));
+      std::cerr << "kplug insmod: warning: " << info->front().name << " has no parameter '" << unknown
+                << "' (it takes: " << (takes.empty() ? "none" : takes) << "); the kernel will ignore it\n";
+    }
   auto name = insert_module_file(**ctx, o.file, options);
   if (!name) return std::cerr << "kplug insmod: error: " << name.error() << '\n', exit_failure;
   std::cout << "inserted " << *name << (options.empty() ? "" : " with " + options) << '\n';

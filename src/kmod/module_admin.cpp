@@ -84,6 +84,12 @@ ModuleInfo info_of(kmod_module* mod) {
   return info;
 }
 
+std::string parameter_names(const ModuleInfo& info) {
+  std::vector<std::string> names;
+  for (const auto& parm : info.values("parm")) names.push_back(parm.substr(0, parm.find(':')));
+  return names.empty() ? "none" : join(names, ", ");
+}
+
 // Why insmod got ENOENT: a dependency that is not loaded, or a parameter the module
 // does not take.
 std::string explain_enoent(const KmodContext& ctx, const ModuleInfo& info, const std::string& options) {
@@ -102,17 +108,8 @@ std::string explain_enoent(const KmodContext& ctx, const ModuleInfo& info, const
     return fmt::format("{} uses symbols from {}, which {} not loaded: insert {} first (insmod loads no "
                        "dependencies; modprobe does, for modules installed under /lib/modules)",
                        info.name, join(missing, ", "), missing.size() == 1 ? "is" : "are", join(missing, ", "));
-  std::vector<std::string> takes;
-  for (const auto& parm : info.values("parm")) takes.push_back(parm.substr(0, parm.find(':')));
-  for (std::size_t start = 0; start < options.size();) {
-    std::size_t space = options.find(' ', start);
-    std::string option = options.substr(start, space == std::string::npos ? std::string::npos : space - start);
-    start = space == std::string::npos ? options.size() : space + 1;
-    std::string key = option.substr(0, option.find('='));
-    if (!key.empty() && std::find(takes.begin(), takes.end(), key) == takes.end())
-      return fmt::format("{} has no parameter '{}'; it takes: {}", info.name, key,
-                         takes.empty() ? std::string("none") : join(takes, ", "));
-  }
+  if (auto unknown = unknown_parameters(info, options); !unknown.empty())
+    return fmt::format("{} has no parameter '{}'; it takes: {}", info.name, unknown[0], parameter_names(info));
   return fmt::format("the kernel refused {}: an unknown symbol or parameter (dmesg says which)", info.name);
 }
 
@@ -146,6 +143,35 @@ Result<std::vector<LiveModule>, std::string> list_live_modules(const KmodContext
                    holder_names(m.mod)});
   }
   return out;
+}
+
+std::string format_module_options(const std::vector<std::string>& parameters) {
+  std::string out;
+  for (const auto& p : parameters) {
+    std::size_t eq = p.find('=');
+    bool quote = eq != std::string::npos && p.find(' ', eq) != std::string::npos;
+    out += (out.empty() ? "" : " ") + (quote ? p.substr(0, eq + 1) + '"' + p.substr(eq + 1) + '"' : p);
+  }
+  return out;
+}
+
+std::vector<std::string> unknown_parameters(const ModuleInfo& info, const std::string& options) {
+  std::vector<std::string> declared, unknown;
+  for (const auto& parm : info.values("parm")) declared.push_back(parm.substr(0, parm.find(':')));
+  bool quoted = false;
+  std::string word;
+  auto flush = [&] {
+    std::string key = word.substr(0, word.find('='));
+    if (!key.empty() && std::find(declared.begin(), declared.end(), key) == declared.end()) unknown.push_back(key);
+    word.clear();
+  };
+  for (char c : options) {
+    if (c == '"') quoted = !quoted;
+    if (c == ' ' && !quoted) flush();
+    else word += c;
+  }
+  flush();
+  return unknown;
 }
 
 bool alias_matches(const std::string& pattern, const std::string& modalias) {

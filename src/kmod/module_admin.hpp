@@ -42,6 +42,13 @@ bool alias_matches(const std::string& pattern, const std::string& modalias);
 // ctx's modules directory (every module, when an alias matches several).
 Result<std::vector<ModuleInfo>, std::string> read_module_info(const KmodContext& ctx, const std::string& name_or_file);
 
+// The kernel's parameter string for PARAMETERS ("name=Ada Lovelace" → name="Ada Lovelace").
+std::string format_module_options(const std::vector<std::string>& parameters);
+
+// The parameter names in OPTIONS that INFO's module does not declare (the kernel ignores
+// them with a warning in its log).
+std::vector<std::string> unknown_parameters(const ModuleInfo& info, const std::string& options);
+
 // Inserts FILE with OPTIONS ("name=Ada count=3"), like insmod: no dependencies are
 // loaded. Returns the module's name.
 Result<std::string, std::string> insert_module_file(const KmodContext& ctx, const std::string& file,
