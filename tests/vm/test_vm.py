@@ -218,6 +218,71 @@ def scenario_slow(vm):
     check("slow_init" in vm.loaded_modules(), "slow_init is loaded in the end")
 
 
+def scenario_modverbs(vm):
+    """kplug lsmod/modinfo/insmod/rmmod against the kernel: what they list equals
+    /proc/modules, the kplugd column follows the ledger (also from the state file once
+    kplugd has stopped), and each refusal names its cause."""
+    def kplug(command):
+        out = vm.run(f"{command}; echo \"rc=$?\"", check=False)
+        body, _, rc = out.rstrip().rpartition("rc=")
+        return int(rc), body
+
+    start_kplugd(vm)
+    vm.plug("usb-kbd", "kbd1")
+    vm.wait_until(lambda: "usbhid" in vm.loaded_modules(), "usbhid to load", timeout=60)
+    vm.run("kplug settle --timeout 30")
+    rc, out = kplug("kplug lsmod --json")
+    listed = {m["module"]: m for m in json.loads(out)}
+    proc = {line.split()[0]: line.split() for line in vm.run("cat /proc/modules").splitlines()}
+    check(rc == 0 and set(listed) == set(proc), f"kplug lsmod lists exactly /proc/modules ({len(proc)} modules)")
+    check(all(listed[m]["size"] == int(proc[m][1]) and listed[m]["refcount"] == int(proc[m][2]) for m in proc),
+          "sizes and refcounts equal /proc/modules")
+    check(sorted(listed["hid"]["used_by"]) == sorted(vm.run("ls /sys/module/hid/holders").split()),
+          f"hid's users equal /sys/module/hid/holders ({listed['hid']['used_by']})")
+    kbd = listed["usbhid"]["kplugd"]
+    check(kbd.startswith("/devices/") and "/usb1/1-1/" in kbd, f"the kplugd column names the keyboard for usbhid: {kbd}")
+    check(listed["hid"]["kplugd"] == "as a dependency of usbhid", "and says hid came in as usbhid's dependency")
+    check(listed["usbcore"]["kplugd"] == "as a dependency of xhci_pci", "usbcore came with xhci_pci at coldplug")
+
+    rc, out = kplug("kplug modinfo usbhid")
+    check(rc == 0 and f"  {kbd}  usb:v0627p0001" in out and "(driver: usbhid)" in out,
+          "kplug modinfo usbhid lists the plugged keyboard, bound to usbhid")
+
+    rc, out = kplug("kplug rmmod hid")
+    holders = " ".join(sorted(vm.run("ls /sys/module/hid/holders").split()))
+    check(rc == 1 and "hid is in use by" in out and all(h in out for h in holders.split()),
+          f"kplug rmmod hid is refused, naming its holders ({holders})")
+    builtin = vm.run("for d in /sys/module/*; do [ -e $d/initstate ] || { basename $d; break; }; done").strip()
+    rc, out = kplug(f"kplug rmmod {builtin}")
+    check(rc == 1 and "built into the kernel" in out, f"kplug rmmod {builtin} (builtin): {out.strip()}")
+    rc, out = kplug("kplug rmmod no_such_module")
+    check(rc == 1 and "no_such_module is not loaded" in out, "kplug rmmod of an unknown module says it is not loaded")
+    rc, out = kplug("kplug modinfo no_such_module")
+    check(rc == 1 and "no module named or aliased 'no_such_module'" in out, "kplug modinfo of an unknown module")
+    rc, out = kplug("kplug insmod /root/no_such.ko")
+    check(rc == 1 and "no such module file" in out, "kplug insmod of a missing file")
+
+    hello = "/root/kmods/insmod/hello.ko"
+    rc, out = kplug(f"su -s /bin/sh nobody -c 'kplug insmod {hello}'")
+    check(rc == 1 and "needs root (CAP_SYS_MODULE)" in out and "hello" not in vm.loaded_modules(),
+          "kplug insmod as a user: refused, 'needs root (CAP_SYS_MODULE)'")
+    rc, out = kplug(f"kplug insmod {hello} count=4 bogus=1")
+    check(rc == 0 and "no parameter 'bogus'" in out and vm.run("cat /sys/module/hello/parameters/count").strip() == "4",
+          "kplug insmod with a parameter hello does not declare: warned, loaded with the others")
+    rc, out = kplug(f"kplug insmod {hello}")
+    check(rc == 1 and "hello is already loaded" in out, "kplug insmod of a loaded module says so")
+    rc, out = kplug("su -s /bin/sh nobody -c 'kplug rmmod hello'")
+    check(rc == 1 and "needs root" in out and "hello" in vm.loaded_modules(), "kplug rmmod as a user: refused")
+    rc, out = kplug("kplug rmmod hello")
+    check(rc == 0 and "hello" not in vm.loaded_modules(), "kplug rmmod hello as root removes it")
+
+    vm.run("kill $(pidof kplugd); sleep 1")
+    rc, out = kplug("kplug lsmod")
+    line = next((l for l in out.splitlines() if l.startswith("usbhid ")), "")
+    check(rc == 0 and kbd in line, "with kplugd stopped, kplug lsmod still says (from its state file) "
+          "that it loaded usbhid for the keyboard")
+
+
 SCENARIOS = {
     "coldplug": scenario_coldplug,
     "plug": scenario_plug,
@@ -226,6 +291,7 @@ SCENARIOS = {
     "forged": scenario_forged,
     "restart": scenario_restart,
     "slow": scenario_slow,
+    "modverbs": scenario_modverbs,
 }
 
 
