@@ -10,6 +10,8 @@
 #include <fmt/format.h>
 #include <libkmod.h>
 
+#include "kmod/kmod_refs.hpp"
+
 namespace kplug {
 
 namespace {
@@ -30,18 +32,9 @@ LoadResult with_status(LoadStatus status) {
   return r;
 }
 
-struct ModuleRef {
-  kmod_module* mod = nullptr;
-  ~ModuleRef() { if (mod) kmod_module_unref(mod); }
-};
-
 // The module named NAME, looked up the way modprobe would (modules.dep, then the
 // builtin index), as a one-element list the public filter API can work on.
-struct NamedModule {
-  kmod_list* list = nullptr;
-  ~NamedModule() { if (list) kmod_module_unref_list(list); }
-  kmod_module* module() const { return list ? kmod_module_get_module(list) : nullptr; }
-};
+using NamedModule = ModuleList;
 
 // True when FILTER removes the module from its list.
 bool filtered_out(const KmodContext& ctx, const NamedModule& named, kmod_filter filter) {
@@ -135,7 +128,7 @@ std::optional<LoadResult> precheck_load(const KmodContext& ctx, const LoadJob& j
     return failed(-err, fmt::format("failed to look up {}: {}", job.module, std::strerror(-err)));
   if (!named.list)
     return failed(ENOENT, fmt::format("failed to load {}: no such module in {}", job.module, ctx.modules_dir()));
-  ModuleRef ref{named.module()};
+  ModuleRef ref{named.first()};
   if (filtered_out(ctx, named, KMOD_FILTER_BUILTIN)) return with_status(LoadStatus::builtin);
   if (check_live) {
     int state = kmod_module_get_initstate(ref.mod);

@@ -16,19 +16,11 @@
 #include <fmt/format.h>
 #include <libkmod.h>
 
+#include "kmod/kmod_refs.hpp"
+
 namespace kplug {
 
 namespace {
-
-struct ModuleRef {
-  kmod_module* mod = nullptr;
-  ~ModuleRef() { if (mod) kmod_module_unref(mod); }
-};
-
-struct ModuleList {
-  kmod_list* list = nullptr;
-  ~ModuleList() { if (list) kmod_module_unref_list(list); }
-};
 
 std::string running_release() {
   utsname u{};

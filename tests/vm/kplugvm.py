@@ -478,6 +478,15 @@ class VM:
             print(f"(cannot read kplugd's log: {e})", file=sys.stderr)
 
 
+def run_main(main):
+    """A test script's entry point: a VMError is a FAIL line and exit status 1."""
+    try:
+        main()
+    except VMError as e:
+        print(f"FAIL: {e}", file=sys.stderr)
+        sys.exit(1)
+
+
 if __name__ == "__main__":
     # Smoke run: boot, list modules, quit.
     with VM() as vm:

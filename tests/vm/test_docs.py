@@ -26,7 +26,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from kplugvm import TOP, VM, VMError  # noqa: E402
+from kplugvm import TOP, VM, VMError, run_main  # noqa: E402
 
 # In the order the top-level README walks through them.
 TUTORIAL = ["README.md"] + [f"kmods/{d}/README.md" for d in
@@ -244,8 +244,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except VMError as e:
-        print(f"FAIL: {e}", file=sys.stderr)
-        sys.exit(1)
+    run_main(main)

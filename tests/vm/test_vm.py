@@ -12,7 +12,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from kplugvm import VM, VMError  # noqa: E402
+from kplugvm import VM, VMError, run_main  # noqa: E402
 
 GRACE = "1s"
 CCID_MODALIAS = "usb:v08E6p4433d0100dc00dsc00dp00ic0Bisc00ip00in00"
@@ -311,8 +311,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except VMError as e:
-        print(f"FAIL: {e}", file=sys.stderr)
-        sys.exit(1)
+    run_main(main)
