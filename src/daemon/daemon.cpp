@@ -12,6 +12,7 @@
 #include "daemon/command_runner.hpp"
 #include "daemon/control_json.hpp"
 #include "daemon/ledger_store.hpp"
+#include "daemon/logging.hpp"
 #include "daemon/notify.hpp"
 #include "kmod/kmod_loader.hpp"
 #include "rules/decision.hpp"
@@ -241,6 +242,7 @@ void Daemon::on_event_ready(EventQueue::Ticket ticket, const Uevent& event) {
 
 std::vector<LoadJob> Daemon::plan_loads(const Uevent& event, const Decision& decision, LoadReport& report) {
   report.event = describe_event(event);
+  report.event_fields = event_fields(event);
   report.modalias = decision.modalias;
   report.coldplug = event.source == EventSource::coldplug;
   report.unload_on_remove = decision.unload_on_remove;
@@ -266,8 +268,10 @@ std::vector<LoadJob> Daemon::plan_loads(const Uevent& event, const Decision& dec
   if (modules->empty() && jobs.empty()) {
     ++counters_.no_module;
     // Most present devices have no module; that is only news for a device that just came.
-    spdlog::log(event.source == EventSource::coldplug ? spdlog::level::debug : spdlog::level::info,
-                "{} MODALIAS={}: no module matches", describe_event(event), shorten(decision.modalias, 96));
+    LogFields fields = event_fields(event);
+    fields.emplace_back("KPLUG_ACTION", "no_module");
+    log_fields(event.source == EventSource::coldplug ? spdlog::level::debug : spdlog::level::info, fields,
+               fmt::format("{} MODALIAS={}: no module matches", describe_event(event), shorten(decision.modalias, 96)));
   }
   for (const auto& module : *modules) {
     if (decision.blacklist.count(module)) {
@@ -280,7 +284,7 @@ std::vector<LoadJob> Daemon::plan_loads(const Uevent& event, const Decision& dec
     }
     add_job(module, true);
   }
-  if (jobs.empty() && !report.outcomes.empty()) spdlog::info("{}", report.line());
+  if (jobs.empty() && !report.outcomes.empty()) log_fields(spdlog::level::info, report.journal_fields(), report.line());
   return jobs;
 }
 
@@ -386,8 +390,9 @@ void Daemon::do_load(LoadJob job, std::shared_ptr<LoadReport> report) {
 void Daemon::on_slow_load(const LoadJob& job) {
   ++counters_.slow_loads;
   slow_loads_[job.module] = {job.devpath, std::chrono::steady_clock::now() - options_.slow_load};
-  spdlog::warn("loading {} for {} is slow: still in the kernel's module init after {:.1f} s; other events go on",
-               job.module, job.devpath, static_cast<double>(options_.slow_load.count()) / 1000.0);
+  log_fields(spdlog::level::warn, {{"KPLUG_ACTION", "slow_load"}, {"MODULE", job.module}, {"DEVPATH", job.devpath}},
+             fmt::format("loading {} for {} is slow: still in the kernel's module init after {:.1f} s; other events go on",
+                         job.module, job.devpath, static_cast<double>(options_.slow_load.count()) / 1000.0));
 }
 
 void Daemon::on_load_done(const LoadJob& job, const LoadResult& result, const std::shared_ptr<LoadReport>& report,
@@ -411,7 +416,8 @@ void Daemon::on_load_done(const LoadJob& job, const LoadResult& result, const st
   report->outcomes.emplace_back(job.module, result);
   --in_flight_;
   if (--report->remaining == 0) {
-    spdlog::log(report->any_failed() ? spdlog::level::warn : spdlog::level::info, "{}", report->line());
+    log_fields(report->any_failed() ? spdlog::level::warn : spdlog::level::info, report->journal_fields(),
+               report->line());
     if (!subscribers_.empty()) publish(report_json(*report));
     save_state();
     queue_.finish(report->ticket);
@@ -429,7 +435,10 @@ void Daemon::keep_loaded_for(const std::vector<LoadJob>& jobs, const Uevent& eve
     if (auto it = unload_timers_.find(module); it != unload_timers_.end()) {
       it->second->cancel();
       unload_timers_.erase(it);
-      spdlog::info("{}: {} is needed again, unload cancelled", describe_event(event), module);
+      LogFields fields = event_fields(event);
+      fields.insert(fields.end(), {{"KPLUG_ACTION", "unload_cancelled"}, {"MODULE", module}});
+      log_fields(spdlog::level::info, fields,
+                 fmt::format("{}: {} is needed again, unload cancelled", describe_event(event), module));
     }
   }
   save_state();
@@ -446,8 +455,9 @@ void Daemon::on_device_removed(const Uevent& event) {
 
 void Daemon::do_schedule_unload(const std::string& module, const std::string& devpath,
                                 std::chrono::milliseconds grace) {
-  spdlog::info("remove {}: {} has no device left, unloading in {:.1f} s unless one returns", devpath, module,
-               static_cast<double>(grace.count()) / 1000.0);
+  log_fields(spdlog::level::info, {{"KPLUG_ACTION", "unload_scheduled"}, {"MODULE", module}, {"DEVPATH", devpath}},
+             fmt::format("remove {}: {} has no device left, unloading in {:.1f} s unless one returns", devpath, module,
+                         static_cast<double>(grace.count()) / 1000.0));
   auto& timer = unload_timers_[module];
   timer = std::make_unique<boost::asio::steady_timer>(io_, grace);
   timer->async_wait([this, module](const boost::system::error_code& ec) {
@@ -486,20 +496,25 @@ void Daemon::on_unload_done(const std::string& module, const UnloadResult& resul
   if (!subscribers_.empty())
     publish({{"type", "unload"}, {"module", module}, {"status", to_string(result.status)}, {"message", result.message},
              {"duration_ms", ms}});
+  LogFields fields{{"KPLUG_ACTION", "unload"}, {"MODULE", module}, {"KPLUG_DURATION_MS", fmt::format("{:.1f}", ms)}};
   switch (result.status) {
     case UnloadStatus::unloaded:
       ++counters_.unloads;
       ledger_.forget(module);
-      spdlog::info("unloaded {}{} in {:.1f} ms: its last device is gone", module,
-                   result.removed_dependencies.empty()
-                       ? std::string()
-                       : fmt::format(" and {}, which it had pulled in", fmt::join(result.removed_dependencies, ", ")),
-                   ms);
+      for (const auto& dep : result.removed_dependencies) fields.emplace_back("MODULE", dep);
+      log_fields(spdlog::level::info, fields,
+                 fmt::format("unloaded {}{} in {:.1f} ms: its last device is gone", module,
+                             result.removed_dependencies.empty()
+                                 ? std::string()
+                                 : fmt::format(" and {}, which it had pulled in",
+                                               fmt::join(result.removed_dependencies, ", ")),
+                             ms));
       break;
     case UnloadStatus::would_unload:
       ++counters_.unloads;
       ledger_.forget(module);
-      spdlog::info("would unload {} (dry run): its last device is gone", module);
+      fields[0].second = "would_unload";
+      log_fields(spdlog::level::info, fields, fmt::format("would unload {} (dry run): its last device is gone", module));
       break;
     case UnloadStatus::not_loaded:
       ledger_.forget(module);
@@ -508,11 +523,15 @@ void Daemon::on_unload_done(const std::string& module, const UnloadResult& resul
     case UnloadStatus::in_use:
       // It stays in the ledger: a later removal of a device it gains may still free it.
       ++counters_.unloads_refused;
-      spdlog::info("{} stays loaded: {}", module, result.message);
+      fields[0].second = "unload_refused";
+      fields.emplace_back("KPLUG_REASON", result.message);
+      log_fields(spdlog::level::info, fields, fmt::format("{} stays loaded: {}", module, result.message));
       break;
     case UnloadStatus::failed:
       ++counters_.unloads_refused;
-      spdlog::warn("{}", result.message);
+      fields[0].second = "unload_refused";
+      fields.emplace_back("KPLUG_REASON", result.message);
+      log_fields(spdlog::level::warn, fields, result.message);
       break;
   }
   save_state();
@@ -565,19 +584,25 @@ void Daemon::on_receive(ReceiveOutcome& outcome) {
     ++counters_.events_received;
     if (r->missed_before > 0) {
       counters_.missed_events += r->missed_before;
-      spdlog::warn("SEQNUM jumped to {}: {} events possibly missed (sent to another network namespace, or lost)",
-                   r->event.seqnum, r->missed_before);
+      log_fields(spdlog::level::warn,
+                 {{"KPLUG_ACTION", "missed"}, {"SEQNUM", std::to_string(r->event.seqnum)},
+                  {"KPLUG_MISSED", std::to_string(r->missed_before)}},
+                 fmt::format("SEQNUM jumped to {}: {} events possibly missed (sent to another network namespace, "
+                             "or lost)",
+                             r->event.seqnum, r->missed_before));
     }
     on_uevent(r->event);
   } else if (auto* rej = std::get_if<Rejected>(&outcome)) {
     std::string reason = to_string(rej->reason);
     if (rej->reason == RejectReason::malformed) reason += ":" + rej->detail.substr(0, rej->detail.find(':'));
     ++counters_.rejected[reason];
-    spdlog::warn("rejected a {}-byte datagram ({}): {}", rej->size, to_string(rej->reason), rej->detail);
+    log_fields(spdlog::level::warn, {{"KPLUG_ACTION", "reject"}, {"KPLUG_REASON", reason}},
+               fmt::format("rejected a {}-byte datagram ({}): {}", rej->size, to_string(rej->reason), rej->detail));
   } else if (std::holds_alternative<Overrun>(outcome)) {
     ++counters_.overruns;
-    spdlog::error("receive buffer overrun (ENOBUFS): the kernel dropped uevents; "
-                  "raise --receive-buffer (a sysfs rescan on overrun is not implemented yet)");
+    log_fields(spdlog::level::err, {{"KPLUG_ACTION", "overrun"}},
+               "receive buffer overrun (ENOBUFS): the kernel dropped uevents; "
+               "raise --receive-buffer (a sysfs rescan on overrun is not implemented yet)");
   } else if (auto* f = std::get_if<ReceiveFailed>(&outcome)) {
     spdlog::critical("reading the uevent socket failed: {}", std::strerror(f->error));
     stop(exit_runtime_error);

@@ -44,4 +44,27 @@ std::string LoadReport::line() const {
   return out;
 }
 
+std::vector<std::pair<std::string, std::string>> LoadReport::journal_fields() const {
+  auto fields = event_fields;
+  auto has = [&](LoadStatus status) {
+    for (const auto& [module, result] : outcomes)
+      if (result.status == status) return true;
+    return false;
+  };
+  std::string action = has(LoadStatus::failed)       ? "load_failed"
+                       : has(LoadStatus::loaded)     ? "load"
+                       : has(LoadStatus::would_load) ? "would_load"
+                       : outcomes.empty()            ? "no_module"
+                                                     : to_string(outcomes.front().second.status);
+  fields.emplace_back("KPLUG_ACTION", action);
+  std::chrono::microseconds longest{0};
+  for (const auto& [module, result] : outcomes) {
+    fields.emplace_back("MODULE", module);
+    longest = std::max(longest, result.duration);
+    if (result.status == LoadStatus::failed) fields.emplace_back("KPLUG_ERRNO", std::to_string(result.error));
+  }
+  fields.emplace_back("KPLUG_DURATION_MS", fmt::format("{:.1f}", ms(longest)));
+  return fields;
+}
+
 }  // namespace kplug

@@ -24,10 +24,15 @@ struct LoadReport {
   std::size_t remaining = 0;  // outcomes still to come
   std::uint64_t ticket = 0;   // the event's place in the EventQueue, finished with the report
   std::vector<std::pair<std::string, LoadResult>> outcomes;  // module, result
+  std::vector<std::pair<std::string, std::string>> event_fields;  // the event's journal fields
 
   bool any_failed() const;
   // "add /devices/x (usb) MODALIAS=usb:v...: loaded usb_hello in 12.3 ms, usbhid is already loaded"
   std::string line() const;
+  // event_fields plus KPLUG_ACTION (the outcome that matters most: load_failed, load,
+  // would_load, then already_loaded, builtin or blacklisted), one MODULE per outcome,
+  // KPLUG_DURATION_MS (the longest load) and KPLUG_ERRNO for a failure.
+  std::vector<std::pair<std::string, std::string>> journal_fields() const;
 };
 
 // "add /devices/x (usb)", prefixed with "coldplug " for synthesized events.

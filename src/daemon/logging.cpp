@@ -1,22 +1,137 @@
-// stderr logging with levels; the journal target comes with the service issue.
+// stderr logging with levels, or the journal with structured fields through sd-journal.
+// The fields of a line travel to the journal sink in a thread-local: logging is
+// synchronous, so the sink runs on the thread that logged, inside log_fields().
 #include "daemon/logging.hpp"
 
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <syslog.h>
+
+#include <cstdio>
+#include <map>
+#include <mutex>
+
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
+#include <systemd/sd-journal.h>
 
 namespace kplug {
 
-bool setup_logging(const std::string& program, const std::string& level) {
+namespace {
+
+thread_local const LogFields* pending_fields = nullptr;
+
+int syslog_priority(spdlog::level::level_enum level) {
+  switch (level) {
+    case spdlog::level::trace:
+    case spdlog::level::debug: return LOG_DEBUG;
+    case spdlog::level::info: return LOG_INFO;
+    case spdlog::level::warn: return LOG_WARNING;
+    case spdlog::level::err: return LOG_ERR;
+    case spdlog::level::critical: return LOG_CRIT;
+    default: return LOG_INFO;
+  }
+}
+
+class JournalSink : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  explicit JournalSink(std::string identifier) : identifier_(std::move(identifier)) {}
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    std::vector<std::string> items;
+    items.push_back("MESSAGE=" + std::string(msg.payload.data(), msg.payload.size()));
+    items.push_back("PRIORITY=" + std::to_string(syslog_priority(msg.level)));
+    items.push_back("SYSLOG_IDENTIFIER=" + identifier_);
+    if (pending_fields) {
+      for (const auto& [key, value] : *pending_fields) {
+        items.push_back(key + "=" + value);
+        if (key == "KPLUG_ACTION")
+          if (const char* id = message_id(value); *id) items.push_back(std::string("MESSAGE_ID=") + id);
+      }
+    }
+    std::vector<iovec> iov;
+    for (auto& item : items) iov.push_back({item.data(), item.size()});
+    sd_journal_sendv(iov.data(), static_cast<int>(iov.size()));
+  }
+  void flush_() override {}
+
+ private:
+  std::string identifier_;
+};
+
+}  // namespace
+
+std::string resolve_log_target(const std::string& target, const char* journal_stream, int stderr_fd) {
+  if (target != "auto") return target;
+  // systemd sets JOURNAL_STREAM to the device and inode of the stream it connected to
+  // stdout/stderr; if stderr is still that stream, the journal is listening.
+  if (!journal_stream) return "stderr";
+  unsigned long long dev = 0, ino = 0;
+  if (std::sscanf(journal_stream, "%llu:%llu", &dev, &ino) != 2) return "stderr";
+  struct stat st {};
+  if (fstat(stderr_fd, &st) != 0) return "stderr";
+  return st.st_dev == dev && st.st_ino == ino ? "journal" : "stderr";
+}
+
+bool setup_logging(const std::string& program, const std::string& level, const std::string& target) {
   auto parsed = spdlog::level::from_str(level);
   if (parsed == spdlog::level::off && level != "off") return false;
+  std::string where = resolve_log_target(target, std::getenv("JOURNAL_STREAM"));
+  if (where != "stderr" && where != "journal") return false;
   // Called again once the config file has named the level: keep the logger, change the level.
   auto logger = spdlog::get(program);
-  if (!logger) logger = spdlog::stderr_color_mt(program);
-  logger->set_pattern("%H:%M:%S.%e %^%-5l%$ %v");
+  if (!logger) {
+    if (where == "journal") {
+      logger = std::make_shared<spdlog::logger>(program, std::make_shared<JournalSink>(program));
+      spdlog::register_logger(logger);
+    } else {
+      logger = spdlog::stderr_color_mt(program);
+      logger->set_pattern("%H:%M:%S.%e %^%-5l%$ %v");
+    }
+  }
   logger->set_level(parsed);
   logger->flush_on(spdlog::level::trace);  // people tail these logs live
   spdlog::set_default_logger(logger);
   return true;
+}
+
+LogFields event_fields(const Uevent& event) {
+  LogFields fields{{"DEVPATH", event.devpath}};
+  if (!event.subsystem.empty()) fields.emplace_back("SUBSYSTEM", event.subsystem);
+  if (auto modalias = event.modalias(); !modalias.empty()) fields.emplace_back("MODALIAS", std::string(modalias));
+  if (auto seqnum = event.get("SEQNUM"); seqnum && *seqnum != "0") fields.emplace_back("SEQNUM", std::string(*seqnum));
+  return fields;
+}
+
+const char* message_id(const std::string& kplug_action) {
+  // Fixed forever: people put these in their journalctl queries and alerting.
+  static const std::map<std::string, const char*> ids = {
+      {"load", "03baa8ebbd9e4c07a9bd51d431fe3cf8"},
+      {"load_failed", "7a9cae21fc9c4833884767fcb506053b"},
+      {"already_loaded", "805c00e5cb4e47c580f29f77edb3b2ef"},
+      {"builtin", "a824a926a23149f5adba3da5877df07a"},
+      {"blacklisted", "224b01a87b68418e8170a643ec195aee"},
+      {"would_load", "d6eedf39e9254caf9e8ae327ef500164"},
+      {"no_module", "fdb271c51613462ba4c5c70a646d09a2"},
+      {"unload_scheduled", "333885af7244417696dd5de1c1fdb6f2"},
+      {"unload_cancelled", "145ba85c42a343609e4c19c4e7fce63c"},
+      {"would_unload", "75e0a32a78054e939dc821659f909f5c"},
+      {"unload", "6f2a9984f2e048f99b414072d6483f39"},
+      {"unload_refused", "86f3529a19ff460b8325df5785cb1d2f"},
+      {"reject", "9c7c153ff08744149fdcccf31054e2ce"},
+      {"overrun", "3f56e12f24d4417b80dd08cee99a3571"},
+      {"missed", "70b3ee692f0a44ffb9499391562fc2ff"},
+      {"slow_load", "5fd8f4adc1884478b72d00e3dac5b8c6"},
+  };
+  auto it = ids.find(kplug_action);
+  return it == ids.end() ? "" : it->second;
+}
+
+void log_fields(spdlog::level::level_enum level, const LogFields& fields, const std::string& message) {
+  pending_fields = &fields;
+  spdlog::log(level, "{}", message);
+  pending_fields = nullptr;
 }
 
 }  // namespace kplug

@@ -52,6 +52,7 @@ int main(int argc, char** argv) {
   CLI::App app{description, "kplugd"};
   app.set_version_flag("--version", std::string("kplugd ") + KPLUG_VERSION);
   std::string config_path, modules_dir, log_level, grace, rcvbuf, control_socket, state_dir;
+  std::string log_target = "auto";
   bool dry_run = false, no_coldplug = false, no_unload = false;
   app.add_option("--config", config_path, "config file (default /etc/kplug/config.yaml; a missing default is fine)");
   app.add_option("--modules-dir", modules_dir,
@@ -70,6 +71,11 @@ int main(int argc, char** argv) {
   app.add_flag("--no-unload", no_unload, "never unload modules when their devices are removed");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off (default info)")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  app.add_option("--log-target", log_target,
+                 "stderr, journal (structured fields for journalctl), or auto: the journal when stderr is "
+                 "connected to it, as under systemd")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "journal", "stderr"}));
   app.add_option("--receive-buffer", rcvbuf, "netlink receive buffer, e.g. 128M (forced past rmem_max as root)");
   app.add_option("--loader-threads", o.loader_threads, "threads that insert modules (default: one per CPU)");
   app.add_option("--control-socket", control_socket, "the control socket (default /run/kplug/control.sock)");
@@ -103,7 +109,7 @@ int main(int argc, char** argv) {
     }
     o.receive_buffer = size;
   }
-  setup_logging("kplugd", o.log_level.value_or("info"));
+  setup_logging("kplugd", o.log_level.value_or("info"), log_target);
 
   // Start-up: every failure here stops the program before the loop starts.
   auto settings = load_settings(o);
@@ -114,7 +120,7 @@ int main(int argc, char** argv) {
     return exit_startup;
   }
   const DaemonOptions& options = settings->options;
-  setup_logging("kplugd", options.log_level);
+  setup_logging("kplugd", options.log_level, log_target);
   if (!options.dry_run && !std::filesystem::exists("/proc/modules")) {
     spdlog::critical("this kernel has no loadable module support (/proc/modules is missing); "
                      "run kplugd --dry-run to see what it would load");

@@ -1,6 +1,8 @@
 // The wording of the one-line-per-decision log.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include "daemon/load_report.hpp"
 
 using namespace kplug;
@@ -47,4 +49,21 @@ TEST_CASE("long strings are shortened for the log", "[report]") {
   CHECK(shorten("abc", 5) == "abc");
   CHECK(shorten("abcdefgh", 5) == "ab...");
   CHECK(shorten(std::string(200, 'x'), 96).size() == 96);
+}
+
+TEST_CASE("a report's journal fields name the action, every module and the longest load", "[report]") {
+  LoadReport r;
+  r.event_fields = {{"DEVPATH", "/devices/x"}, {"SUBSYSTEM", "usb"}};
+  r.outcomes = {{"usbhid", result(LoadStatus::loaded, 12345)}, {"hid", result(LoadStatus::already_loaded)}};
+  using Fields = std::vector<std::pair<std::string, std::string>>;
+  CHECK(r.journal_fields() == Fields{{"DEVPATH", "/devices/x"}, {"SUBSYSTEM", "usb"}, {"KPLUG_ACTION", "load"},
+                                     {"MODULE", "usbhid"}, {"MODULE", "hid"}, {"KPLUG_DURATION_MS", "12.3"}});
+  LoadResult failed = result(LoadStatus::failed, 2000, "failed to load x: Operation not permitted");
+  failed.error = 1;
+  r.outcomes.emplace_back("x", failed);
+  auto f = r.journal_fields();
+  CHECK(std::find(f.begin(), f.end(), std::pair<std::string, std::string>{"KPLUG_ACTION", "load_failed"}) != f.end());
+  CHECK(std::find(f.begin(), f.end(), std::pair<std::string, std::string>{"KPLUG_ERRNO", "1"}) != f.end());
+  r.outcomes = {{"8250", result(LoadStatus::builtin)}};
+  CHECK(r.journal_fields()[2] == std::pair<std::string, std::string>{"KPLUG_ACTION", "builtin"});
 }

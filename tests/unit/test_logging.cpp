@@ -1,0 +1,52 @@
+// Where kplugd's log goes, and the journal's identifiers.
+#include <catch2/catch.hpp>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <set>
+#include <string>
+
+#include "daemon/logging.hpp"
+
+using namespace kplug;
+
+TEST_CASE("auto picks the journal only when JOURNAL_STREAM names stderr", "[logging]") {
+  int fd = open("/dev/null", O_WRONLY);
+  REQUIRE(fd >= 0);
+  struct stat st {};
+  REQUIRE(fstat(fd, &st) == 0);
+  std::string mine = std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
+  CHECK(resolve_log_target("auto", mine.c_str(), fd) == "journal");
+  CHECK(resolve_log_target("auto", "1:2", fd) == "stderr");
+  CHECK(resolve_log_target("auto", nullptr, fd) == "stderr");
+  CHECK(resolve_log_target("auto", "garbage", fd) == "stderr");
+  CHECK(resolve_log_target("stderr", mine.c_str(), fd) == "stderr");
+  CHECK(resolve_log_target("journal", nullptr, fd) == "journal");
+  close(fd);
+}
+
+TEST_CASE("every kind of decision has its own MESSAGE_ID", "[logging]") {
+  std::set<std::string> ids;
+  for (const char* action : {"load", "load_failed", "already_loaded", "builtin", "blacklisted", "would_load",
+                             "no_module", "unload_scheduled", "unload_cancelled", "unload", "would_unload",
+                             "unload_refused", "reject", "overrun", "missed", "slow_load"}) {
+    std::string id = message_id(action);
+    CHECK(id.size() == 32);
+    ids.insert(id);
+  }
+  CHECK(ids.size() == 16);
+  CHECK(std::string(message_id("nonsense")).empty());
+}
+
+TEST_CASE("an event's journal fields", "[logging]") {
+  Uevent ev;
+  ev.devpath = "/devices/x";
+  ev.subsystem = "usb";
+  ev.properties = {{"MODALIAS", "usb:v1"}, {"SEQNUM", "42"}};
+  CHECK(event_fields(ev) == LogFields{{"DEVPATH", "/devices/x"}, {"SUBSYSTEM", "usb"}, {"MODALIAS", "usb:v1"},
+                                      {"SEQNUM", "42"}});
+  ev.properties = {{"SEQNUM", "0"}};  // coldplug: no kernel SEQNUM
+  CHECK(event_fields(ev) == LogFields{{"DEVPATH", "/devices/x"}, {"SUBSYSTEM", "usb"}});
+}
