@@ -149,9 +149,13 @@ int main(int argc, char** argv) {
     spdlog::critical("{}", source.error());
     return exit_startup;
   }
-  spdlog::info("kplugd {} starting: modules from {}{}; {} loader thread(s); {} rules from {} files; netlink port {}, "
-               "receive buffer {} KiB{}",
-               KPLUG_VERSION, (*resolver_ctx)->modules_dir(), options.dry_run ? ", dry run (nothing will be loaded)" : "",
+  std::error_code ec;
+  spdlog::info("kplugd {} starting: config {}; modules from {}{}; {} loader thread(s); {} rules from {} files; "
+               "netlink port {}, receive buffer {} KiB{}",
+               KPLUG_VERSION,
+               std::filesystem::exists(options.config_path, ec) ? options.config_path
+                                                                : options.config_path + " (absent: defaults)",
+               (*resolver_ctx)->modules_dir(), options.dry_run ? ", dry run (nothing will be loaded)" : "",
                threads, settings->rules.rules.size(),
                settings->rules.files.size(), (*source)->port_id(), (*source)->receive_buffer() / 1024,
                (*source)->buffer_forced() ? "" : " (not forced: no CAP_NET_ADMIN)");

@@ -14,8 +14,10 @@ What it builds, all cached under BUILD/vm (rebuilt when an input is newer):
 - every module under kmods/, built against those headers, installed in lib/modules/ABI/extra;
 - a module tree pruned to USB, HID, input and SCSI disk drivers plus their dependencies,
   indexed with depmod (kplugd and modprobe in the VM see the same tree);
-- an initramfs: busybox-static, kplugd, kplug, kmod, forge_uevent, the shared libraries
-  they link (found with ldd), the shipped rules in /usr/lib/kplug/rules.d, and /init,
+- an initramfs: busybox-static, kplug installed as `cmake --install --prefix /usr` lays it
+  out (/usr/sbin/kplugd, /usr/bin/kplug, /etc/kplug/config.yaml, the shipped rules in
+  /usr/lib/kplug/rules.d), kmod, bash, forge_uevent, the shared libraries they link
+  (found with ldd), and /init,
   which starts a command agent on the second serial port.
 
 Channels: ttyS0 is the console (kernel messages and anything written to /dev/console),
@@ -38,7 +40,7 @@ TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 KEEP = ("drivers/usb/core/", "drivers/usb/common/", "drivers/usb/host/", "drivers/usb/storage/",
         "drivers/hid/", "drivers/input/", "drivers/scsi/sd_mod.ko", "drivers/scsi/scsi_mod.ko",
         "drivers/scsi/sg.ko")
-BIN_TOOLS = ("kplugd", "kplug", "tests/forge_uevent")
+TEST_TOOLS = ("tests/forge_uevent",)
 
 
 class VMError(Exception):
@@ -218,11 +220,16 @@ def build_initramfs(build, bin_dir):
     for d in ("bin", "sbin", "usr/bin", "usr/sbin", "proc", "sys", "dev", "tmp", "run", "etc/kplug", "root"):
         os.makedirs(os.path.join(stage, d), exist_ok=True)
     shutil.copy("/bin/busybox", os.path.join(stage, "bin", "busybox"))
-    tools = [os.path.join(bin_dir, t) for t in BIN_TOOLS] + [shutil.which("kmod"), "/bin/bash"]
+    # kplug as a package installs it: /usr/sbin/kplugd, /usr/bin/kplug, /etc/kplug/config.yaml,
+    # the shipped rules in /usr/lib/kplug/rules.d, the unit, man pages.
+    sh(["cmake", "--install", bin_dir, "--prefix", "/usr", "--strip"], env=dict(os.environ, DESTDIR=stage))
+    installed = [os.path.join(stage, "usr", "sbin", "kplugd"), os.path.join(stage, "usr", "bin", "kplug")]
+    tools = [os.path.join(bin_dir, t) for t in TEST_TOOLS] + [shutil.which("kmod"), "/bin/bash"]
     for t in tools:
         shutil.copy(t, os.path.join(stage, "usr", "sbin", os.path.basename(t)))
         subprocess.run(["strip", "--strip-unneeded", os.path.join(stage, "usr", "sbin", os.path.basename(t))],
                        check=False)
+    tools += installed
     os.symlink("../usr/sbin/bash", os.path.join(stage, "bin", "bash"))
     for alias in ("modprobe", "lsmod", "rmmod", "insmod", "modinfo", "depmod"):
         os.symlink("kmod", os.path.join(stage, "usr", "sbin", alias))
@@ -249,13 +256,6 @@ def build_initramfs(build, bin_dir):
     for name, text in ETC_FILES.items():
         with open(os.path.join(stage, name), "w") as f:
             f.write(text)
-    # The shipped rules, where a package installs them.
-    rules_d = os.path.join(stage, "usr", "lib", "kplug", "rules.d")
-    os.makedirs(rules_d, exist_ok=True)
-    os.makedirs(os.path.join(stage, "etc", "kplug", "rules.d"), exist_ok=True)
-    for name in sorted(os.listdir(os.path.join(TOP, "rules"))):
-        if name.endswith(".yaml"):
-            shutil.copy(os.path.join(TOP, "rules", name), rules_d)
     build_module_tree(stage, version, root, kos)
     install_tutorial(stage, kos)
     cpio = os.path.join(vm_dir, "initramfs.cpio")

@@ -283,6 +283,33 @@ def scenario_modverbs(vm):
           "that it loaded usbhid for the keyboard")
 
 
+def scenario_installed(vm):
+    """The installed layout with no flags at all, as the systemd unit starts it."""
+    for path in ("/usr/sbin/kplugd", "/usr/bin/kplug", "/etc/kplug/config.yaml",
+                 "/usr/lib/kplug/rules.d/00-autoload.yaml", "/usr/lib/systemd/system/kplugd.service"):
+        vm.run(f"test -e {path}")
+    ok("the VM holds kplug as installed: /usr/sbin/kplugd, /etc/kplug/config.yaml, /usr/lib/kplug/rules.d, the unit")
+    vm.run("kplugd > /tmp/kplugd.log 2>&1 < /dev/null &")
+    vm.wait_until(lambda: "coldplug complete" in kplugd_log(vm), "kplugd's coldplug to complete", timeout=120)
+    start = next(l for l in kplugd_log(vm).splitlines() if "starting:" in l)
+    check("config /etc/kplug/config.yaml;" in start and "modules from /lib/modules/" in start,
+          f"kplugd with no flags reads /etc/kplug/config.yaml and the running kernel's modules: {start[13:110]}...")
+    check("xhci_pci" in vm.loaded_modules(), "coldplug loaded xhci_pci")
+    vm.plug("usb-ccid", "c1")
+    vm.wait_until(lambda: "usb_hello" in vm.loaded_modules(), "usb_hello to load", timeout=60)
+    check("rule 'usb-hello-demo'" in kplugd_log(vm), "the shipped rule in /usr/lib/kplug/rules.d applied")
+    status = vm.run("kplug status")
+    check("loads" in status or "loaded" in status, "kplug status reaches kplugd on the default socket /run/kplug/control.sock")
+    vm.run("test -s /run/kplug/state.json")
+    ok("the ledger is kept in /run/kplug/state.json (the unit's RuntimeDirectory)")
+    vm.unplug("c1")
+    vm.wait_until(lambda: "usb_hello" not in vm.loaded_modules(), "usb_hello to be unloaded", timeout=30)
+    ok("unplugging unloads usb_hello after the shipped rule's 3 s grace")
+    vm.run("kill -HUP $(pidof kplugd)")
+    vm.wait_until(lambda: "reloaded:" in kplugd_log(vm), "the reload on SIGHUP (ExecReload)", timeout=20)
+    ok("SIGHUP, what ExecReload sends, reloads the config and rules")
+
+
 SCENARIOS = {
     "coldplug": scenario_coldplug,
     "plug": scenario_plug,
@@ -292,6 +319,7 @@ SCENARIOS = {
     "restart": scenario_restart,
     "slow": scenario_slow,
     "modverbs": scenario_modverbs,
+    "installed": scenario_installed,
 }
 
 
