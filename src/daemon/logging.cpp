@@ -13,6 +13,8 @@
 
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
+// The sink is not where a line was logged: leave CODE_FILE/CODE_LINE out.
+#define SD_JOURNAL_SUPPRESS_LOCATION
 #include <systemd/sd-journal.h>
 
 namespace kplug {
