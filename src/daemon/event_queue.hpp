@@ -4,7 +4,7 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
+#include <list>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -31,13 +31,21 @@ class EventQueue {
   std::size_t running() const;  // started, not finished
 
  private:
-  bool blocked_by_running(const std::string& devpath) const;
-
   struct Entry {
     Ticket ticket;
     Uevent event;
   };
-  std::deque<Entry> waiting_;  // arrival order
+  // Moves the events of [from, end) that nothing earlier blocks into READY; the others
+  // stay, their devpaths added to held_.
+  void scan(std::list<Entry>::iterator from, std::vector<std::pair<Ticket, Uevent>>& ready);
+
+  std::list<Entry> waiting_;  // arrival order
+  // Devpaths of the waiting events already looked at (blocked). A new event behind them
+  // that touches one of their trees must wait too. Until something finishes, only new
+  // events need a look, so a burst costs O(log n) per event, not a rescan of the queue.
+  std::multiset<std::string> held_;
+  std::size_t unscanned_ = 0;  // the events at the back of waiting_ not looked at yet
+  bool rescan_ = false;  // something finished: held events may be free
   // Running events by devpath, sorted so that a device's descendants are found by
   // prefix and its ancestors by walking up its path: a burst of thousands of unrelated
   // events costs O(log n) each, not O(n).

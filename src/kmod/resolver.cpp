@@ -33,7 +33,10 @@ Result<std::vector<std::string>, std::string> Resolver::resolve(const std::strin
   }
   ++misses_;
   auto names = resolve_uncached(key);
-  if (names) cache_.emplace(key, *names);
+  if (names) {
+    if (cache_.size() >= max_cached_) cache_.clear();
+    cache_.emplace(key, *names);
+  }
   return names;
 }
 

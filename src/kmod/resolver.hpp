@@ -1,6 +1,8 @@
 // MODALIAS → module names through libkmod (modules.alias, modules.builtin.alias,
 // modules.symbols, modprobe.d aliases: the same lookup as `modprobe -R`), with every
-// answer cached, "nothing matches" included. Used from one thread only.
+// answer cached, "nothing matches" included. Used from one thread only. The cache holds
+// at most max_cached keys and starts over when full, so devices that keep inventing new
+// MODALIAS strings cannot make kplugd grow.
 #pragma once
 
 #include <cstdint>
@@ -17,7 +19,10 @@ namespace kplug {
 
 class Resolver {
  public:
-  explicit Resolver(std::unique_ptr<KmodContext> ctx) : ctx_(std::move(ctx)) {}
+  static constexpr std::size_t default_max_cached = 8192;  // a machine has a few hundred
+
+  explicit Resolver(std::unique_ptr<KmodContext> ctx, std::size_t max_cached = default_max_cached)
+      : ctx_(std::move(ctx)), max_cached_(max_cached) {}
 
   // The modules KEY names, in libkmod's order; empty when nothing matches.
   Result<std::vector<std::string>, std::string> resolve(const std::string& key);
@@ -26,10 +31,12 @@ class Resolver {
 
   std::uint64_t cache_hits() const { return hits_; }
   std::uint64_t cache_misses() const { return misses_; }
+  std::size_t cache_size() const { return cache_.size(); }
   const KmodContext& context() const { return *ctx_; }
 
  private:
   std::unique_ptr<KmodContext> ctx_;
+  std::size_t max_cached_;
   std::unordered_map<std::string, std::vector<std::string>> cache_;
   std::uint64_t hits_ = 0;
   std::uint64_t misses_ = 0;

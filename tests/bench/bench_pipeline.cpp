@@ -12,23 +12,12 @@
 
 #include "daemon/daemon.hpp"
 #include "rules/rule_loader.hpp"
+#include "null_loader.hpp"
 
 using namespace kplug;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-class NullLoader : public ModuleLoader {
- public:
-  LoadResult load(const LoadJob&) override {
-    LoadResult r;
-    r.status = LoadStatus::would_load;
-    return r;
-  }
-  UnloadResult unload(const std::string&, const std::vector<std::string>&) override {
-    return {UnloadStatus::would_unload, "", {}, {}};
-  }
-};
 
 double run(const std::vector<std::string>& keys, std::size_t events, const std::string& modules_dir,
            const RuleSet& rules, bool warm) {

@@ -57,6 +57,16 @@ TEST_CASE("answers are cached, including 'nothing matches'", "[resolver]") {
   CHECK(*r.resolve_uncached("virtio:d00000005v00001AF4") == *r.resolve("virtio:d00000005v00001AF4"));
 }
 
+TEST_CASE("the cache is bounded: full, it starts over, and answers stay right", "[resolver]") {
+  Resolver r(context(), 4);
+  for (int i = 0; i < 10; ++i) CHECK(r.resolve("usb:v1234p" + std::to_string(1000 + i) + "d0000")->empty());
+  CHECK(r.cache_size() <= 4);
+  CHECK(*r.resolve("virtio:d00000005v00001AF4") == std::vector<std::string>{"virtio_balloon"});
+  CHECK(*r.resolve("virtio:d00000005v00001AF4") == std::vector<std::string>{"virtio_balloon"});
+  CHECK(r.cache_size() <= 4);
+  CHECK(r.cache_hits() == 1);
+}
+
 TEST_CASE("a missing or unindexed modules directory is a clear error", "[resolver]") {
   auto missing = KmodContext::open({"/nonexistent/lib/modules/1.2.3", {}});
   REQUIRE_FALSE(missing.has_value());
