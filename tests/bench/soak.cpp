@@ -13,6 +13,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <boost/asio/executor_work_guard.hpp>
 #include <spdlog/spdlog.h>
 
 #include "daemon/daemon.hpp"
@@ -80,6 +81,9 @@ int main(int argc, char** argv) {
   o.coldplug = false;
   o.unload_grace = std::chrono::milliseconds(0);
   Daemon daemon(io, o, nullptr, std::make_unique<Resolver>(std::move(*ctx)), std::make_unique<NullLoader>(), *rules);
+  // Without Daemon::start() nothing else keeps the loop alive while a loader thread
+  // works: an idle io_context would stop and never run the result the thread posts.
+  auto busy = boost::asio::make_work_guard(io);
 
   long rss_warm = 0;
   auto start = std::chrono::steady_clock::now();
