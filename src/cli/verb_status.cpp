@@ -34,10 +34,10 @@ int run_status(const StatusOptions& o) {
   std::cout << fmt::format("kplugd {}, up {:.1f} s, {}{}\n", r.at("version").get<std::string>(),
                            r.at("uptime_s").get<double>(), r.at("ready").get<bool>() ? "ready" : "coldplugging",
                            r.at("dry_run").get<bool>() ? ", dry run" : "");
-  std::cout << fmt::format("events:  received {}, coldplug {}, rejected {}{}, overruns {}, missed {}\n",
+  std::cout << fmt::format("events:  received {}, coldplug {}, rejected {}{}, overruns {}, missed {}, rescans {}\n",
                            c.at("events_received").get<std::uint64_t>(), c.at("coldplug_events").get<std::uint64_t>(),
                            c.at("rejected").get<std::uint64_t>(), reasons, c.at("overruns").get<std::uint64_t>(),
-                           c.at("missed_events").get<std::uint64_t>());
+                           c.at("missed_events").get<std::uint64_t>(), c.value("rescans", std::uint64_t{0}));
   std::cout << fmt::format("loads:   ok {}, failed {}, skipped {}, no module {}; in flight {}\n",
                            c.at("loads_ok").get<std::uint64_t>(), c.at("loads_failed").get<std::uint64_t>(),
                            c.at("loads_skipped").get<std::uint64_t>(), c.at("no_module").get<std::uint64_t>(),

@@ -44,6 +44,7 @@ nlohmann::json counters_json(const Counters& c) {
   return {{"events_received", c.events_received}, {"coldplug_events", c.coldplug_events},
           {"rejected", c.rejected_total()},       {"rejected_by_reason", c.rejected},
           {"overruns", c.overruns},               {"missed_events", c.missed_events},
+          {"rescans", c.rescans},
           {"loads_ok", c.loads_ok},               {"loads_failed", c.loads_failed},
           {"loads_coalesced", c.loads_coalesced}, {"slow_loads", c.slow_loads},
           {"loads_skipped", c.loads_skipped},     {"no_module", c.no_module},

@@ -111,7 +111,7 @@ void Daemon::check_settles() {
   if (settles_.empty()) return;
   int pending_bytes = 0;
   if (socket_) ioctl(source_->fd(), FIONREAD, &pending_bytes);
-  bool idle = ready_ && in_flight_ == 0;
+  bool idle = ready_ && in_flight_ == 0 && !coldplug_running_ && !rescan_timer_;
   auto now = std::chrono::steady_clock::now();
   std::erase_if(settles_, [&](PendingSettle& s) {
     if (!s.session->open()) return true;

@@ -15,11 +15,11 @@ std::string Counters::summary() const {
   std::string reasons;
   for (const auto& [reason, n] : rejected) reasons += fmt::format("{}{} {}", reasons.empty() ? "" : ", ", reason, n);
   return fmt::format(
-      "received {}, coldplug {}, rejected {}{}, overruns {}, missed {}, loads ok {}, failed {}, coalesced {}, "
+      "received {}, coldplug {}, rejected {}{}, overruns {}, missed {}, rescans {}, loads ok {}, failed {}, coalesced {}, "
       "slow {}, skipped {}, "
       "no module {}, unloads {}, unloads refused {}",
       events_received, coldplug_events, rejected_total(), reasons.empty() ? "" : " (" + reasons + ")", overruns,
-      missed_events, loads_ok, loads_failed, loads_coalesced, slow_loads, loads_skipped, no_module, unloads, unloads_refused);
+      missed_events, rescans, loads_ok, loads_failed, loads_coalesced, slow_loads, loads_skipped, no_module, unloads, unloads_refused);
 }
 
 }  // namespace kplug

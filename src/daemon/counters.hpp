@@ -14,6 +14,7 @@ struct Counters {
   std::map<std::string, std::uint64_t> rejected;  // by reason: not_kernel_port, malformed:bad_header, ...
   std::uint64_t overruns = 0;          // ENOBUFS reports
   std::uint64_t missed_events = 0;     // sum of SEQNUM gaps
+  std::uint64_t rescans = 0;           // sysfs rescans after lost events
   std::uint64_t loads_ok = 0;          // inserted (or, in dry run, would be)
   std::uint64_t loads_failed = 0;
   std::uint64_t loads_coalesced = 0;   // requests that shared a load already in flight

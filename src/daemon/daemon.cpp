@@ -25,6 +25,8 @@ namespace {
 
 // At most this many datagrams per wake-up, so signals and load results get their turn.
 constexpr int max_reads_per_wakeup = 256;
+// After lost events, wait this long for the storm to pass before reading sysfs again.
+constexpr std::chrono::milliseconds rescan_delay{200};
 
 }  // namespace
 
@@ -180,17 +182,23 @@ void Daemon::restore_state(const std::string& path) {
   spdlog::info("restored the ledger from {}: {} module(s) kplugd loaded are still loaded", path,
                ledger_.entries().size());
   // Devices that went away while no kplugd was listening: as if removed now.
-  std::vector<std::string> gone;
+  forget_gone_devices();
+  save_state();
+}
+
+void Daemon::forget_gone_devices() {
+  std::error_code ec;
+  std::set<std::string> gone;
   for (const auto& [module, entry] : ledger_.entries())
     for (const auto& dev : entry.devices)
-      if (!std::filesystem::exists("/sys" + dev, ec)) gone.push_back(dev);
+      if (!std::filesystem::exists("/sys" + dev, ec)) gone.insert(dev);
   for (const auto& dev : gone) {
+    spdlog::info("{} is gone (its remove event was lost): handled as removed now", dev);
     Uevent ev;
     ev.action = "remove";
     ev.devpath = dev;
     on_device_removed(ev);
   }
-  save_state();
 }
 
 void Daemon::save_state() {
@@ -309,16 +317,20 @@ void Daemon::do_run(const std::string& rule, const std::vector<std::string>& arg
             });
 }
 
-void Daemon::do_coldplug() {
+void Daemon::do_coldplug(bool rescan) {
   coldplug_started_ = std::chrono::steady_clock::now();
   auto devices = enumerate_modalias_devices();
   if (!devices) {
-    spdlog::error("coldplug failed: {}", devices.error());
-    return on_ready();
+    spdlog::error("{} failed: {}", rescan ? "rescan" : "coldplug", devices.error());
+    return rescan ? void() : on_ready();
   }
-  spdlog::info("coldplug: {} present devices carry a MODALIAS", devices->size());
+  if (rescan)
+    spdlog::info("rescan ({}): {} present devices carry a MODALIAS", rescan_why_, devices->size());
+  else
+    spdlog::info("coldplug: {} present devices carry a MODALIAS", devices->size());
   // The +1 keeps coldplug open until every event has been handed out.
   coldplug_running_ = true;
+  rescanning_ = rescan;
   coldplug_pending_ = 1;
   for (const auto& ev : *devices) {
     ++counters_.coldplug_events;
@@ -331,8 +343,45 @@ void Daemon::on_coldplug_step_done() {
   if (!coldplug_running_ || --coldplug_pending_ > 0) return;
   coldplug_running_ = false;
   auto took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - coldplug_started_);
-  spdlog::info("coldplug complete in {:.1f} ms: {}", static_cast<double>(took.count()) / 1000.0, counters_.summary());
-  on_ready();
+  double ms = static_cast<double>(took.count()) / 1000.0;
+  if (!rescanning_) {
+    spdlog::info("coldplug complete in {:.1f} ms: {}", ms, counters_.summary());
+    return on_ready();
+  }
+  rescanning_ = false;
+  spdlog::info("rescan complete in {:.1f} ms: {}", ms, counters_.summary());
+  if (rescan_again_) {
+    rescan_again_ = false;
+    request_rescan("events were lost during the last rescan");
+  }
+  check_settles();
+}
+
+void Daemon::request_rescan(const std::string& why) {
+  if (stopping_) return;
+  if (coldplug_running_) {
+    rescan_again_ = true;
+    return;
+  }
+  if (rescan_timer_) return;  // one is already due: a storm gets one rescan
+  rescan_why_ = why;
+  rescan_timer_.emplace(io_, rescan_delay);
+  rescan_timer_->async_wait([this](const boost::system::error_code& ec) {
+    rescan_timer_.reset();
+    if (!ec && !stopping_) do_rescan();
+  });
+}
+
+void Daemon::do_rescan() {
+  if (coldplug_running_) {
+    rescan_again_ = true;
+    return;
+  }
+  ++counters_.rescans;
+  // Removals first: a device that went while events were lost frees its modules.
+  forget_gone_devices();
+  save_state();
+  do_coldplug(true);
 }
 
 namespace {
@@ -590,6 +639,7 @@ void Daemon::on_receive(ReceiveOutcome& outcome) {
                  fmt::format("SEQNUM jumped to {}: {} events possibly missed (sent to another network namespace, "
                              "or lost)",
                              r->event.seqnum, r->missed_before));
+      request_rescan(fmt::format("{} events missed before SEQNUM {}", r->missed_before, r->event.seqnum));
     }
     on_uevent(r->event);
   } else if (auto* rej = std::get_if<Rejected>(&outcome)) {
@@ -601,8 +651,9 @@ void Daemon::on_receive(ReceiveOutcome& outcome) {
   } else if (std::holds_alternative<Overrun>(outcome)) {
     ++counters_.overruns;
     log_fields(spdlog::level::err, {{"KPLUG_ACTION", "overrun"}},
-               "receive buffer overrun (ENOBUFS): the kernel dropped uevents; "
-               "raise --receive-buffer (a sysfs rescan on overrun is not implemented yet)");
+               "receive buffer overrun (ENOBUFS): the kernel dropped uevents; sysfs will be rescanned "
+               "(raise --receive-buffer if this repeats)");
+    request_rescan("receive buffer overrun");
   } else if (auto* f = std::get_if<ReceiveFailed>(&outcome)) {
     spdlog::critical("reading the uevent socket failed: {}", std::strerror(f->error));
     stop(exit_runtime_error);

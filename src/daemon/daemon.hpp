@@ -72,7 +72,14 @@ class Daemon {
   int exit_code() const { return exit_code_; }
 
  private:
-  void do_coldplug();
+  // Every present device as an `add` event: at start, and again (a rescan) after the
+  // kernel dropped events, so nothing a lost event should have loaded stays missing.
+  void do_coldplug(bool rescan = false);
+  // Events were lost (ENOBUFS or a SEQNUM gap): rescan sysfs shortly, once per storm.
+  void request_rescan(const std::string& why);
+  void do_rescan();
+  // Devices in the ledger that are gone from /sys: handled as if removed now.
+  void forget_gone_devices();
   void do_read();
   void on_readable();
   void on_receive(ReceiveOutcome& outcome);
@@ -158,6 +165,10 @@ class Daemon {
   bool coldplug_running_ = false;
   std::size_t coldplug_pending_ = 0;
   std::chrono::steady_clock::time_point coldplug_started_;
+  bool rescanning_ = false;     // the running coldplug is a rescan
+  bool rescan_again_ = false;   // more events were lost during the rescan
+  std::string rescan_why_;
+  std::optional<boost::asio::steady_timer> rescan_timer_;  // pending rescan (debounce)
 };
 
 }  // namespace kplug

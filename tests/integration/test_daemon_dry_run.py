@@ -49,7 +49,7 @@ def main():
         for m in modules:
             check(f"would load {m} (dry run)" in line, f"the decision names {m}")
         check(f"MODALIAS={modalias}" in line or "MODALIAS=" + modalias[:93] in line, "the decision names the MODALIAS")
-        check(not line.startswith("coldplug"), "--no-coldplug: the decision came from the kernel event")
+        check("coldplug add" not in line, "--no-coldplug: the decision came from the kernel event")
     finally:
         code = d.stop()
     check(code == 0, f"kplugd stops cleanly on SIGTERM (exit {code})")
@@ -82,14 +82,30 @@ def main():
             write_uevent("/devices/virtual/net/lo", "change")
         os.kill(o.proc.pid, signal.SIGCONT)
         o.wait_for(lambda l: "overrun" in l, what="the overrun report")
+        # It rescans sysfs, and decides exactly what a clean coldplug decides.
+        o.wait_for(lambda l: "rescan complete" in l, what="the rescan after the overrun", timeout=60)
         # It keeps working afterwards.
-        o.wait_for(lambda l: f"add {devpath} (" in l and "would load" in l, what="a decision after the overrun",
-                   poke=lambda: write_uevent(devpath))
+        o.wait_for(lambda l: f"add {devpath} (" in l and "would load" in l and "coldplug add" not in l,
+                   what="a decision after the overrun", poke=lambda: write_uevent(devpath))
     finally:
         o.stop()
     summary = [l for l in o.output() if "kplugd stopped:" in l]
-    check(summary and re.search(r"overruns [1-9]", summary[0]) is not None,
-          f"the overrun is counted: {summary[0].split('stopped: ')[1] if summary else '(no summary)'}")
+    check(summary and re.search(r"overruns [1-9]", summary[0]) is not None and "rescans 1," in summary[0],
+          f"the overrun is counted, and one rescan ran: {summary[0].split('stopped: ')[1] if summary else '(no summary)'}")
+    check(any("rescan (receive buffer overrun)" in l for l in o.output()), "the log says why it rescans")
+
+    def would_load(lines):
+        """(device, module) for every `would load` in coldplug decisions."""
+        pairs = set()
+        for l in lines:
+            m = re.search(r"\bcoldplug add (\S+) ", l)
+            if m:
+                pairs |= {(m.group(1), module) for module in re.findall(r"would load (\S+) \(dry run\)", l)}
+        return pairs
+    clean, rescanned = would_load(out), would_load(o.output())
+    if clean != rescanned:
+        fail(f"after the rescan: missing {sorted(clean - rescanned)}, extra {sorted(rescanned - clean)}")
+    check(len(clean) > 0, f"the rescan decided the same {len(clean)} (device, module) loads as a clean coldplug")
 
     # Start-up failures are clear and have the documented exit code.
     bad = Process([os.path.join(BIN, "kplugd"), "--dry-run", "--modules-dir", "/nonexistent/9.9"])
