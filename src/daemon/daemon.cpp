@@ -633,13 +633,18 @@ void Daemon::on_receive(ReceiveOutcome& outcome) {
     ++counters_.events_received;
     if (r->missed_before > 0) {
       counters_.missed_events += r->missed_before;
+      // The kernel reports ENOBUFS before the datagrams queued ahead of the drop, so the
+      // gap of an overrun shows up later, at the first event sent after it: the same
+      // loss, already being rescanned for.
+      std::string why = overrun_gap_pending_ ? "lost in the overrun"
+                                             : "possibly missed (sent to another network namespace, or lost)";
       log_fields(spdlog::level::warn,
                  {{"KPLUG_ACTION", "missed"}, {"SEQNUM", std::to_string(r->event.seqnum)},
                   {"KPLUG_MISSED", std::to_string(r->missed_before)}},
-                 fmt::format("SEQNUM jumped to {}: {} events possibly missed (sent to another network namespace, "
-                             "or lost)",
-                             r->event.seqnum, r->missed_before));
-      request_rescan(fmt::format("{} events missed before SEQNUM {}", r->missed_before, r->event.seqnum));
+                 fmt::format("SEQNUM jumped to {}: {} events {}", r->event.seqnum, r->missed_before, why));
+      if (!overrun_gap_pending_)
+        request_rescan(fmt::format("{} events missed before SEQNUM {}", r->missed_before, r->event.seqnum));
+      overrun_gap_pending_ = false;
     }
     on_uevent(r->event);
   } else if (auto* rej = std::get_if<Rejected>(&outcome)) {
@@ -650,6 +655,7 @@ void Daemon::on_receive(ReceiveOutcome& outcome) {
                fmt::format("rejected a {}-byte datagram ({}): {}", rej->size, to_string(rej->reason), rej->detail));
   } else if (std::holds_alternative<Overrun>(outcome)) {
     ++counters_.overruns;
+    overrun_gap_pending_ = true;
     log_fields(spdlog::level::err, {{"KPLUG_ACTION", "overrun"}},
                "receive buffer overrun (ENOBUFS): the kernel dropped uevents; sysfs will be rescanned "
                "(raise --receive-buffer if this repeats)");

@@ -168,6 +168,7 @@ class Daemon {
   bool rescanning_ = false;     // the running coldplug is a rescan
   bool rescan_again_ = false;   // more events were lost during the rescan
   std::string rescan_why_;
+  bool overrun_gap_pending_ = false;  // an overrun whose SEQNUM gap has not shown yet
   std::optional<boost::asio::steady_timer> rescan_timer_;  // pending rescan (debounce)
 };
 

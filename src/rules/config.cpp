@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -85,8 +86,14 @@ Result<Config, Diagnostics> load_config(const std::string& path, bool missing_ok
     if (missing_ok && errno == ENOENT) return Config{};
     return unexpected(Diagnostics{{path, 0, 0, fmt::format("cannot read the config file: {}", std::strerror(errno))}});
   }
+  // A directory opens fine and then reads as nothing: say so instead of running on defaults.
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    return unexpected(Diagnostics{{path, 0, 0, "cannot read the config file: it is a directory (pass the YAML file)"}});
   std::stringstream text;
   text << in.rdbuf();
+  if (in.bad())
+    return unexpected(Diagnostics{{path, 0, 0, fmt::format("cannot read the config file: {}", std::strerror(errno))}});
   return parse_config(text.str(), path);
 }
 

@@ -6,6 +6,7 @@ import os
 import re
 import signal
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import BIN, Process, builtin_modules, check, fail, kplugd, modprobe_resolve, require_environment, write_uevent  # noqa
@@ -112,6 +113,28 @@ def main():
     check(bad.proc.wait(timeout=10) == 3, "a missing modules tree stops start-up with exit code 3")
     bad.stop()
     check(any("does not exist" in l for l in bad.output()), "and says the directory does not exist")
+
+    # An unreadable config stops start-up and names the file and the cause -- never a
+    # silent fall back to defaults. Root reads anything, so the unreadable case drops
+    # CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH with setpriv.
+    with tempfile.TemporaryDirectory() as tmp:
+        config = os.path.join(tmp, "config.yaml")
+        with open(config, "w") as f:
+            f.write("log_level: info\n")
+        os.chmod(config, 0)
+        cases = [
+            ("a config that is a directory", [], tmp, "it is a directory"),
+            ("an unreadable config", ["setpriv", "--inh-caps=-all", "--bounding-set=-dac_override,-dac_read_search"],
+             config, "Permission denied"),
+            ("a missing config named with --config", [], os.path.join(tmp, "none.yaml"), "No such file"),
+        ]
+        for what, wrapper, path, cause in cases:
+            p = Process(wrapper + [os.path.join(BIN, "kplugd"), "--dry-run", "--config", path])
+            code = p.proc.wait(timeout=10)
+            p.stop()
+            said = [l for l in p.output() if "cannot read the config file" in l]
+            check(code == 3 and said and path in said[0] and cause in said[0],
+                  f"{what}: exit {code}, {said[0].split('critical', 1)[-1].strip() if said else '(nothing said)'}")
 
 
 if __name__ == "__main__":
