@@ -38,6 +38,12 @@ int run_status(const StatusOptions& o) {
                            c.at("events_received").get<std::uint64_t>(), c.at("coldplug_events").get<std::uint64_t>(),
                            c.at("rejected").get<std::uint64_t>(), reasons, c.at("overruns").get<std::uint64_t>(),
                            c.at("missed_events").get<std::uint64_t>(), c.value("rescans", std::uint64_t{0}));
+  if (c.contains("forged_by_shape") && !c.at("forged_by_shape").empty()) {
+    std::string shapes;
+    for (const auto& [shape, n] : c.at("forged_by_shape").items())
+      shapes += fmt::format("{}{} {}", shapes.empty() ? "" : ", ", shape, n.get<std::uint64_t>());
+    std::cout << fmt::format("forged:  {} (what the datagrams rejected for their sender held)\n", shapes);
+  }
   std::cout << fmt::format("loads:   ok {}, failed {}, skipped {}, no module {}; in flight {}\n",
                            c.at("loads_ok").get<std::uint64_t>(), c.at("loads_failed").get<std::uint64_t>(),
                            c.at("loads_skipped").get<std::uint64_t>(), c.at("no_module").get<std::uint64_t>(),

@@ -43,6 +43,7 @@ nlohmann::json ledger_json(const Ledger& ledger) {
 nlohmann::json counters_json(const Counters& c) {
   return {{"events_received", c.events_received}, {"coldplug_events", c.coldplug_events},
           {"rejected", c.rejected_total()},       {"rejected_by_reason", c.rejected},
+          {"forged_by_shape", c.forged_shapes},
           {"overruns", c.overruns},               {"missed_events", c.missed_events},
           {"rescans", c.rescans},
           {"loads_ok", c.loads_ok},               {"loads_failed", c.loads_failed},

@@ -12,6 +12,9 @@ struct Counters {
   std::uint64_t events_received = 0;   // accepted kernel uevents
   std::uint64_t coldplug_events = 0;   // synthesized from sysfs
   std::map<std::string, std::uint64_t> rejected;  // by reason: not_kernel_port, malformed:bad_header, ...
+  // Datagrams rejected for their sender, by what they held: well_formed (a plausible
+  // forgery), or the parse error kind (truncated, too_many_keys, bad_devpath, ...).
+  std::map<std::string, std::uint64_t> forged_shapes;
   std::uint64_t overruns = 0;          // ENOBUFS reports
   std::uint64_t missed_events = 0;     // sum of SEQNUM gaps
   std::uint64_t rescans = 0;           // sysfs rescans after lost events

@@ -651,8 +651,18 @@ void Daemon::on_receive(ReceiveOutcome& outcome) {
     std::string reason = to_string(rej->reason);
     if (rej->reason == RejectReason::malformed) reason += ":" + rej->detail.substr(0, rej->detail.find(':'));
     ++counters_.rejected[reason];
-    log_fields(spdlog::level::warn, {{"KPLUG_ACTION", "reject"}, {"KPLUG_REASON", reason}},
-               fmt::format("rejected a {}-byte datagram ({}): {}", rej->size, to_string(rej->reason), rej->detail));
+    LogFields fields{{"KPLUG_ACTION", "reject"}, {"KPLUG_REASON", reason}};
+    std::string what;
+    if (!rej->shape.empty()) {
+      ++counters_.forged_shapes[rej->shape];
+      fields.emplace_back("KPLUG_SHAPE", rej->shape);
+      what = rej->shape == "well_formed"
+                 ? fmt::format("; a well-formed forgery claiming {}", printable(rej->claims, 200))
+                 : fmt::format("; malformed too ({}: {})", rej->shape, printable(rej->claims, 200));
+    }
+    log_fields(spdlog::level::warn, fields,
+               fmt::format("rejected a {}-byte datagram ({}): {}{}", rej->size, to_string(rej->reason),
+                           printable(rej->detail, 300), what));
   } else if (std::holds_alternative<Overrun>(outcome)) {
     ++counters_.overruns;
     overrun_gap_pending_ = true;

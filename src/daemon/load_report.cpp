@@ -19,6 +19,16 @@ std::string shorten(std::string_view s, std::size_t max) {
   return std::string(s.substr(0, max > 3 ? max - 3 : 0)) + "...";
 }
 
+std::string printable(std::string_view s, std::size_t max) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (out.size() >= max) return out + "...";
+    if (c >= 0x20 && c < 0x7f && c != '\\') out += static_cast<char>(c);
+    else out += fmt::format("\\x{:02x}", c);
+  }
+  return out;
+}
+
 std::string describe_outcome(const std::string& module, const LoadResult& r) {
   switch (r.status) {
     case LoadStatus::loaded: return fmt::format("loaded {} in {:.1f} ms", module, ms(r.duration));

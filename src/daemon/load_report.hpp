@@ -39,6 +39,9 @@ struct LoadReport {
 std::string describe_event(const Uevent& event);
 // S cut to at most MAX characters, with "..." when cut (long cpu MODALIAS strings).
 std::string shorten(std::string_view s, std::size_t max);
+// S for a log line: bytes outside printable ASCII as \xNN (a forger cannot start a new
+// line or send terminal escapes), cut to MAX characters.
+std::string printable(std::string_view s, std::size_t max);
 // "loaded usb_hello in 12.3 ms", "would load usbhid (dry run)", ...
 std::string describe_outcome(const std::string& module, const LoadResult& result);
 

@@ -26,6 +26,12 @@ LoadResult failed(int err, std::string message) {
   return r;
 }
 
+// "No such device (ENODEV)": the text for people, the name for searching and scripts.
+std::string errno_text(int err) {
+  const char* name = strerrorname_np(err);
+  return name ? fmt::format("{} ({})", std::strerror(err), name) : std::string(std::strerror(err));
+}
+
 LoadResult with_status(LoadStatus status) {
   LoadResult r;
   r.status = status;
@@ -166,7 +172,7 @@ LoadResult KmodLoader::load(const LoadJob& job) {
                                             job.options.empty() ? nullptr : job.options.c_str(), nullptr, nullptr,
                                             nullptr);
   if (err == -EEXIST) return finish(with_status(LoadStatus::already_loaded));
-  if (err < 0) return finish(failed(-err, fmt::format("failed to load {}: {}", job.module, std::strerror(-err))));
+  if (err < 0) return finish(failed(-err, fmt::format("failed to load {}: {}", job.module, errno_text(-err))));
   if (err > 0) return finish(with_status(LoadStatus::blacklisted));
   LoadResult done = with_status(LoadStatus::loaded);
   for (const auto& name : not_yet) {

@@ -94,17 +94,30 @@ ReceiveOutcome NetlinkSource::receive() {
     }
   }
   std::size_t size = static_cast<std::size_t>(n);
-  if (auto reason = check_sender(sender))
-    return Rejected{*reason,
-                    fmt::format("sender port {} groups {:#x} uid {}", sender.nl_pid, sender.nl_groups,
-                                sender.has_credentials ? std::to_string(sender.uid) : std::string("none")),
-                    sender, size};
-
   bool truncated = (msg.msg_flags & MSG_TRUNC) != 0;
-  auto parsed = parse_datagram(std::span<const char>(buffer_.data(), std::min(size, buffer_.size())), truncated);
+  auto bytes = std::span<const char>(buffer_.data(), std::min(size, buffer_.size()));
+  if (auto reason = check_sender(sender)) {
+    Rejected r{*reason,
+               fmt::format("sender port {} groups {:#x} uid {}", sender.nl_pid, sender.nl_groups,
+                           sender.has_credentials ? std::to_string(sender.uid) : std::string("none")),
+               sender, size, "", ""};
+    // Classified for the log and the counters only: a forger learns nothing from it,
+    // and the parser is bounded and fuzzed.
+    if (auto forged = parse_datagram(bytes, truncated)) {
+      r.shape = "well_formed";
+      r.claims = fmt::format("{} {} ({}) MODALIAS={}", forged->action, forged->devpath, forged->subsystem,
+                             forged->get_or_empty("MODALIAS"));
+    } else {
+      r.shape = to_string(forged.error().kind);
+      r.claims = forged.error().detail;
+    }
+    return r;
+  }
+
+  auto parsed = parse_datagram(bytes, truncated);
   if (!parsed)
     return Rejected{RejectReason::malformed,
-                    fmt::format("{}: {}", to_string(parsed.error().kind), parsed.error().detail), sender, size};
+                    fmt::format("{}: {}", to_string(parsed.error().kind), parsed.error().detail), sender, size, "", ""};
   std::uint64_t missed = seqnums_.observe(parsed->seqnum);
   return Received{std::move(*parsed), missed};
 }

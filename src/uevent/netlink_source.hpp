@@ -35,6 +35,11 @@ struct Rejected {
   std::string detail;  // for the log: who sent it, or what was malformed
   SenderInfo sender;
   std::size_t size = 0;
+  // For a datagram not from the kernel: what it holds, for the log and the counters
+  // only (nothing parsed here is ever acted on): "well_formed" or the parse error kind,
+  // and what it claims or what is wrong with it.
+  std::string shape;
+  std::string claims;
 };
 struct Overrun {};     // ENOBUFS: the kernel dropped events because our buffer was full
 struct WouldBlock {};  // nothing to read right now

@@ -67,3 +67,12 @@ TEST_CASE("a report's journal fields name the action, every module and the longe
   r.outcomes = {{"8250", result(LoadStatus::builtin)}};
   CHECK(r.journal_fields()[2] == std::pair<std::string, std::string>{"KPLUG_ACTION", "builtin"});
 }
+
+TEST_CASE("forged bytes reach the log escaped and bounded", "[report]") {
+  CHECK(printable("add /devices/x", 100) == "add /devices/x");
+  // A forger cannot start a fake log line or send a terminal escape.
+  CHECK(printable("a\nkplugd: loaded evil\x1b[2J", 100) == "a\\x0akplugd: loaded evil\\x1b[2J");
+  CHECK(printable("back\\slash", 100) == "back\\x5cslash");
+  CHECK(printable(std::string("\xff\x00", 2), 100) == "\\xff\\x00");
+  CHECK(printable(std::string(1000, 'A'), 10) == "AAAAAAAAAA...");
+}
