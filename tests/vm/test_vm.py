@@ -2,7 +2,8 @@
 """VM scenarios: Debian's kernel in QEMU, real USB plug and unplug, and assertions on the
 kernel's own state (/proc/modules, dmesg), not on kplugd's claims.
 
-usage: test_vm.py SCENARIO   (coldplug, plug, unplug, keyboard, forged, restart, slow; or all)
+usage: test_vm.py SCENARIO   (coldplug, plug, unplug, keyboard, forged, overrun, faults, kill_burst,
+                              restart, slow, modverbs, installed; or all)
 """
 import json
 import os
@@ -162,22 +163,179 @@ def scenario_keyboard(vm):
     check("xhci_pci" in vm.loaded_modules() and "usbcore" in vm.loaded_modules(), "shared dependencies stay")
 
 
+FORGED_SHAPES = ["well_formed", "truncated", "too_long", "no_nul", "bad_header", "too_many_keys", "huge_value",
+                 "climbing_devpath"]
+
+
+def status(vm):
+    return json.loads(vm.run("kplug status --json"))
+
+
 def scenario_forged(vm):
+    """Every forged shape from a root process, by multicast, by unicast to kplugd's port and
+    with a forged uid, while real USB devices come and go: nothing forged is acted on, each
+    forgery is counted by reason and shape, and no real event is lost."""
     start_kplugd(vm)
-    check("usb_hello" not in vm.loaded_modules(), "usb_hello is not loaded")
-    vm.run(f"forge_uevent multicast /devices/forged/evil0 {CCID_MODALIAS}")
-    vm.wait_until(lambda: "(not_kernel_port)" in kplugd_log(vm), "kplugd to reject the forgery", timeout=20)
-    time.sleep(2)
-    check("usb_hello" not in vm.loaded_modules(), "the forged uevent loaded nothing")
-    vm.run("kill $(pidof kplugd); sleep 1")
-    summary = [l for l in kplugd_log(vm).splitlines() if "kplugd stopped:" in l]
-    check(summary and "rejected 1 (not_kernel_port 1)" in summary[0],
-          f"kplugd counted it as rejected: {summary[0] if summary else '(no summary)'}")
-    # Positive control: the same module does load for the real device.
-    start_kplugd(vm)
+    port = re.search(r"netlink port (\d+)", kplugd_log(vm)).group(1)
+    senders = [["multicast"], [f"unicast:{port}"], ["--uid", "65534", "multicast"]]
+    for i, shape in enumerate(FORGED_SHAPES):
+        for sender in senders:
+            vm.run(f"forge_uevent --shape {shape} {' '.join(sender)} /devices/forged/evil0 {CCID_MODALIAS}")
+        if i == 2:
+            vm.plug("usb-ccid", "c1")
+        if i == 5:
+            vm.plug("usb-kbd", "kbd1")
+    vm.wait_until(lambda: {"usb_hello", "usbhid"} <= vm.loaded_modules(), "usb_hello and usbhid for the real devices",
+                  timeout=60)
+    vm.run("kplug settle --timeout 30")
+    c = status(vm)["counters"]
+    check(c["rejected_by_reason"] == {"not_kernel_port": 8, "not_group_1": 8, "not_root": 8},
+          f"24 forgeries, counted by sender: {c['rejected_by_reason']}")
+    check(c["forged_by_shape"] == {k: 3 for k in ["well_formed", "truncated", "too_long", "not_nul_terminated",
+                                                   "bad_header", "too_many_keys", "value_too_long", "bad_devpath"]},
+          f"and by shape: {c['forged_by_shape']}")
+    evil = [l for l in kplugd_log(vm).splitlines() if "evil0" in l or "../etc" in l or "rejected a " in l]
+    acted = [l for l in evil if "rejected a " not in l]
+    check(len(evil) == 24 and not acted, f"every log line about a forgery is one of the {len(evil)} rejections")
+    last = int(vm.run("cat /sys/kernel/uevent_seqnum"))
+    st = status(vm)
+    check(st["last_seqnum"] == last and c["missed_events"] == 0 and c["overruns"] == 0,
+          f"every real kernel event up to SEQNUM {last} was handled, none missed")
+    vm.unplug("c1")
+    vm.wait_until(lambda: "usb_hello" not in vm.loaded_modules(), "usb_hello to be unloaded", timeout=30)
+    ok("the real device's removal still unloads usb_hello")
+
+
+def scenario_overrun(vm):
+    """A stopped kplugd with a 16 KiB buffer loses a storm of 20,000 events, and with them a
+    keyboard's removal and a card reader's arrival. It must notice, rescan sysfs, and end
+    with exactly the modules a clean coldplug loads."""
+    start_kplugd(vm, "--receive-buffer", "16K")
+    vm.plug("usb-kbd", "kbd1")
+    vm.wait_until(lambda: "usbhid" in vm.loaded_modules(), "usbhid for the keyboard", timeout=60)
+    vm.run("kplug settle --timeout 30")
+    vm.run("kill -STOP $(pidof kplugd)")
+    storm = "for i in $(seq {}); do echo change > /sys/devices/virtual/mem/null/uevent; done"
+    started = time.monotonic()
+    vm.run(storm.format(10000), timeout=300)
+    vm.unplug("kbd1")
     vm.plug("usb-ccid", "c1")
-    vm.wait_until(lambda: "usb_hello" in vm.loaded_modules(), "usb_hello for the real device", timeout=60)
-    ok("the real device's uevent still loads usb_hello")
+    vm.wait_until(lambda: "08e6" in vm.run("cat /sys/bus/usb/devices/*/idVendor 2>/dev/null; true"),
+                  "the card reader in sysfs", timeout=30)
+    vm.run(storm.format(10000), timeout=300)
+    print(f"measured: 20,000 change events written in {time.monotonic() - started:.1f} s (with the plugs)")
+    vm.run("kill -CONT $(pidof kplugd)")
+    vm.wait_until(lambda: "rescan complete" in kplugd_log(vm), "the rescan after the overrun", timeout=60)
+    vm.run("kplug settle --timeout 60", timeout=90)
+    vm.wait_until(lambda: "usb_hello" in vm.loaded_modules(), "usb_hello for the card reader", timeout=30)
+    vm.wait_until(lambda: "usbhid" not in vm.loaded_modules(), "usbhid unloaded for the lost removal", timeout=30)
+    log = kplugd_log(vm)
+    for what in ("receive buffer overrun (ENOBUFS)", "rescan (receive buffer overrun)",
+                 "is gone (its remove event was lost)", "rescan complete"):
+        check(what in log, f"kplugd's log says: {what}")
+    c = status(vm)["counters"]
+    check(c["overruns"] >= 1 and c["rescans"] >= 1, f"kplug status: overruns {c['overruns']}, missed "
+          f"{c['missed_events']}, rescans {c['rescans']}")
+    after = vm.loaded_modules()
+
+    # A clean coldplug for comparison: no kplugd, no ledger, no module; then a fresh start.
+    vm.run("kill $(pidof kplugd); while pidof kplugd >/dev/null; do sleep 0.2; done; rm -f /run/kplug/state.json")
+    vm.run("for pass in 1 2 3 4 5 6 7 8; do for m in $(cut -d' ' -f1 /proc/modules); do rmmod $m 2>/dev/null; "
+           "done; done; true", timeout=120)
+    check(not vm.loaded_modules(), "every module unloaded before the clean coldplug")
+    start_kplugd(vm)
+    vm.wait_until(lambda: "usb_hello" in vm.loaded_modules(), "usb_hello after the clean coldplug", timeout=60)
+    vm.run("kplug settle --timeout 60", timeout=90)
+    clean = vm.loaded_modules()
+    if after != clean:
+        raise VMError(f"after the overrun: {sorted(after)}; clean coldplug: {sorted(clean)}")
+    ok(f"after the storm kplugd holds exactly the modules a clean coldplug loads ({len(clean)}: "
+       f"{', '.join(sorted(clean))})")
+
+
+def scenario_faults(vm):
+    """Faults kplugd must survive: a corrupt state file, a module whose init fails, a
+    missing and a corrupt module file, a full disk where the ledger is saved."""
+    # The state directory on a 64 KiB tmpfs, with a corrupt ledger in it.
+    vm.run("mkdir -p /var/kplug && mount -t tmpfs -o size=64k tmpfs /var/kplug && "
+           "printf '{\"modules\": [oops' > /var/kplug/state.json")
+    start_kplugd(vm, "--state-dir", "/var/kplug")
+    line = next((l for l in kplugd_log(vm).splitlines() if "state.json is corrupt" in l), "")
+    check("starting with an empty ledger" in line, f"a corrupt state file: kplugd starts clean and says so: {line[13:]}")
+
+    # A module whose init fails.
+    vm.qmp("chardev-add", id="ser0", backend={"type": "null", "data": {}})
+    vm.plug("usb-serial", "s1", chardev="ser0")
+    line = vm.wait_until(lambda: next((l for l in kplugd_log(vm).splitlines() if "failed to load fail_init" in l),
+                                      None), "the failed load", timeout=60)
+    check("No such device (ENODEV)" in line, f"the failure is logged with its errno: {line[13:]}")
+    time.sleep(3)
+    check(vm.dmesg().count("fail_init: init runs") == 1, "one attempt, no retry loop (3 s later, still one init)")
+    check("fail_init" not in vm.loaded_modules(), "the kernel did not keep it")
+    check("fail_init" not in vm.run("kplug loaded") and "fail_init" not in vm.run("cat /var/kplug/state.json"),
+          "and it is not in kplugd's ledger")
+    check(status(vm)["counters"]["loads_failed"] == 1, "kplug status counts one failed load")
+
+    # A module file that is missing, and one that is corrupt.
+    hello = vm.run("modinfo -n usb_hello").strip()
+    vm.run(f"mv {hello} /tmp/usb_hello.ko")
+    vm.plug("usb-ccid", "c1")
+    line = vm.wait_until(lambda: next((l for l in kplugd_log(vm).splitlines() if "failed to load usb_hello" in l),
+                                      None), "the missing file's failure", timeout=60)
+    check("(ENOENT)" in line, f"a missing module file: {line[13:]}")
+    slow = vm.run("modinfo -n slow_init").strip()
+    vm.run(f"printf 'this is not an ELF file' > {slow}")
+    vm.plug("usb-net", "net1")
+    line = vm.wait_until(lambda: next((l for l in kplugd_log(vm).splitlines() if "failed to load slow_init" in l),
+                                      None), "the corrupt file's failure", timeout=60)
+    check(re.search(r"\(E[A-Z]+\)", line), f"a corrupt module file: {line[13:]}")
+    check(vm.run("pidof kplugd").strip(), "kplugd keeps running through all of them")
+
+    # A full disk when the ledger is saved: it stays in memory, and is saved once there is room.
+    vm.run("dd if=/dev/zero of=/var/kplug/fill bs=1k count=128 2>/dev/null; true")
+    vm.plug("usb-kbd", "kbd1")
+    vm.wait_until(lambda: "usbhid" in vm.loaded_modules(), "usbhid for the keyboard", timeout=60)
+    line = vm.wait_until(lambda: next((l for l in kplugd_log(vm).splitlines() if "stays in memory only" in l), None),
+                         "the failed save", timeout=20)
+    check("No space left on device" in line, f"a full disk: {line[13:]}")
+    check("usbhid" in vm.run("kplug loaded"), "kplugd still knows it loaded usbhid")
+    vm.run("rm /var/kplug/fill")
+    vm.unplug("kbd1")
+    vm.wait_until(lambda: "usbhid" not in vm.loaded_modules(), "usbhid to be unloaded", timeout=30)
+    vm.run("kplug settle --timeout 30")
+    saved = json.loads(vm.run("cat /var/kplug/state.json"))
+    check("usbhid" not in json.dumps(saved) and not vm.run("ls /var/kplug/*.tmp 2>/dev/null; true").strip(),
+          "with room again, the next change is saved (valid JSON, no temporary file left)")
+
+
+def scenario_kill_burst(vm):
+    """kill -9 in the middle of a burst of plugs, then a restart: every present device ends
+    with its module loaded."""
+    vm.run("echo 'options slow_init seconds=4' > /etc/modprobe.d/slow.conf")
+    start_kplugd(vm)
+    for driver, dev_id in [("usb-net", "net1"), ("usb-kbd", "kbd1"), ("usb-ccid", "c1"), ("usb-mouse", "m1"),
+                           ("usb-tablet", "t1")]:
+        vm.plug(driver, dev_id)
+    vm.wait_until(lambda: "slow_init: init starts" in vm.dmesg(), "slow_init's init to start", timeout=60)
+    vm.run("kill -9 $(pidof kplugd)")
+    missing = {"slow_init", "usbhid", "usb_hello"} - {m for m in vm.loaded_modules()
+                                                      if "Live" in vm.run(f"cat /sys/module/{m}/initstate 2>/dev/null; true")}
+    ok(f"killed kplugd with loads in flight (not live yet: {sorted(missing) or 'none'})")
+    vm.run("while pidof kplugd >/dev/null; do sleep 0.2; done", timeout=60)
+    json.loads(vm.run("cat /run/kplug/state.json 2>/dev/null || echo '{}'"))
+    ok("the ledger on disk is whole JSON after kill -9")
+    start_kplugd(vm)
+    vm.wait_until(lambda: "slow_init: init done" in vm.dmesg(), "slow_init's init to end", timeout=60)
+    vm.run("kplug settle --timeout 60", timeout=90)
+    want = set()
+    for key in present_modaliases(vm):
+        want |= host_modprobe_r(vm, key)
+    want -= builtin(vm)
+    loaded = vm.loaded_modules()
+    check({"slow_init", "usbhid", "usb_hello"} <= want, "the plugged devices need slow_init, usbhid and usb_hello")
+    if not want <= loaded:
+        raise VMError(f"present devices without their module after the restart: {sorted(want - loaded)}")
+    ok(f"after the restart every present device has its module ({len(want)} modules)")
 
 
 def scenario_restart(vm):
@@ -316,6 +474,9 @@ SCENARIOS = {
     "unplug": scenario_unplug,
     "keyboard": scenario_keyboard,
     "forged": scenario_forged,
+    "overrun": scenario_overrun,
+    "faults": scenario_faults,
+    "kill_burst": scenario_kill_burst,
     "restart": scenario_restart,
     "slow": scenario_slow,
     "modverbs": scenario_modverbs,
