@@ -4,7 +4,7 @@
 #pragma once
 
 #include <cstdint>
-#include <list>
+#include <map>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -31,26 +31,20 @@ class EventQueue {
   std::size_t running() const;  // started, not finished
 
  private:
-  struct Entry {
-    Ticket ticket;
-    Uevent event;
-  };
-  // Moves the events of [from, end) that nothing earlier blocks into READY; the others
-  // stay, their devpaths added to held_.
-  void scan(std::list<Entry>::iterator from, std::vector<std::pair<Ticket, Uevent>>& ready);
+  // True when a running event, or a waiting one queued before TICKET, touches DEVPATH's
+  // tree.
+  bool blocked(Ticket ticket, const std::string& devpath) const;
+  void start(Ticket ticket, Uevent event);
 
-  std::list<Entry> waiting_;  // arrival order
-  // Devpaths of the waiting events already looked at (blocked). A new event behind them
-  // that touches one of their trees must wait too. Until something finishes, only new
-  // events need a look, so a burst costs O(log n) per event, not a rescan of the queue.
-  std::multiset<std::string> held_;
-  std::size_t unscanned_ = 0;  // the events at the back of waiting_ not looked at yet
-  bool rescan_ = false;  // something finished: held events may be free
-  // Running events by devpath, sorted so that a device's descendants are found by
-  // prefix and its ancestors by walking up its path: a burst of thousands of unrelated
-  // events costs O(log n) each, not O(n).
+  // Waiting events by ticket (arrival order), and their tickets by devpath: sorted paths
+  // find a device's ancestors by walking up its path and its descendants by prefix, so
+  // each push and each finish costs O(log n) for the usual shallow trees -- never a scan
+  // of the whole queue (a burst of 10^6 events stays linear).
+  std::map<Ticket, Uevent> waiting_;
+  std::map<std::string, std::set<Ticket>> waiting_paths_;
   std::multiset<std::string> running_paths_;
   std::unordered_map<Ticket, std::string> running_;
+  std::vector<std::pair<Ticket, Uevent>> ready_;  // started, not yet handed out
   Ticket next_ = 1;
 };
 
