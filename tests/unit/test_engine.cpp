@@ -170,3 +170,28 @@ TEST_CASE("an event that needs no load frees the next event of its tree at once"
   CHECK(daemon.queue().waiting() == 0);
   CHECK(daemon.queue().running() == 0);
 }
+
+TEST_CASE("events of one device run one at a time in arrival order, and a finish frees only its tree",
+          "[engine][queue]") {
+  EventQueue q;
+  auto parent = q.push(add("/devices/a", ""));
+  q.push(add("/devices/a/b", ""));  // 2: waits for the parent
+  q.push(add("/devices/a/b", ""));  // 3: waits for 2
+  auto other = q.push(add("/devices/z", ""));
+  q.push(add("/devices/z/y", ""));  // 5: waits for z
+  CHECK(q.take_ready().size() == 2);  // /devices/a and /devices/z
+  q.finish(parent);
+  auto next = q.take_ready();
+  REQUIRE(next.size() == 1);  // only 2; 3 waits for it; z's child still waits for z
+  CHECK(next[0].first == parent + 1);
+  q.finish(next[0].first);
+  next = q.take_ready();
+  REQUIRE(next.size() == 1);
+  CHECK(next[0].first == parent + 2);
+  q.finish(other);
+  next = q.take_ready();
+  REQUIRE(next.size() == 1);
+  CHECK(next[0].second.devpath == "/devices/z/y");
+  CHECK(q.waiting() == 0);
+  CHECK(q.running() == 2);
+}
