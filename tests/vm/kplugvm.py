@@ -109,12 +109,12 @@ def module_closure(moddir, wanted):
     return seen
 
 
-def build_module_tree(stage, version, root, kos):
+def build_module_tree(stage, version, root, kos, keep=KEEP):
     full = os.path.join(root, "lib", "modules", version)
     dest = os.path.join(stage, "lib", "modules", version)
     with open(os.path.join(full, "modules.dep")) as f:
         every = [line.split(":")[0] for line in f]
-    wanted = [p for p in every if any(p.startswith("kernel/" + k) for k in KEEP)]
+    wanted = [p for p in every if any(p.startswith("kernel/" + k) for k in keep)]
     for rel in sorted(module_closure(full, wanted)):
         os.makedirs(os.path.dirname(os.path.join(dest, rel)), exist_ok=True)
         shutil.copy(os.path.join(full, rel), os.path.join(dest, rel))
@@ -141,7 +141,12 @@ def install_tutorial(stage, kos):
 def shared_libraries(binaries):
     libs = set()
     for b in binaries:
-        for line in sh(["ldd", b]).splitlines():
+        r = subprocess.run(["ldd", b], text=True, capture_output=True)
+        if r.returncode != 0 and "not a dynamic executable" in r.stdout + r.stderr:
+            continue  # a script or a static binary
+        if r.returncode != 0:
+            raise VMError(f"ldd {b} failed: {r.stderr.strip()}")
+        for line in r.stdout.splitlines():
             m = re.search(r"(/\S+\.so[^\s]*)", line)
             if m:
                 libs.add(m.group(1))
@@ -209,9 +214,36 @@ done
 """
 
 
-def build_initramfs(build, bin_dir):
+def udev_package(build):
+    """Debian's udev package (systemd-udevd, udevadm, the rules), unpacked under BUILD/udev.
+    It only ever runs inside the VM: never on the host."""
+    d = os.path.join(build, "udev")
+    root = os.path.join(d, "root")
+    if not os.path.exists(os.path.join(root, "bin", "udevadm")):
+        os.makedirs(d, exist_ok=True)
+        sh(["apt-get", "download", "udev"], cwd=d)
+        deb = next(f for f in os.listdir(d) if f.startswith("udev_") and f.endswith(".deb"))
+        sh(["dpkg-deb", "-x", os.path.join(d, deb), root])
+    return root
+
+
+def stage_udev(build, stage):
+    """udevd in the VM as Debian installs it; returns the binaries to find libraries for."""
+    root = udev_package(build)
+    shutil.copy(os.path.join(root, "bin", "udevadm"), os.path.join(stage, "usr", "bin", "udevadm"))
+    os.makedirs(os.path.join(stage, "usr", "lib", "systemd"), exist_ok=True)
+    os.symlink("/usr/bin/udevadm", os.path.join(stage, "usr", "lib", "systemd", "systemd-udevd"))
+    shutil.copytree(os.path.join(root, "lib", "udev"), os.path.join(stage, "usr", "lib", "udev"), symlinks=True)
+    shutil.copytree(os.path.join(root, "etc", "udev"), os.path.join(stage, "etc", "udev"), symlinks=True)
+    helpers = [os.path.join(stage, "usr", "lib", "udev", f) for f in os.listdir(os.path.join(root, "lib", "udev"))
+               if os.path.isfile(os.path.join(root, "lib", "udev", f)) and
+               os.access(os.path.join(root, "lib", "udev", f), os.X_OK)]
+    return [os.path.join(stage, "usr", "bin", "udevadm")] + helpers
+
+
+def build_initramfs(build, bin_dir, name="vm", keep=KEEP, udev=False):
     version, root = kernel(build)
-    vm_dir = os.path.join(build, "vm")
+    vm_dir = os.path.join(build, name)
     os.makedirs(vm_dir, exist_ok=True)
     log(f"building the initramfs for {version}")
     kos = build_kmods(build, version, root)
@@ -230,6 +262,8 @@ def build_initramfs(build, bin_dir):
         subprocess.run(["strip", "--strip-unneeded", os.path.join(stage, "usr", "sbin", os.path.basename(t))],
                        check=False)
     tools += installed
+    if udev:
+        tools += stage_udev(build, stage)
     os.symlink("../usr/sbin/bash", os.path.join(stage, "bin", "bash"))
     for alias in ("modprobe", "lsmod", "rmmod", "insmod", "modinfo", "depmod"):
         os.symlink("kmod", os.path.join(stage, "usr", "sbin", alias))
@@ -256,7 +290,7 @@ def build_initramfs(build, bin_dir):
     for name, text in ETC_FILES.items():
         with open(os.path.join(stage, name), "w") as f:
             f.write(text)
-    build_module_tree(stage, version, root, kos)
+    build_module_tree(stage, version, root, kos, keep)
     install_tutorial(stage, kos)
     cpio = os.path.join(vm_dir, "initramfs.cpio")
     files = subprocess.run("find . -mindepth 1 | sort", shell=True, cwd=stage, check=True,
@@ -271,10 +305,14 @@ def build_initramfs(build, bin_dir):
 # ---------------------------------------------------------------- the running VM
 
 class VM:
-    def __init__(self, build_dir=None, bin_dir=None, boot_timeout=120, extra_qemu=(), shell=False):
+    def __init__(self, build_dir=None, bin_dir=None, boot_timeout=120, extra_qemu=(), shell=False, name="vm",
+                 keep=KEEP, udev=False, memory=768):
+        """NAME: the folder under BUILD for this VM's files (the benchmarks use their own);
+        KEEP: the module subtrees to ship; UDEV: also ship Debian's systemd-udevd."""
         self.build = os.path.abspath(build_dir or os.environ.get("KPLUG_BUILD_DIR", os.path.join(TOP, "build")))
         self.bin = os.path.abspath(bin_dir or os.environ.get("KPLUG_BIN_DIR", self.build))
-        self.dir = os.path.join(self.build, "vm")
+        self.name, self.keep, self.udev, self.memory = name, keep, udev, memory
+        self.dir = os.path.join(self.build, name)
         self.boot_timeout = boot_timeout
         self.extra_qemu = list(extra_qemu)
         self.shell = shell  # the console on this terminal with a shell; QEMU's monitor on Ctrl-A c
@@ -296,14 +334,15 @@ class VM:
         return False
 
     def start(self):
-        self.version, self.root, self.initramfs, self.stage = build_initramfs(self.build, self.bin)
+        self.version, self.root, self.initramfs, self.stage = build_initramfs(self.build, self.bin, self.name,
+                                                                              self.keep, self.udev)
         self.console_log = os.path.join(self.dir, "console.log")
         self.qmp_path = os.path.join(self.dir, "qmp.sock")
         self.agent_path = os.path.join(self.dir, "agent.sock")
         for p in (self.console_log, self.qmp_path, self.agent_path):
             if os.path.exists(p):
                 os.unlink(p)
-        argv = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "max", "-smp", "2", "-m", "768",
+        argv = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "max", "-smp", "2", "-m", str(self.memory),
                 "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
                 "-kernel", os.path.join(self.root, "boot", f"vmlinuz-{self.version}"),
                 "-initrd", self.initramfs,

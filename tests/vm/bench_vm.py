@@ -1,0 +1,188 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmarks in the VM: the same Debian kernel, the same device zoo, a fresh
+boot per run.
+
+coldplug: time from start to settled, the loaded module set, peak and idle RSS, for
+  kplugd      kplugd started, then `kplug settle` until no new event comes;
+  udevd       Debian's systemd-udevd (from the udev package, unpacked into the initramfs:
+              it never runs on the host), `udevadm trigger` for subsystems and devices as
+              systemd-udev-trigger.service does, then `udevadm settle` likewise;
+  mdev        the mdev-style baseline: `modprobe` once per sysfs `modalias` file, one
+              process each, repeated until no module is added;
+  floor       the final module set of the kplugd runs, inserted with 4 `modprobe`s in
+              parallel (modprobe orders each module's dependencies).
+hotplug: from the kernel's "new USB device" line to usb_hello's init line (kernel
+  timestamps), plugging QEMU's usb-ccid, for kplugd and udevd.
+
+usage: bench_vm.py [--boots N] [--plugs N] [--out FILE]      (writes JSON)
+"""
+import argparse
+import json
+import os
+import re
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from kplugvm import KEEP, VM, VMError, log, run_main  # noqa: E402
+
+# Module subtrees for the zoo, on top of the test VM's USB/HID/input/SCSI ones.
+ZOO_KEEP = KEEP + ("drivers/net/ethernet/intel/e1000e/", "drivers/net/virtio_net.ko",
+                   "drivers/net/ethernet/realtek/", "sound/", "drivers/nvme/", "drivers/char/hw_random/",
+                   "drivers/mmc/", "drivers/watchdog/", "drivers/virtio/", "drivers/scsi/", "drivers/ata/",
+                   "drivers/i2c/busses/", "drivers/input/", "drivers/platform/x86/", "drivers/acpi/",
+                   "drivers/firmware/", "drivers/gpu/drm/tiny/", "drivers/parport/", "drivers/block/floppy.ko")
+
+
+def zoo(build):
+    """QEMU arguments for the device zoo (disk images made on first use)."""
+    images = os.path.join(build, "vm-bench")
+    os.makedirs(images, exist_ok=True)
+    for name in ("nvme.img", "stick.img"):
+        path = os.path.join(images, name)
+        if not os.path.exists(path):
+            with open(path, "wb") as f:
+                f.truncate(16 << 20)
+    return ["-audiodev", "none,id=snd0",
+            "-device", "e1000e", "-device", "virtio-net-pci", "-device", "rtl8139",
+            "-device", "intel-hda", "-device", "hda-duplex,audiodev=snd0",
+            "-drive", f"if=none,id=nvm,format=raw,file={images}/nvme.img", "-device", "nvme,serial=kplug,drive=nvm",
+            "-device", "virtio-rng-pci", "-device", "sdhci-pci", "-device", "i6300esb",
+            "-device", "ES1370,audiodev=snd0",
+            "-device", "usb-kbd,bus=xhci.0", "-device", "usb-mouse,bus=xhci.0", "-device", "usb-tablet,bus=xhci.0",
+            "-drive", f"if=none,id=stick,format=raw,file={images}/stick.img",
+            "-device", "usb-storage,bus=xhci.0,drive=stick"]
+
+
+# Runs CONTENDER's start, then SETTLE until no new uevent comes for a second; prints the
+# seconds from start to the last settle's return. Times from bash's $EPOCHREALTIME.
+SETTLE_LOOP = r"""
+t0=$EPOCHREALTIME
+{start}
+while :; do
+  {settle}
+  t1=$EPOCHREALTIME
+  s=$(cat /sys/kernel/uevent_seqnum)
+  sleep 1
+  [ "$(cat /sys/kernel/uevent_seqnum)" = "$s" ] && break
+done
+echo "elapsed $(awk "BEGIN{{print $t1 - $t0}}")"
+"""
+
+CONTENDERS = {
+    "kplugd": dict(start="kplugd --log-level warn > /tmp/kplugd.log 2>&1 < /dev/null &",
+                   settle="until kplug settle --timeout 120 > /dev/null 2>&1; do sleep 0.02; done", process="kplugd"),
+    "udevd": dict(start="/usr/lib/systemd/systemd-udevd --daemon; "
+                        "udevadm trigger --type=subsystems --action=add; udevadm trigger --type=devices --action=add",
+                  settle="udevadm settle --timeout=120", process="systemd-udevd"),
+    "mdev": dict(start=":", settle=r"""before=$(wc -l < /proc/modules)
+  for f in $(find /sys/devices -name modalias); do modprobe -q -b "$(cat $f)" 2>/dev/null; done
+  [ "$(wc -l < /proc/modules)" = "$before" ] || continue""", process=None),
+}
+
+
+def rss(vm, process):
+    """(peak, now) VmHWM and VmRSS in KiB of PROCESS's oldest instance."""
+    pid = vm.run(f"pidof -s {process} || true").strip()
+    if not pid:
+        return None, None
+    status = vm.run(f"cat /proc/{pid}/status")
+    get = lambda key: int(re.search(rf"{key}:\s+(\d+)", status).group(1))  # noqa: E731
+    return get("VmHWM"), get("VmRSS")
+
+
+def coldplug_run(build, contender, floor_modules=None):
+    with VM(name="vm-bench", keep=ZOO_KEEP, udev=True, memory=1024, extra_qemu=zoo(build)) as vm:
+        vm.run("mkdir -p /etc/modprobe.d")
+        if contender == "floor":
+            script = ("t0=$EPOCHREALTIME; printf '%s\\n' " + " ".join(sorted(floor_modules)) +
+                      " | xargs -P 4 -n 1 modprobe -q; t1=$EPOCHREALTIME; "
+                      "echo \"elapsed $(awk \"BEGIN{print $t1 - $t0}\")\"")
+            c = dict(process=None)
+        else:
+            c = CONTENDERS[contender]
+            script = SETTLE_LOOP.format(start=c["start"], settle=c["settle"])
+        out = vm.run(script, timeout=300)
+        elapsed = float(re.search(r"elapsed ([0-9.]+)", out).group(1))
+        peak = idle = None
+        if c["process"]:
+            time.sleep(3)
+            peak, idle = rss(vm, c["process"])
+        modules = sorted(vm.loaded_modules())
+        return {"seconds": elapsed, "modules": modules, "peak_rss_kib": peak, "idle_rss_kib": idle,
+                "boot_seconds": vm.boot_seconds}
+
+
+def hotplug_run(build, contender, plugs):
+    """Latencies (ms) from 'new USB device' to usb_hello's init, PLUGS times."""
+    with VM(name="vm-bench", keep=ZOO_KEEP, udev=True, memory=1024, extra_qemu=zoo(build)) as vm:
+        c = CONTENDERS[contender]
+        vm.run(SETTLE_LOOP.format(start=c["start"], settle=c["settle"]), timeout=300)
+        out = []
+        for i in range(plugs):
+            vm.run("dmesg -C")
+            vm.plug("usb-ccid", f"c{i}")
+            vm.wait_until(lambda: "usb_hello: loaded" in vm.dmesg(), "usb_hello's init", timeout=60)
+            d = vm.dmesg()
+            new = [ln for ln in d.splitlines() if re.search(r"usb \d+-\d+: new .*USB device number", ln)]
+            init = [ln for ln in d.splitlines() if "usb_hello: loaded" in ln]
+            stamp = lambda ln: float(re.match(r"\[\s*(\d+\.\d+)\]", ln).group(1))  # noqa: E731
+            out.append((stamp(init[0]) - stamp(new[-1])) * 1000)
+            vm.unplug(f"c{i}")
+            vm.run("sleep 0.5; rmmod usb_hello 2>/dev/null; true")
+            vm.wait_until(lambda: "usb_hello" not in vm.loaded_modules(), "usb_hello to go", timeout=30)
+        return out
+
+
+def summary(values):
+    values = sorted(values)
+    return {"median": statistics.median(values), "min": values[0], "max": values[-1], "runs": values}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--boots", type=int, default=3, help="boots per contender (default 3)")
+    ap.add_argument("--plugs", type=int, default=5, help="plugs per hotplug contender (default 5)")
+    ap.add_argument("--out", default=None, help="JSON results file (default BUILD/bench/vm.json)")
+    args = ap.parse_args()
+    build = os.path.abspath(os.environ.get("KPLUG_BUILD_DIR", os.path.join(os.path.dirname(__file__), "..", "..",
+                                                                        "build")))
+    out_path = args.out or os.path.join(build, "bench", "vm.json")
+    results = {"coldplug": {}, "hotplug": {}}
+    runs = {}
+    for contender in ("kplugd", "udevd", "mdev"):
+        runs[contender] = []
+        for b in range(args.boots):
+            r = coldplug_run(build, contender)
+            log(f"coldplug {contender} #{b + 1}: {r['seconds']:.2f} s, {len(r['modules'])} modules, "
+                f"RSS peak {r['peak_rss_kib']} idle {r['idle_rss_kib']} KiB")
+            runs[contender].append(r)
+    floor_set = set(runs["kplugd"][0]["modules"])
+    runs["floor"] = []
+    for b in range(args.boots):
+        r = coldplug_run(build, "floor", floor_set)
+        log(f"coldplug floor #{b + 1}: {r['seconds']:.2f} s, {len(r['modules'])} modules")
+        runs["floor"].append(r)
+    for contender, rs in runs.items():
+        entry = summary([r["seconds"] for r in rs])
+        entry["modules"] = rs[0]["modules"]
+        entry["module_sets_equal_across_boots"] = all(r["modules"] == rs[0]["modules"] for r in rs)
+        peaks = [r["peak_rss_kib"] for r in rs if r["peak_rss_kib"]]
+        idles = [r["idle_rss_kib"] for r in rs if r["idle_rss_kib"]]
+        entry["peak_rss_kib"] = statistics.median(peaks) if peaks else None
+        entry["idle_rss_kib"] = statistics.median(idles) if idles else None
+        results["coldplug"][contender] = entry
+    for contender in ("kplugd", "udevd"):
+        lat = hotplug_run(build, contender, args.plugs)
+        log(f"hotplug {contender}: {', '.join(f'{x:.0f}' for x in lat)} ms")
+        results["hotplug"][contender] = summary(lat)
+    os.makedirs(os.path.dirname(out_path), exist_ok=True)
+    with open(out_path, "w") as f:
+        json.dump(results, f, indent=1)
+    print(json.dumps({k: {c: {x: v for x, v in e.items() if x not in ("modules", "runs")} for c, e in d.items()}
+                      for k, d in results.items()}, indent=1))
+
+
+if __name__ == "__main__":
+    run_main(main)
