@@ -128,7 +128,12 @@ Decision decide(const RuleSet& rules, const Config& config, const Uevent& event,
   }
   // Autoload needs something to resolve, and only a device's arrival loads modules.
   if (d.ignore) {
-    d = Decision{.ignore = true, .modalias = d.modalias, .trace = std::move(d.trace), .reason = "a rule ignores it"};
+    Decision ignored;
+    ignored.ignore = true;
+    ignored.modalias = std::move(d.modalias);
+    ignored.trace = std::move(d.trace);
+    ignored.reason = "a rule ignores it";
+    d = std::move(ignored);
   } else if (event.action != "add") {
     d.autoload = false;
     d.reason = "not an add event";

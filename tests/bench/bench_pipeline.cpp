@@ -1,5 +1,5 @@
-// The per-event cost on kplugd's main thread, in dry run: N recorded events (add events
-// of present-looking devices, replayed from a file of MODALIAS strings) go through
+// The per-event cost on kplugd's main thread, in dry run: a recorded stream of N add
+// datagrams (over the MODALIAS strings of a keys file) is parsed and goes through
 // on_uevent -- queue, rules, resolver, load hand-off -- with a loader that does nothing.
 // Prints microseconds per event with a cold and a warm resolver cache. Not a test.
 #include <chrono>
@@ -13,12 +13,34 @@
 #include "daemon/daemon.hpp"
 #include "rules/rule_loader.hpp"
 #include "null_loader.hpp"
+#include "uevent/parse.hpp"
 
 using namespace kplug;
 using Clock = std::chrono::steady_clock;
 
 namespace {
 
+// The datagram the kernel sends for an add event (what a recording of the socket holds).
+std::string datagram(const std::string& devpath, const std::string& modalias, std::size_t seqnum) {
+  std::string d = "add@" + devpath;
+  d.push_back('\0');
+  for (const auto& field : {std::string("ACTION=add"), "DEVPATH=" + devpath, std::string("SUBSYSTEM=usb"),
+                            "MODALIAS=" + modalias, "SEQNUM=" + std::to_string(seqnum)}) {
+    d += field;
+    d.push_back('\0');
+  }
+  return d;
+}
+
+std::vector<std::string> recording(const std::vector<std::string>& keys, std::size_t n, std::size_t offset) {
+  std::vector<std::string> stream;
+  stream.reserve(n);
+  for (std::size_t i = 0; i < n; ++i)
+    stream.push_back(datagram("/devices/bench/dev" + std::to_string(offset + i), keys[i % keys.size()], offset + i + 1));
+  return stream;
+}
+
+// Microseconds per event to parse, queue, match, resolve and hand off a recorded stream.
 double run(const std::vector<std::string>& keys, std::size_t events, const std::string& modules_dir,
            const RuleSet& rules, bool warm) {
   auto ctx = KmodContext::open({modules_dir, {"/nonexistent"}});
@@ -27,24 +49,22 @@ double run(const std::vector<std::string>& keys, std::size_t events, const std::
   DaemonOptions o;
   o.coldplug = false;
   Daemon daemon(io, o, nullptr, std::make_unique<Resolver>(std::move(*ctx)), std::make_unique<NullLoader>(), rules);
-  auto feed = [&](std::size_t n, std::size_t offset) {
-    for (std::size_t i = 0; i < n; ++i) {
-      Uevent ev;
-      ev.action = "add";
-      ev.devpath = "/devices/bench/dev" + std::to_string(offset + i);
-      ev.subsystem = "usb";
-      ev.seqnum = offset + i + 1;
-      ev.properties = {{"ACTION", "add"}, {"DEVPATH", ev.devpath}, {"SUBSYSTEM", "usb"},
-                       {"MODALIAS", keys[i % keys.size()]}, {"SEQNUM", std::to_string(ev.seqnum)}};
-      daemon.on_uevent(ev);
-      if (i % 256 == 255) io.poll();  // let load results in, as the loop would
+  auto feed = [&](const std::vector<std::string>& stream) {
+    std::size_t i = 0;
+    for (const auto& bytes : stream) {
+      auto ev = parse_datagram(std::span<const char>(bytes.data(), bytes.size()));
+      if (!ev) return false;
+      daemon.on_uevent(*ev);
+      if (++i % 256 == 0) io.poll();  // let load results in, as the loop would
     }
     io.run();
     io.restart();
+    return true;
   };
-  if (warm) feed(keys.size(), 0);
+  if (warm && !feed(recording(keys, keys.size(), 0))) return -1;
+  auto stream = recording(keys, events, 10'000'000);
   auto start = Clock::now();
-  feed(events, 10'000'000);
+  if (!feed(stream)) return -1;
   std::chrono::duration<double, std::micro> took = Clock::now() - start;
   return took.count() / static_cast<double>(events);
 }

@@ -29,10 +29,10 @@ from kplugvm import KEEP, VM, VMError, log, run_main  # noqa: E402
 
 # Module subtrees for the zoo, on top of the test VM's USB/HID/input/SCSI ones.
 ZOO_KEEP = KEEP + ("drivers/net/ethernet/intel/e1000e/", "drivers/net/virtio_net.ko",
-                   "drivers/net/ethernet/realtek/", "sound/", "drivers/nvme/", "drivers/char/hw_random/",
-                   "drivers/mmc/", "drivers/watchdog/", "drivers/virtio/", "drivers/scsi/", "drivers/ata/",
-                   "drivers/i2c/busses/", "drivers/input/", "drivers/platform/x86/", "drivers/acpi/",
-                   "drivers/firmware/", "drivers/gpu/drm/tiny/", "drivers/parport/", "drivers/block/floppy.ko")
+                   "drivers/net/ethernet/realtek/", "sound/core/", "sound/hda/", "sound/pci/", "sound/soundcore.ko",
+                   "drivers/nvme/host/", "drivers/char/hw_random/", "drivers/mmc/", "drivers/watchdog/",
+                   "drivers/virtio/", "drivers/scsi/sr_mod.ko", "drivers/ata/", "drivers/i2c/busses/",
+                   "drivers/acpi/", "drivers/firmware/", "drivers/block/floppy.ko", "drivers/input/")
 
 
 def zoo(build):
@@ -73,7 +73,7 @@ echo "elapsed $(awk "BEGIN{{print $t1 - $t0}}")"
 CONTENDERS = {
     "kplugd": dict(start="kplugd --log-level warn > /tmp/kplugd.log 2>&1 < /dev/null &",
                    settle="until kplug settle --timeout 120 > /dev/null 2>&1; do sleep 0.02; done", process="kplugd"),
-    "udevd": dict(start="/usr/lib/systemd/systemd-udevd --daemon; "
+    "udevd": dict(start="/lib/systemd/systemd-udevd --daemon; "
                         "udevadm trigger --type=subsystems --action=add; udevadm trigger --type=devices --action=add",
                   settle="udevadm settle --timeout=120", process="systemd-udevd"),
     "mdev": dict(start=":", settle=r"""before=$(wc -l < /proc/modules)

@@ -228,20 +228,31 @@ def udev_package(build):
 
 
 def stage_udev(build, stage):
-    """udevd in the VM as Debian installs it; returns the binaries to find libraries for."""
+    """udevd in the VM where Debian's package puts it (/lib/systemd/systemd-udevd, the rules in
+    /lib/udev/rules.d); returns the binaries to find libraries for."""
     root = udev_package(build)
-    shutil.copy(os.path.join(root, "bin", "udevadm"), os.path.join(stage, "usr", "bin", "udevadm"))
-    os.makedirs(os.path.join(stage, "usr", "lib", "systemd"), exist_ok=True)
-    os.symlink("/usr/bin/udevadm", os.path.join(stage, "usr", "lib", "systemd", "systemd-udevd"))
-    shutil.copytree(os.path.join(root, "lib", "udev"), os.path.join(stage, "usr", "lib", "udev"), symlinks=True)
+    shutil.copy(os.path.join(root, "bin", "udevadm"), os.path.join(stage, "bin", "udevadm"))
+    os.makedirs(os.path.join(stage, "lib", "systemd"), exist_ok=True)
+    os.symlink("/bin/udevadm", os.path.join(stage, "lib", "systemd", "systemd-udevd"))
+    shutil.copytree(os.path.join(root, "lib", "udev"), os.path.join(stage, "lib", "udev"), symlinks=True)
     shutil.copytree(os.path.join(root, "etc", "udev"), os.path.join(stage, "etc", "udev"), symlinks=True)
-    helpers = [os.path.join(stage, "usr", "lib", "udev", f) for f in os.listdir(os.path.join(root, "lib", "udev"))
+    helpers = [os.path.join(stage, "lib", "udev", f) for f in os.listdir(os.path.join(root, "lib", "udev"))
                if os.path.isfile(os.path.join(root, "lib", "udev", f)) and
                os.access(os.path.join(root, "lib", "udev", f), os.X_OK)]
-    return [os.path.join(stage, "usr", "bin", "udevadm")] + helpers
+    return [os.path.join(stage, "bin", "udevadm")] + helpers
+
+
+_built = {}  # one build per process and kind of VM: a boot changes nothing in it
 
 
 def build_initramfs(build, bin_dir, name="vm", keep=KEEP, udev=False):
+    key = (build, bin_dir, name, keep, udev)
+    if key not in _built:
+        _built[key] = _build_initramfs(build, bin_dir, name, keep, udev)
+    return _built[key]
+
+
+def _build_initramfs(build, bin_dir, name, keep, udev):
     version, root = kernel(build)
     vm_dir = os.path.join(build, name)
     os.makedirs(vm_dir, exist_ok=True)
