@@ -84,7 +84,7 @@ CONTENDERS = {
 
 def rss(vm, process):
     """(peak, now) VmHWM and VmRSS in KiB of PROCESS's oldest instance."""
-    pid = vm.run(f"pidof -s {process} || true").strip()
+    pid = vm.run(f"pidof {process} | tr ' ' '\\n' | sort -n | head -n 1").strip()
     if not pid:
         return None, None
     status = vm.run(f"cat /proc/{pid}/status")
