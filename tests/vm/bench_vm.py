@@ -2,11 +2,13 @@
 """Side-by-side benchmarks in the VM: the same Debian kernel, the same device zoo, a fresh
 boot per run.
 
-coldplug: time from start to settled, the loaded module set, peak and idle RSS, for
-  kplugd      kplugd started, then `kplug settle` until no new event comes;
+coldplug: time from the start to the last module becoming Live, the loaded module set,
+peak and idle RSS, for
+  kplugd      kplugd started; done when `kplug settle` returns and no uevent follows;
   udevd       Debian's systemd-udevd (from the udev package, unpacked into the initramfs:
               it never runs on the host), `udevadm trigger` for subsystems and devices as
-              systemd-udev-trigger.service does, then `udevadm settle` likewise;
+              systemd-udev-trigger.service does; done when `udevadm settle` returns and
+              no uevent follows;
   mdev        the mdev-style baseline: `modprobe` once per sysfs `modalias` file, one
               process each, repeated until no module is added;
   floor       the final module set of the kplugd runs, inserted with 4 `modprobe`s in
@@ -55,30 +57,48 @@ def zoo(build):
             "-device", "usb-storage,bus=xhci.0,drive=stick"]
 
 
-# Runs CONTENDER's start, then SETTLE until no new uevent comes for a second; prints the
-# seconds from start to the last settle's return. Times from bash's $EPOCHREALTIME.
-SETTLE_LOOP = r"""
-t0=$EPOCHREALTIME
+# Starts a contender, runs its FINISH (what says it is done) in the background, and
+# watches /proc/modules (names and states) every 20 ms: the time reported is from the start
+# to the last change, i.e. until the last module became Live, once FINISH has returned and
+# nothing changed for 2 s. The same clock for every contender: bash's $EPOCHREALTIME.
+MEASURE = r"""
+rm -f /tmp/bench.done /tmp/bench.timeline
+t0=${{EPOCHREALTIME/./}}
 {start}
+( {finish}
+  touch /tmp/bench.done ) > /dev/null 2>&1 < /dev/null &
+prev=; last=$t0
 while :; do
-  {settle}
-  t1=$EPOCHREALTIME
-  s=$(cat /sys/kernel/uevent_seqnum)
-  sleep 1
-  [ "$(cat /sys/kernel/uevent_seqnum)" = "$s" ] && break
+  cur=$(cut -d' ' -f1,5 /proc/modules)
+  now=${{EPOCHREALTIME/./}}
+  [ "$cur" != "$prev" ] && {{ prev=$cur; last=$now;
+    echo "$(( (now - t0) / 1000 )) ms: $(grep -c Live /proc/modules) live, $(grep -c Loading /proc/modules) loading" >> /tmp/bench.timeline; }}
+  [ -e /tmp/bench.done ] && [ $((now - last)) -gt 2000000 ] && break
+  sleep 0.02
 done
-echo "elapsed $(awk "BEGIN{{print $t1 - $t0}}")"
+echo "elapsed_us $((last - t0))"
 """
+
+# A daemon is done when its settle returns and no uevent comes for a second after it.
+QUIET = r"""while :; do
+    {settle}
+    s=$(cat /sys/kernel/uevent_seqnum); sleep 1
+    [ "$(cat /sys/kernel/uevent_seqnum)" = "$s" ] && break
+  done"""
 
 CONTENDERS = {
     "kplugd": dict(start="kplugd --log-level warn > /tmp/kplugd.log 2>&1 < /dev/null &",
-                   settle="until kplug settle --timeout 120 > /dev/null 2>&1; do sleep 0.02; done", process="kplugd"),
+                   finish=QUIET.format(settle="until kplug settle --timeout 120; do sleep 0.02; done"),
+                   process="kplugd"),
     "udevd": dict(start="/lib/systemd/systemd-udevd --daemon; "
                         "udevadm trigger --type=subsystems --action=add; udevadm trigger --type=devices --action=add",
-                  settle="udevadm settle --timeout=120", process="systemd-udevd"),
-    "mdev": dict(start=":", settle=r"""before=$(wc -l < /proc/modules)
-  for f in $(find /sys/devices -name modalias); do modprobe -q -b "$(cat $f)" 2>/dev/null; done
-  [ "$(wc -l < /proc/modules)" = "$before" ] || continue""", process=None),
+                  finish=QUIET.format(settle="udevadm settle --timeout=120"), process="systemd-udevd"),
+    # mdev-style: one modprobe process per modalias file, passes until one adds nothing.
+    "mdev": dict(start=":", finish=r"""while :; do
+    before=$(wc -l < /proc/modules)
+    for f in $(find /sys/devices -name modalias); do modprobe -q -b "$(cat $f)"; done
+    [ "$(wc -l < /proc/modules)" = "$before" ] && break
+  done""", process=None),
 }
 
 
@@ -94,17 +114,13 @@ def rss(vm, process):
 
 def coldplug_run(build, contender, floor_modules=None):
     with VM(name="vm-bench", keep=ZOO_KEEP, udev=True, memory=1024, extra_qemu=zoo(build)) as vm:
-        vm.run("mkdir -p /etc/modprobe.d")
         if contender == "floor":
-            script = ("t0=$EPOCHREALTIME; printf '%s\\n' " + " ".join(sorted(floor_modules)) +
-                      " | xargs -P 4 -n 1 modprobe -q; t1=$EPOCHREALTIME; "
-                      "echo \"elapsed $(awk \"BEGIN{print $t1 - $t0}\")\"")
-            c = dict(process=None)
+            c = dict(start=":", finish="printf '%s\\n' " + " ".join(sorted(floor_modules)) +
+                     " | xargs -P 4 -n 1 modprobe -q", process=None)
         else:
             c = CONTENDERS[contender]
-            script = SETTLE_LOOP.format(start=c["start"], settle=c["settle"])
-        out = vm.run(script, timeout=300)
-        elapsed = float(re.search(r"elapsed ([0-9.]+)", out).group(1))
+        out = vm.run(MEASURE.format(start=c["start"], finish=c["finish"]), timeout=600)
+        elapsed = int(re.search(r"elapsed_us (\d+)", out).group(1)) / 1e6
         peak = idle = None
         if c["process"]:
             time.sleep(3)
@@ -118,14 +134,14 @@ def hotplug_run(build, contender, plugs):
     """Latencies (ms) from 'new USB device' to usb_hello's init, PLUGS times."""
     with VM(name="vm-bench", keep=ZOO_KEEP, udev=True, memory=1024, extra_qemu=zoo(build)) as vm:
         c = CONTENDERS[contender]
-        vm.run(SETTLE_LOOP.format(start=c["start"], settle=c["settle"]), timeout=300)
+        vm.run(MEASURE.format(start=c["start"], finish=c["finish"]), timeout=600)
         out = []
         for i in range(plugs):
-            vm.run("dmesg -C")
+            vm.run("dmesg -c > /dev/null")
             vm.plug("usb-ccid", f"c{i}")
             vm.wait_until(lambda: "usb_hello: loaded" in vm.dmesg(), "usb_hello's init", timeout=60)
             d = vm.dmesg()
-            new = [ln for ln in d.splitlines() if re.search(r"usb \d+-\d+: new .*USB device number", ln)]
+            new = [ln for ln in d.splitlines() if re.search(r"usb [0-9.-]+: new .*USB device number", ln)]
             init = [ln for ln in d.splitlines() if "usb_hello: loaded" in ln]
             stamp = lambda ln: float(re.match(r"\[\s*(\d+\.\d+)\]", ln).group(1))  # noqa: E731
             out.append((stamp(init[0]) - stamp(new[-1])) * 1000)
