@@ -222,12 +222,13 @@ void Daemon::do_dispatch() {
 
 void Daemon::on_event_ready(EventQueue::Ticket ticket, const Uevent& event) {
   // 1. Apply the rules and the config's defaults to the event.
-  Decision decision = decide(*rules_, options_, event, attrs_);
+  Decision decision = decide(*rules_, options_, event, attrs_, !subscribers_.empty());
   last_seqnum_ = std::max(last_seqnum_, event.seqnum);
   if (!subscribers_.empty()) publish(decision_json(event, decision));
   if (decision.ignore) {
     queue_.finish(ticket);
-    return spdlog::debug("{}: ignored by a rule", describe_event(event));
+    if (spdlog::should_log(spdlog::level::debug)) spdlog::debug("{}: ignored by a rule", describe_event(event));
+    return;
   }
   // 2. Say what the rules ask to say, run what they ask to run.
   do_rule_actions(event, decision);
@@ -237,6 +238,12 @@ void Daemon::on_event_ready(EventQueue::Ticket ticket, const Uevent& event) {
     return queue_.finish(ticket);
   }
   // 4. The modules: those rules name, and those MODALIAS resolves to (cached).
+  if (decision.load.empty() && !decision.autoload) {
+    // Most events (change, bind, ... and devices without MODALIAS) end here.
+    if (spdlog::should_log(spdlog::level::debug))
+      spdlog::debug("{}: no autoload ({})", describe_event(event), decision.reason);
+    return queue_.finish(ticket);
+  }
   auto report = std::make_shared<LoadReport>();
   report->ticket = ticket;
   auto jobs = plan_loads(event, decision, *report);

@@ -40,14 +40,16 @@ std::string patterns(const std::vector<std::string>& globs) {
   return out;
 }
 
-bool test(const Match& match, const Uevent& ev, const AttrReader& attrs, std::vector<std::string>& reasons);
+// REASONS, when given, collects why each condition held or failed (kplug test, the
+// decisions stream); without it the test is just the test, with nothing formatted.
+bool test(const Match& match, const Uevent& ev, const AttrReader& attrs, std::vector<std::string>* reasons);
 
-bool test(const Condition& c, const Uevent& ev, const AttrReader& attrs, std::vector<std::string>& reasons) {
+bool test(const Condition& c, const Uevent& ev, const AttrReader& attrs, std::vector<std::string>* reasons) {
   using K = Condition::Kind;
   if (c.kind == K::not_) {
     std::vector<std::string> inner;
-    bool held = test(*c.negated, ev, attrs, inner);
-    reasons.push_back(fmt::format("not ({}): {}", fmt::join(inner, "; "), held ? "fails" : "holds"));
+    bool held = test(*c.negated, ev, attrs, reasons ? &inner : nullptr);
+    if (reasons) reasons->push_back(fmt::format("not ({}): {}", fmt::join(inner, "; "), held ? "fails" : "holds"));
     return !held;
   }
   std::optional<std::string> value;
@@ -70,18 +72,24 @@ bool test(const Condition& c, const Uevent& ev, const AttrReader& attrs, std::ve
     case K::not_: break;
   }
   if (!value) {
-    reasons.push_back(fmt::format("{} is absent (wanted {})", label, patterns(c.globs)));
+    if (reasons) reasons->push_back(fmt::format("{} is absent (wanted {})", label, patterns(c.globs)));
     return false;
   }
   bool hit = std::any_of(c.globs.begin(), c.globs.end(), [&](const std::string& g) { return glob_match(g, *value); });
-  reasons.push_back(fmt::format("{} '{}' {} {}", label, *value, hit ? "matches" : "does not match", patterns(c.globs)));
+  if (reasons)
+    reasons->push_back(
+        fmt::format("{} '{}' {} {}", label, *value, hit ? "matches" : "does not match", patterns(c.globs)));
   return hit;
 }
 
-bool test(const Match& match, const Uevent& ev, const AttrReader& attrs, std::vector<std::string>& reasons) {
+bool test(const Match& match, const Uevent& ev, const AttrReader& attrs, std::vector<std::string>* reasons) {
   bool all = true;
-  for (const auto& c : match.conditions) all = test(c, ev, attrs, reasons) && all;
-  if (match.conditions.empty()) reasons.push_back("no conditions: matches every event");
+  // Explaining looks at every condition; deciding stops at the first that fails.
+  for (const auto& c : match.conditions) {
+    all = test(c, ev, attrs, reasons) && all;
+    if (!all && !reasons) return false;
+  }
+  if (match.conditions.empty() && reasons) reasons->push_back("no conditions: matches every event");
   return all;
 }
 
@@ -107,7 +115,8 @@ void apply(const Rule& rule, const Uevent& ev, Decision& d) {
 
 }  // namespace
 
-Decision decide(const RuleSet& rules, const Config& config, const Uevent& event, const AttrReader& attrs) {
+Decision decide(const RuleSet& rules, const Config& config, const Uevent& event, const AttrReader& attrs,
+                bool explain) {
   Decision d;
   d.modalias = std::string(event.modalias());
   d.autoload = config.autoload;
@@ -120,7 +129,7 @@ Decision decide(const RuleSet& rules, const Config& config, const Uevent& event,
 
   for (const auto& rule : rules.rules) {
     RuleTrace trace{&rule, false, {}};
-    trace.matched = test(rule.match, event, attrs, trace.reasons);
+    trace.matched = test(rule.match, event, attrs, explain ? &trace.reasons : nullptr);
     bool stop = trace.matched && rule.stop;
     if (trace.matched) apply(rule, event, d);
     d.trace.push_back(std::move(trace));

@@ -43,7 +43,10 @@ struct Decision {
 using AttrReader = std::function<std::optional<std::string>(const std::string& devpath, const std::string& name)>;
 
 // Applies RULES in order to EVENT over the defaults in CONFIG. Pure given ATTRS.
-Decision decide(const RuleSet& rules, const Config& config, const Uevent& event, const AttrReader& attrs = {});
+// EXPLAIN fills each rule trace's reasons (for kplug test and the decisions stream);
+// kplugd's hot path leaves it off.
+Decision decide(const RuleSet& rules, const Config& config, const Uevent& event, const AttrReader& attrs = {},
+                bool explain = true);
 
 // kplug's default policy: no rules, default config.
 Decision default_decision(const Uevent& event);
