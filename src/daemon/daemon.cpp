@@ -351,15 +351,14 @@ void Daemon::on_coldplug_step_done() {
   coldplug_running_ = false;
   auto took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - coldplug_started_);
   double ms = static_cast<double>(took.count()) / 1000.0;
-  if (!rescanning_) {
-    spdlog::info("coldplug complete in {:.1f} ms: {}", ms, counters_.summary());
-    return on_ready();
-  }
+  bool initial = !rescanning_;
   rescanning_ = false;
-  spdlog::info("rescan complete in {:.1f} ms: {}", ms, counters_.summary());
-  if (rescan_again_) {
+  spdlog::info("{} complete in {:.1f} ms: {}", initial ? "coldplug" : "rescan", ms, counters_.summary());
+  if (initial) on_ready();
+  // Events lost while it ran may concern devices it had already read: once more.
+  if (rescan_again_ && !stopping_) {
     rescan_again_ = false;
-    request_rescan("events were lost during the last rescan");
+    request_rescan(initial ? "events were lost during coldplug" : "events were lost during the last rescan");
   }
   check_settles();
 }
