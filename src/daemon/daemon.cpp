@@ -111,6 +111,7 @@ void Daemon::stop(int exit_code) {
   if (control_) control_->close();
   if (settle_timer_) settle_timer_->cancel();
   if (watchdog_timer_) watchdog_timer_->cancel();
+  if (rescan_timer_) rescan_timer_->cancel();
   for (auto& s : settles_) s.session->send({{"ok", false}, {"error", "kplugd is stopping"}});
   settles_.clear();
 }
