@@ -210,8 +210,8 @@ void Daemon::save_state() {
     saved_revision_ = ledger_.revision();
 }
 
-void Daemon::on_uevent(const Uevent& event) {
-  queue_.push(event);
+void Daemon::on_uevent(Uevent event) {
+  queue_.push(std::move(event));
   do_dispatch();
 }
 
@@ -340,9 +340,9 @@ void Daemon::do_coldplug(bool rescan) {
   coldplug_running_ = true;
   rescanning_ = rescan;
   coldplug_pending_ = 1;
-  for (const auto& ev : *devices) {
+  for (auto& ev : *devices) {
     ++counters_.coldplug_events;
-    on_uevent(ev);
+    on_uevent(std::move(ev));
   }
   on_coldplug_step_done();
 }
@@ -653,7 +653,7 @@ void Daemon::on_receive(ReceiveOutcome& outcome) {
         request_rescan(fmt::format("{} events missed before SEQNUM {}", r->missed_before, r->event.seqnum));
       overrun_gap_pending_ = false;
     }
-    on_uevent(r->event);
+    on_uevent(std::move(r->event));
   } else if (auto* rej = std::get_if<Rejected>(&outcome)) {
     std::string reason = to_string(rej->reason);
     if (rej->reason == RejectReason::malformed) reason += ":" + rej->detail.substr(0, rej->detail.find(':'));

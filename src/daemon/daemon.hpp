@@ -64,7 +64,7 @@ class Daemon {
 
   // Queues the event; it is handled as soon as no earlier event of its device tree is
   // still being handled.
-  void on_uevent(const Uevent& event);
+  void on_uevent(Uevent event);
 
   const Counters& counters() const { return counters_; }
   const Ledger& ledger() const { return ledger_; }

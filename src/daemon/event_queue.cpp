@@ -50,8 +50,7 @@ bool EventQueue::blocked(Ticket ticket, const std::string& devpath) const {
 }
 
 void EventQueue::start(Ticket ticket, Uevent event) {
-  running_paths_.insert(event.devpath);
-  running_.emplace(ticket, event.devpath);
+  running_.emplace(ticket, running_paths_.insert(event.devpath));
   ready_.emplace_back(ticket, std::move(event));
 }
 
@@ -64,8 +63,7 @@ std::vector<std::pair<EventQueue::Ticket, Uevent>> EventQueue::take_ready() {
 void EventQueue::finish(Ticket ticket) {
   auto it = running_.find(ticket);
   if (it == running_.end()) return;
-  std::string devpath = std::move(it->second);
-  running_paths_.erase(running_paths_.find(devpath));
+  std::string devpath = std::move(running_paths_.extract(it->second).value());
   running_.erase(it);
   // Only events of the finished device's tree can be free now; of each path, only the
   // first waiting event (the later ones wait for it).

@@ -43,7 +43,7 @@ class EventQueue {
   std::map<Ticket, Uevent> waiting_;
   std::map<std::string, std::set<Ticket>> waiting_paths_;
   std::multiset<std::string> running_paths_;
-  std::unordered_map<Ticket, std::string> running_;
+  std::unordered_map<Ticket, std::multiset<std::string>::iterator> running_;  // into running_paths_
   std::vector<std::pair<Ticket, Uevent>> ready_;  // started, not yet handed out
   Ticket next_ = 1;
 };

@@ -2,6 +2,7 @@
 // read with a plain recvmsg because kernel uevents carry no nlmsghdr for libnl to parse.
 #include "uevent/netlink_source.hpp"
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -16,6 +17,8 @@ namespace kplug {
 
 namespace {
 constexpr int kernel_group = 1;
+constexpr std::size_t batch_size = 16;
+constexpr std::size_t slot_size = ParseLimits{}.max_datagram + 1;  // one byte more than allowed shows MSG_TRUNC
 
 std::string errno_text(int err) { return std::strerror(err); }
 }  // namespace
@@ -49,6 +52,37 @@ Result<std::unique_ptr<NetlinkSource>, std::string> NetlinkSource::open(const Ne
   return src;
 }
 
+struct NetlinkSource::Batch {
+  // One block for every slot, left uninitialised: a page of it costs memory only once a
+  // datagram that long has been written into it.
+  std::unique_ptr<char[]> buffers{new char[batch_size * slot_size]};
+  std::array<mmsghdr, batch_size> headers{};
+  std::array<iovec, batch_size> iovecs{};
+  std::array<sockaddr_nl, batch_size> senders{};
+  struct alignas(cmsghdr) Control {
+    char bytes[CMSG_SPACE(sizeof(ucred))];
+  };
+  std::array<Control, batch_size> controls{};
+
+  // Readies every slot for the next recvmmsg (the kernel rewrites lengths and flags).
+  void reset() {
+    for (std::size_t i = 0; i < batch_size; ++i) {
+      iovecs[i] = {buffers.get() + i * slot_size, slot_size};
+      msghdr& m = headers[i].msg_hdr;
+      m = msghdr{};
+      m.msg_name = &senders[i];
+      m.msg_namelen = sizeof senders[i];
+      m.msg_iov = &iovecs[i];
+      m.msg_iovlen = 1;
+      m.msg_control = controls[i].bytes;
+      m.msg_controllen = sizeof controls[i].bytes;
+      headers[i].msg_len = 0;
+    }
+  }
+};
+
+NetlinkSource::NetlinkSource() : batch_(std::make_unique<Batch>()) {}
+
 NetlinkSource::~NetlinkSource() {
   if (sock_) nl_socket_free(sock_);
 }
@@ -58,28 +92,32 @@ int NetlinkSource::fd() const { return nl_socket_get_fd(sock_); }
 std::uint32_t NetlinkSource::port_id() const { return nl_socket_get_local_port(sock_); }
 
 ReceiveOutcome NetlinkSource::receive() {
-  sockaddr_nl addr{};
-  iovec iov{buffer_.data(), buffer_.size()};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred))];
-  msghdr msg{};
-  msg.msg_name = &addr;
-  msg.msg_namelen = sizeof addr;
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-
-  ssize_t n = recvmsg(fd(), &msg, MSG_DONTWAIT);
-  if (n < 0) {
-    int err = errno;
-    if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR) return WouldBlock{};
-    if (err == ENOBUFS) {
-      // The next event cannot be compared with the last one we saw.
-      seqnums_.reset();
-      return Overrun{};
+  if (batch_next_ == batch_count_) {
+    batch_->reset();
+    batch_next_ = batch_count_ = 0;
+    int n = recvmmsg(fd(), batch_->headers.data(), batch_size, MSG_DONTWAIT, nullptr);
+    if (n < 0) {
+      int err = errno;
+      if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR) return WouldBlock{};
+      if (err == ENOBUFS) {
+        // The next event cannot be compared with the last one we saw.
+        seqnums_.reset();
+        return Overrun{};
+      }
+      return ReceiveFailed{err};
     }
-    return ReceiveFailed{err};
+    // An error after the first datagram (ENOBUFS) comes with the next call.
+    batch_count_ = static_cast<std::size_t>(n);
+    if (batch_count_ == 0) return WouldBlock{};
   }
+  return take(batch_next_++);
+}
+
+ReceiveOutcome NetlinkSource::take(std::size_t index) {
+  const sockaddr_nl& addr = batch_->senders[index];
+  msghdr& msg = batch_->headers[index].msg_hdr;
+  std::size_t n = batch_->headers[index].msg_len;
+  const char* data = batch_->buffers.get() + index * slot_size;
 
   SenderInfo sender;
   sender.nl_pid = addr.nl_pid;
@@ -93,9 +131,9 @@ ReceiveOutcome NetlinkSource::receive() {
       sender.uid = cred.uid;
     }
   }
-  std::size_t size = static_cast<std::size_t>(n);
+  std::size_t size = n;
   bool truncated = (msg.msg_flags & MSG_TRUNC) != 0;
-  auto bytes = std::span<const char>(buffer_.data(), std::min(size, buffer_.size()));
+  auto bytes = std::span<const char>(data, std::min(size, slot_size));
   if (auto reason = check_sender(sender)) {
     Rejected r{*reason,
                fmt::format("sender port {} groups {:#x} uid {}", sender.nl_pid, sender.nl_groups,

@@ -52,7 +52,7 @@ class NetlinkSource {
  public:
   // Opens, sizes and binds the socket. Errors name what failed and the errno text.
   static Result<std::unique_ptr<NetlinkSource>, std::string> open(const NetlinkOptions& options);
-  ~NetlinkSource();
+  ~NetlinkSource();  // (out of line: Batch is complete only there)
   NetlinkSource(const NetlinkSource&) = delete;
   NetlinkSource& operator=(const NetlinkSource&) = delete;
 
@@ -65,12 +65,19 @@ class NetlinkSource {
   ReceiveOutcome receive();
 
  private:
-  NetlinkSource() = default;
+  NetlinkSource();
   nl_sock* sock_ = nullptr;
   std::size_t receive_buffer_ = 0;
   bool buffer_forced_ = false;
   SeqnumTracker seqnums_;
-  std::vector<char> buffer_ = std::vector<char>(ParseLimits{}.max_datagram + 1);
+
+  // Datagrams are read in batches (recvmmsg): during a burst one system call brings up
+  // to batch_size of them, handed out one per receive().
+  struct Batch;
+  ReceiveOutcome take(std::size_t index);
+  std::unique_ptr<Batch> batch_;
+  std::size_t batch_count_ = 0;  // datagrams in the batch
+  std::size_t batch_next_ = 0;   // the next one to hand out
 };
 
 }  // namespace kplug

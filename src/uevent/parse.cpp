@@ -110,6 +110,7 @@ Result<Uevent, ParseError> parse_datagram(std::span<const char> bytes, bool trun
   // 3. Every KEY=VALUE field.
   Uevent ev;
   std::string_view rest = all.substr(header_end + 1);
+  ev.properties.reserve(std::min<std::size_t>(std::count(rest.begin(), rest.end(), '\0') + 1, limits.max_keys));
   std::size_t pos = 0;
   while (pos <= rest.size()) {
     std::size_t end = rest.find('\0', pos);
