@@ -327,23 +327,24 @@ void Daemon::do_run(const std::string& rule, const std::vector<std::string>& arg
 
 void Daemon::do_coldplug(bool rescan) {
   coldplug_started_ = std::chrono::steady_clock::now();
-  auto devices = enumerate_modalias_devices();
-  if (!devices) {
-    spdlog::error("{} failed: {}", rescan ? "rescan" : "coldplug", devices.error());
-    return rescan ? void() : on_ready();
-  }
-  if (rescan)
-    spdlog::info("rescan ({}): {} present devices carry a MODALIAS", rescan_why_, devices->size());
-  else
-    spdlog::info("coldplug: {} present devices carry a MODALIAS", devices->size());
   // The +1 keeps coldplug open until every event has been handed out.
   coldplug_running_ = true;
   rescanning_ = rescan;
   coldplug_pending_ = 1;
-  for (auto& ev : *devices) {
+  // Each device goes into the pipeline as the walk finds it: its module loads on a
+  // loader thread while the walk goes on.
+  auto walked = for_each_modalias_device([this](Uevent&& ev) {
     ++counters_.coldplug_events;
     on_uevent(std::move(ev));
-  }
+  });
+  auto took = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - coldplug_started_);
+  if (!walked)
+    spdlog::error("{} failed: {}", rescan ? "rescan" : "coldplug", walked.error());
+  else if (rescan)
+    spdlog::info("rescan ({}): {} present devices carry a MODALIAS (sysfs read in {:.1f} ms)", rescan_why_, *walked,
+                 took.count());
+  else
+    spdlog::info("coldplug: {} present devices carry a MODALIAS (sysfs read in {:.1f} ms)", *walked, took.count());
   on_coldplug_step_done();
 }
 

@@ -36,7 +36,9 @@ constexpr const char* description =
 
 std::unique_ptr<ModuleLoader> make_loader(const DaemonOptions& options, const KmodOptions& kmod_options,
                                           std::string& error) {
-  auto ctx = KmodContext::open(kmod_options);
+  KmodOptions loader_options = kmod_options;
+  loader_options.map_indexes = false;
+  auto ctx = KmodContext::open(loader_options);
   if (!ctx) {
     error = ctx.error();
     return nullptr;

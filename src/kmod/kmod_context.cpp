@@ -65,6 +65,7 @@ Result<std::unique_ptr<KmodContext>, std::string> KmodContext::open(const KmodOp
   if (!kc->ctx_) return unexpected(fmt::format("cannot create a libkmod context for {}", kc->modules_dir_));
   kmod_set_log_fn(kc->ctx_, log_from_libkmod, nullptr);
   kmod_set_log_priority(kc->ctx_, 4);
+  if (!options.map_indexes) return kc;
   if (int err = kmod_load_resources(kc->ctx_); err < 0)
     return unexpected(fmt::format("cannot load the module indexes of {}: {}", kc->modules_dir_, std::strerror(-err)));
   return kc;

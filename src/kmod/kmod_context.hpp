@@ -19,6 +19,11 @@ struct KmodOptions {
   // Off for work that needs no index (listing, inserting a file, removing): the
   // modules directory may then be missing.
   bool require_indexes = true;
+  // Keep the indexes mapped (kmod_load_resources): fast lookups, for the resolver. A
+  // loader thread's context looks up one module's dependencies per load and reads the
+  // index file for it instead, so each thread does not map (and keep resident) its own
+  // copy of the indexes.
+  bool map_indexes = true;
 };
 
 class KmodContext {

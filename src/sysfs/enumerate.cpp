@@ -1,10 +1,19 @@
-// libudev enumeration. Without udevd running, libudev reads each device's sysfs `uevent`
-// file, which is exactly the property set the kernel would send for it.
+// Coldplug enumeration: a walk of /sys/devices that reads each device's `uevent` file,
+// which is exactly the property set the kernel would send for it. (libudev reads one
+// device for `kplug test --devpath`.)
 #include "sysfs/enumerate.hpp"
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <optional>
+#include <string_view>
 
 #include <fmt/format.h>
 #include <libudev.h>
@@ -45,21 +54,107 @@ Uevent to_add_event(udev_device* dev) {
 
 }  // namespace
 
-Result<std::vector<Uevent>, std::string> enumerate_modalias_devices() {
-  UdevPtr<udev> u(udev_new());
-  if (!u) return unexpected(fmt::format("cannot start libudev: {}", std::strerror(errno)));
-  UdevPtr<udev_enumerate> en(udev_enumerate_new(u.get()));
-  if (!en) return unexpected(fmt::format("cannot enumerate devices: {}", std::strerror(errno)));
-  if (int err = udev_enumerate_scan_devices(en.get()); err < 0)
-    return unexpected(fmt::format("cannot scan /sys for devices: {}", std::strerror(-err)));
+namespace {
 
-  std::vector<Uevent> events;
-  udev_list_entry* entry;
-  udev_list_entry_foreach(entry, udev_enumerate_get_list_entry(en.get())) {
-    UdevPtr<udev_device> dev(udev_device_new_from_syspath(u.get(), udev_list_entry_get_name(entry)));
-    if (!dev || !udev_device_get_property_value(dev.get(), "MODALIAS")) continue;
-    events.push_back(to_add_event(dev.get()));
+struct Fd {
+  int fd = -1;
+  explicit Fd(int f) : fd(f) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() {
+    if (fd >= 0) close(fd);
   }
+};
+
+// The properties a uevent file lists, one KEY=VALUE per line; lines that are not
+// KEY=VALUE are skipped.
+void add_properties(Uevent& ev, std::string_view text) {
+  while (!text.empty()) {
+    std::size_t end = text.find('\n');
+    std::string_view line = text.substr(0, end);
+    text = end == std::string_view::npos ? std::string_view() : text.substr(end + 1);
+    std::size_t eq = line.find('=');
+    if (eq == 0 || eq == std::string_view::npos) continue;
+    std::string_view key = line.substr(0, eq);
+    if (key == "ACTION" || key == "DEVPATH" || key == "SUBSYSTEM" || key == "SEQNUM") continue;
+    ev.properties.emplace_back(std::string(key), std::string(line.substr(eq + 1)));
+  }
+}
+
+}  // namespace
+
+Result<Uevent, std::string> read_uevent_file(const std::string& sys_root, const std::string& devpath, int dir_fd) {
+  std::string dir = sys_root + devpath;
+  std::optional<Fd> owned;
+  if (dir_fd < 0) {
+    owned.emplace(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (owned->fd < 0) return unexpected(fmt::format("no device at {}: {}", dir, std::strerror(errno)));
+    dir_fd = owned->fd;
+  }
+  Fd file(openat(dir_fd, "uevent", O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (file.fd < 0) return unexpected(fmt::format("cannot read {}/uevent: {}", dir, std::strerror(errno)));
+  std::array<char, 8192> buf;
+  ssize_t n = read(file.fd, buf.data(), buf.size());
+  if (n < 0) return unexpected(fmt::format("cannot read {}/uevent: {}", dir, std::strerror(errno)));
+  std::array<char, 256> link{};
+  ssize_t len = readlinkat(dir_fd, "subsystem", link.data(), link.size() - 1);
+  std::string_view target(link.data(), len > 0 ? static_cast<std::size_t>(len) : 0);
+
+  Uevent ev;
+  ev.action = "add";
+  ev.source = EventSource::coldplug;
+  ev.devpath = devpath;
+  ev.subsystem = std::string(target.substr(target.rfind('/') + 1));
+  ev.properties.emplace_back("ACTION", "add");
+  ev.properties.emplace_back("DEVPATH", ev.devpath);
+  ev.properties.emplace_back("SUBSYSTEM", ev.subsystem);
+  add_properties(ev, std::string_view(buf.data(), static_cast<std::size_t>(n)));
+  ev.properties.emplace_back("SEQNUM", "0");
+  return ev;
+}
+
+Result<std::size_t, std::string> for_each_modalias_device(const std::function<void(Uevent&&)>& visit,
+                                                          const std::string& sys_root) {
+  std::size_t handed = 0;
+  // Depth first, in name order, so a parent is handed before its children.
+  std::function<void(int, const std::string&)> walk = [&](int dir_fd, const std::string& devpath) {
+    DIR* dir = fdopendir(dir_fd);
+    if (!dir) {
+      close(dir_fd);
+      return;
+    }
+    std::vector<std::string> children;
+    bool is_device = false;
+    while (dirent* e = readdir(dir)) {
+      std::string_view name = e->d_name;
+      if (e->d_type == DT_DIR && name != "." && name != "..")
+        children.emplace_back(name);
+      else if (e->d_type == DT_REG && name == "uevent")
+        is_device = true;
+    }
+    std::sort(children.begin(), children.end());
+    if (is_device)
+      if (auto ev = read_uevent_file(sys_root, devpath, dirfd(dir)); ev && !ev->modalias().empty()) {
+        ++handed;
+        visit(std::move(*ev));
+      }
+    for (const auto& child : children) {
+      int fd = openat(dirfd(dir), child.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (fd >= 0) walk(fd, devpath + "/" + child);
+    }
+    closedir(dir);
+  };
+  std::string top = sys_root + "/devices";
+  int fd = open(top.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return unexpected(fmt::format("cannot read {}: {}", top, std::strerror(errno)));
+  walk(fd, "/devices");
+  return handed;
+}
+
+Result<std::vector<Uevent>, std::string> enumerate_modalias_devices(const std::string& sys_root) {
+  std::vector<Uevent> events;
+  auto walked = for_each_modalias_device([&](Uevent&& ev) { events.push_back(std::move(ev)); }, sys_root);
+  if (!walked) return unexpected(walked.error());
   return events;
 }
 

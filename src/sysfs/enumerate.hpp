@@ -1,7 +1,9 @@
-// Enumerating the devices present in sysfs (libudev) for coldplug: each one becomes a
-// synthesized `add` Uevent that travels the same path as a kernel event.
+// Enumerating the devices present in sysfs for coldplug: each one becomes a synthesized
+// `add` Uevent that travels the same path as a kernel event.
 #pragma once
 
+#include <cstddef>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -10,8 +12,21 @@
 
 namespace kplug {
 
-// Every present device whose uevent file carries a MODALIAS, parents before children.
-Result<std::vector<Uevent>, std::string> enumerate_modalias_devices();
+// Walks SYS_ROOT/devices and hands VISIT, as it goes, every present device whose
+// uevent file carries a MODALIAS, parents before children (siblings in name order); returns how many it
+// handed.
+// Links are never followed, and nothing but directory listings, `uevent` files and
+// `subsystem` links is read. (A `modalias` file is no hint: CPUs have a MODALIAS in their
+// uevent and no such file.)
+Result<std::size_t, std::string> for_each_modalias_device(const std::function<void(Uevent&&)>& visit,
+                                                          const std::string& sys_root = "/sys");
+
+// The same devices, collected.
+Result<std::vector<Uevent>, std::string> enumerate_modalias_devices(const std::string& sys_root = "/sys");
+
+// The `add` event for the device at DEVPATH from its uevent file and subsystem link.
+// DIR_FD, when given, is that device's open directory.
+Result<Uevent, std::string> read_uevent_file(const std::string& sys_root, const std::string& devpath, int dir_fd = -1);
 
 // One present device by its devpath (e.g. "/devices/platform/serial8250"), as an `add`
 // event. Rejects devpaths that could leave /sys.

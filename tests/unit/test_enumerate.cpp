@@ -1,0 +1,95 @@
+// Coldplug enumeration: the sysfs walk finds every device whose uevent carries a
+// MODALIAS, parents first, without following links.
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "sysfs/enumerate.hpp"
+
+using namespace kplug;
+namespace fs = std::filesystem;
+
+namespace {
+
+void device(const fs::path& root, const std::string& devpath, const std::string& subsystem,
+            const std::string& uevent, bool modalias_file = true) {
+  fs::path dir = root / devpath.substr(1);
+  fs::create_directories(dir / "power");
+  std::ofstream(dir / "uevent") << uevent;
+  if (modalias_file) std::ofstream(dir / "modalias") << "x\n";
+  fs::create_directories(root / "bus" / subsystem);
+  fs::create_symlink(fs::relative(root / "bus" / subsystem, dir), dir / "subsystem");
+}
+
+}  // namespace
+
+TEST_CASE("the sysfs walk hands out devices with a MODALIAS, parents first", "[sysfs]") {
+  fs::path root = fs::temp_directory_path() / ("kplug-enum-" + std::to_string(getpid()));
+  fs::remove_all(root);
+  device(root, "/devices/pci0000:00/0000:00:02.0", "pci",
+         "DRIVER=xhci_hcd\nPCI_CLASS=C0330\nMODALIAS=pci:v00001B36d0000000D\n");
+  device(root, "/devices/pci0000:00/0000:00:02.0/usb1/1-1/1-1:1.0", "usb",
+         "DEVTYPE=usb_interface\nMODALIAS=usb:v0627p0001d0000dc00\nINTERFACE=3/1/1\n");
+  device(root, "/devices/pci0000:00/0000:00:02.0/usb1", "usb", "DEVTYPE=usb_device\nBUSNUM=001\n", false);
+  device(root, "/devices/platform/serial8250", "platform", "DRIVER=serial8250\n");  // no MODALIAS
+  device(root, "/devices/system/cpu/cpu0", "cpu", "MODALIAS=cpu:type:x86,ven0002:feature:,0000\n", false);
+  // A link to another device's directory is not walked (it would hand that device twice).
+  fs::create_directory_symlink(root / "devices/pci0000:00", root / "devices/platform/serial8250/loop");
+
+  std::vector<Uevent> seen;
+  auto handed = for_each_modalias_device([&](Uevent&& ev) { seen.push_back(std::move(ev)); }, root);
+  REQUIRE(handed);
+  CHECK(*handed == 3);
+  REQUIRE(seen.size() == 3);
+  CHECK(seen[0].devpath == "/devices/pci0000:00/0000:00:02.0");
+  CHECK(seen[0].subsystem == "pci");
+  CHECK(seen[0].action == "add");
+  CHECK(seen[0].source == EventSource::coldplug);
+  CHECK(seen[0].modalias() == "pci:v00001B36d0000000D");
+  CHECK(seen[0].get_or_empty("DRIVER") == "xhci_hcd");
+  CHECK(seen[0].get_or_empty("DEVPATH") == seen[0].devpath);
+  CHECK(seen[0].get_or_empty("SUBSYSTEM") == "pci");
+  CHECK(seen[1].devpath == "/devices/pci0000:00/0000:00:02.0/usb1/1-1/1-1:1.0");
+  CHECK(seen[1].subsystem == "usb");
+  CHECK(seen[1].get_or_empty("INTERFACE") == "3/1/1");
+  CHECK(seen[2].devpath == "/devices/system/cpu/cpu0");  // a MODALIAS without a modalias file
+  CHECK(seen[2].subsystem == "cpu");
+
+  auto one = read_uevent_file(root, "/devices/pci0000:00/0000:00:02.0/usb1");
+  REQUIRE(one);
+  CHECK(one->get_or_empty("DEVTYPE") == "usb_device");
+  CHECK_FALSE(read_uevent_file(root, "/devices/absent"));
+  CHECK_FALSE(for_each_modalias_device([](Uevent&&) {}, root / "nowhere"));
+  fs::remove_all(root);
+}
+
+// On this machine's own /sys: the walk finds exactly the devices that a read of every
+// uevent file below /sys/devices finds.
+TEST_CASE("the sysfs walk finds what reading every uevent file finds", "[sysfs]") {
+  std::map<std::string, std::string> every;  // devpath -> MODALIAS
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator("/sys/devices", fs::directory_options::skip_permission_denied, ec);
+       it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (ec) break;
+    if (it->is_symlink(ec)) {
+      it.disable_recursion_pending();
+      continue;
+    }
+    if (it->path().filename() != "uevent") continue;
+    std::ifstream in(it->path());
+    for (std::string line; std::getline(in, line);)
+      if (line.rfind("MODALIAS=", 0) == 0) every[it->path().parent_path().string().substr(4)] = line.substr(9);
+  }
+  std::map<std::string, std::string> walked;
+  auto events = enumerate_modalias_devices();
+  REQUIRE(events);
+  for (const auto& ev : *events) walked[ev.devpath] = std::string(ev.modalias());
+  CHECK(walked.size() > 0);
+  CHECK(walked == every);
+}
