@@ -6,9 +6,9 @@ coldplug: time from the start to the last module becoming Live, the loaded modul
 peak and idle RSS, for
   kplugd      kplugd started; done when `kplug settle` returns and no uevent follows;
   udevd       Debian's systemd-udevd (from the udev package, unpacked into the initramfs:
-              it never runs on the host), `udevadm trigger` for subsystems and devices as
-              systemd-udev-trigger.service does; done when `udevadm settle` returns and
-              no uevent follows;
+              it never runs on the host) in the foreground as its service runs it, then
+              `udevadm trigger` for subsystems and devices as systemd-udev-trigger.service
+              does; done when `udevadm settle` returns and no uevent follows;
   mdev        the mdev-style baseline: `modprobe` once per sysfs `modalias` file, one
               process each, repeated until no module is added;
   floor       the final module set of the kplugd runs, inserted with 4 `modprobe`s in
@@ -90,7 +90,10 @@ CONTENDERS = {
     "kplugd": dict(start="kplugd --log-level warn > /tmp/kplugd.log 2>&1 < /dev/null &",
                    finish=QUIET.format(settle="until kplug settle --timeout 120; do sleep 0.02; done"),
                    process="kplugd"),
-    "udevd": dict(start="/lib/systemd/systemd-udevd --daemon; "
+    # In the foreground, as systemd-udevd.service runs it (a --daemon fork would count only
+    # the pages its child touched after the fork); triggered once it answers a ping.
+    "udevd": dict(start="/lib/systemd/systemd-udevd > /dev/null 2>&1 < /dev/null & "
+                        "until udevadm control --ping 2>/dev/null; do sleep 0.01; done; "
                         "udevadm trigger --type=subsystems --action=add; udevadm trigger --type=devices --action=add",
                   finish=QUIET.format(settle="udevadm settle --timeout=120"), process="systemd-udevd"),
     # mdev-style: one modprobe process per modalias file, passes until one adds nothing.
@@ -103,13 +106,22 @@ CONTENDERS = {
 
 
 def rss(vm, process):
-    """(peak, now) VmHWM and VmRSS in KiB of PROCESS's oldest instance."""
+    """(peak, now, breakdown) of PROCESS's oldest instance: VmHWM and VmRSS in KiB, and
+    where the resident KiB are: its own anonymous memory (heap, stacks) and each mapped
+    file (program, libraries, module indexes), from /proc/PID/smaps."""
     pid = vm.run(f"pidof {process} | tr ' ' '\\n' | sort -n | head -n 1").strip()
     if not pid:
-        return None, None
+        return None, None, None
     status = vm.run(f"cat /proc/{pid}/status")
     get = lambda key: int(re.search(rf"{key}:\s+(\d+)", status).group(1))  # noqa: E731
-    return get("VmHWM"), get("VmRSS")
+    smaps = vm.run(f"awk '/^[0-9a-f]+-/{{name=$6}} /^Rss:/{{rss[name]+=$2}} "
+                   f"END{{for(n in rss) print rss[n], n}}' /proc/{pid}/smaps")
+    breakdown = {"anonymous": get("RssAnon")}
+    for line in smaps.splitlines():
+        kib, _, name = line.partition(" ")
+        if name.startswith("/") and int(kib):
+            breakdown[os.path.basename(name)] = int(kib)
+    return get("VmHWM"), get("VmRSS"), breakdown
 
 
 def coldplug_run(build, contender, floor_modules=None):
@@ -121,13 +133,13 @@ def coldplug_run(build, contender, floor_modules=None):
             c = CONTENDERS[contender]
         out = vm.run(MEASURE.format(start=c["start"], finish=c["finish"]), timeout=600)
         elapsed = int(re.search(r"elapsed_us (\d+)", out).group(1)) / 1e6
-        peak = idle = None
+        peak = idle = breakdown = None
         if c["process"]:
             time.sleep(3)
-            peak, idle = rss(vm, c["process"])
+            peak, idle, breakdown = rss(vm, c["process"])
         modules = sorted(vm.loaded_modules())
         return {"seconds": elapsed, "modules": modules, "peak_rss_kib": peak, "idle_rss_kib": idle,
-                "boot_seconds": vm.boot_seconds}
+                "rss_breakdown_kib": breakdown, "boot_seconds": vm.boot_seconds}
 
 
 def hotplug_run(build, contender, plugs):
@@ -188,6 +200,7 @@ def main():
         idles = [r["idle_rss_kib"] for r in rs if r["idle_rss_kib"]]
         entry["peak_rss_kib"] = statistics.median(peaks) if peaks else None
         entry["idle_rss_kib"] = statistics.median(idles) if idles else None
+        entry["rss_breakdown_kib"] = rs[0]["rss_breakdown_kib"]
         results["coldplug"][contender] = entry
     for contender in ("kplugd", "udevd"):
         lat = hotplug_run(build, contender, args.plugs)
