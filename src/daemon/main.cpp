@@ -79,7 +79,7 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "journal", "stderr"}));
   app.add_option("--receive-buffer", rcvbuf, "netlink receive buffer, e.g. 128M (forced past rmem_max as root)");
-  app.add_option("--loader-threads", o.loader_threads, "threads that insert modules (default: one per CPU)");
+  app.add_option("--loader-threads", o.loader_threads, "threads that insert modules (default: two per CPU, at least 4)");
   app.add_option("--control-socket", control_socket, "the control socket (default /run/kplug/control.sock)");
   app.add_option("--state-dir", state_dir, "where the ledger is kept across restarts (default /run/kplug)");
   try {
@@ -135,7 +135,10 @@ int main(int argc, char** argv) {
     return exit_startup;
   }
   // One loader, with its own libkmod context, per loader thread.
-  unsigned threads = options.loader_threads ? options.loader_threads : std::max(1u, std::thread::hardware_concurrency());
+  // A module's init mostly waits on its hardware rather than using a CPU, so more loads
+  // than CPUs overlap well (udevd, too, runs more workers than CPUs).
+  unsigned threads = options.loader_threads ? options.loader_threads
+                                            : std::max(4u, 2 * std::thread::hardware_concurrency());
   std::vector<std::unique_ptr<ModuleLoader>> loaders;
   for (unsigned i = 0; i < threads; ++i) {
     std::string error;

@@ -22,7 +22,7 @@ struct Config {
   std::vector<std::string> unload_subsystems = {"usb", "hid"};  // ... for devices of these subsystems ([] = all)
   std::size_t receive_buffer = 128u << 20;
   bool coldplug = true;
-  unsigned loader_threads = 0;  // 0 = one per CPU
+  unsigned loader_threads = 0;  // 0 = two per CPU, at least 4
   std::chrono::milliseconds slow_load{10000};  // a load running longer is reported as slow
   std::string control_socket = "/run/kplug/control.sock";  // used by the engine
   std::string state_dir = "/run/kplug";                    // used by the engine
