@@ -57,7 +57,7 @@ def rss_breakdown(w, kplugd, udevd):
     if not kplugd or not udevd:
         return
     def groups(b):
-        g = {"anonymous (heap, stacks)": b.get("anonymous", 0), "module indexes (modules.*.bin)": 0,
+        g = {"anonymous (heap, stacks, libraries' relocated data)": b.get("anonymous", 0), "module indexes (modules.*.bin)": 0,
              "C++ runtime (libstdc++, libm, libgcc_s)": 0, "the program itself": 0, "libc, ld.so": 0,
              "other libraries": 0}
         for name, kib in b.items():
@@ -76,7 +76,8 @@ def rss_breakdown(w, kplugd, udevd):
         return g
     k, u = groups(kplugd), groups(udevd)
     w("Where the idle RSS is (first boot, `/proc/PID/smaps`; the initramfs is a RAM filesystem, so "
-      "every touched page of a mapped program or library counts, shared with nobody):\n")
+      "every touched page of a mapped program or library counts, and nothing else in the VM maps "
+      "the same libraries):\n")
     w("| | kplugd | udevd |")
     w("|---|---|---|")
     for key in k:
@@ -119,9 +120,10 @@ def main():
       "change of `/proc/modules` (names and states, polled every 20 ms with bash's "
       "`$EPOCHREALTIME`), i.e. until the last module became Live, once the contender said it was "
       "done (`kplug settle`, `udevadm settle` and no uevent for a second after; the mdev loop or the "
-      "floor's `modprobe`s returned) and nothing changed for 2 s. RSS is the daemon's main process "
-      "(`VmHWM` peak, `VmRSS` 3 s after it was done); udevd's worker processes come and go and are "
-      "not counted.\n")
+      "floor's `modprobe`s returned) and nothing changed for 2 s. udevd runs in the foreground, as "
+      "systemd-udevd.service runs it, and is triggered once `udevadm control --ping` answers. RSS "
+      "is the daemon's main process (`VmHWM` peak, `VmRSS` 3 s after it was done); udevd's worker "
+      "processes come and go and are not counted.\n")
     w(f"![coldplug](coldplug.png)\n")
     w("| contender | median | min – max | runs | modules | peak RSS | idle RSS |")
     w("|---|---|---|---|---|---|---|")

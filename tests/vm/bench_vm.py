@@ -107,14 +107,17 @@ CONTENDERS = {
 
 def rss(vm, process):
     """(peak, now, breakdown) of PROCESS's oldest instance: VmHWM and VmRSS in KiB, and
-    where the resident KiB are: its own anonymous memory (heap, stacks) and each mapped
-    file (program, libraries, module indexes), from /proc/PID/smaps."""
+    where the resident KiB are: anonymous memory (heap, stacks, relocated library data)
+    and the pages of each mapped file (program, libraries, module indexes), from
+    /proc/PID/smaps."""
     pid = vm.run(f"pidof {process} | tr ' ' '\\n' | sort -n | head -n 1").strip()
     if not pid:
         return None, None, None
     status = vm.run(f"cat /proc/{pid}/status")
     get = lambda key: int(re.search(rf"{key}:\s+(\d+)", status).group(1))  # noqa: E731
-    smaps = vm.run(f"awk '/^[0-9a-f]+-/{{name=$6}} /^Rss:/{{rss[name]+=$2}} "
+    # A file mapping's written pages (relocated data) are anonymous copies: counted once,
+    # under RssAnon, not again under the file.
+    smaps = vm.run(f"awk '/^[0-9a-f]+-/{{name=$6}} /^Rss:/{{rss[name]+=$2}} /^Anonymous:/{{rss[name]-=$2}} "
                    f"END{{for(n in rss) print rss[n], n}}' /proc/{pid}/smaps")
     breakdown = {"anonymous": get("RssAnon")}
     for line in smaps.splitlines():
