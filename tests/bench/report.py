@@ -18,6 +18,15 @@ CONTENDERS = [("kplugd", "kplugd"),
               ("floor", "floor: kplugd's final module set, 4 parallel `modprobe`s")]
 
 
+# Known reasons for a module one contender loads and another does not.
+WHY_DIFFERENT = {
+    "sg": "Debian's `80-debian-compat.rules` loads it for every SCSI device "
+          "(`RUN{builtin}+=\"kmod load sg\"`): a rule, not a MODALIAS match. kplug ships no such "
+          "rule; a three-line one (`match: {subsystem: scsi, env: {DEVTYPE: scsi_device}}`, "
+          "`load: [sg]`) does the same.",
+}
+
+
 def numbers(pattern, text, cast=float):
     return [cast(m) for m in re.findall(pattern, text)]
 
@@ -137,7 +146,11 @@ def main():
         s = set(cold[name]["modules"])
         if s != ref:
             w(f"- {name} vs kplugd: only {name}: {', '.join(sorted(s - ref)) or 'none'}; "
-              f"only kplugd: {', '.join(sorted(ref - s)) or 'none'}")
+              f"only kplugd: {', '.join(sorted(ref - s)) or 'none'}"
+              + (" (not in every boot)" if not cold[name]["module_sets_equal_across_boots"] else ""))
+            for module in sorted(s ^ ref):
+                if module in WHY_DIFFERENT:
+                    w(f"  - `{module}`: {WHY_DIFFERENT[module]}")
         else:
             w(f"- {name}: the same {len(s)} modules as kplugd"
               + ("" if cold[name]["module_sets_equal_across_boots"] else " (but not in every boot)"))
