@@ -2,11 +2,13 @@
 // floor: recv() and count, nothing else) and by kplugd's pipeline (NetlinkSource with its
 // sender check and parser, the event queue, the rules, the resolver, a dry-run loader).
 // The kernel emits the events as fast as one thread can write "change" to a sysfs uevent
-// file. Prints the emission rate, each receiver's rate, and the SEQNUM gaps each saw.
+// file. Prints the emission rate, each receiver's rate, the SEQNUM gaps each saw, and the
+// CPU time each of the three threads spent per event.
 //
 // usage: bench_netlink MODULES_DIR RULES_DIR [EVENTS] [DEVPATH]   (root; default 100000,
 //        /devices/virtual/mem/null)
 #include <fcntl.h>
+#include <time.h>
 #include <linux/netlink.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -33,6 +35,13 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 double since(Clock::time_point start, Clock::time_point t) { return std::chrono::duration<double>(t - start).count(); }
+
+// CPU seconds the calling thread has used.
+double thread_cpu() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
 
 // The floor: a socket, a buffer, recv() until COUNT events of DEVPATH came (or 3 s of quiet).
 struct Bare {
@@ -127,15 +136,27 @@ int main(int argc, char** argv) {
   };
   check();
 
+  // CPU time per thread tells what each costs per event, whatever the scheduler did.
+  double bare_cpu = 0, kplug_cpu = 0;
   auto start = Clock::now();
-  std::thread bare_thread([&] { bare.run(count, devpath); });
-  std::thread kplug_thread([&] { io.run(); });
+  std::thread bare_thread([&] {
+    double t0 = thread_cpu();
+    bare.run(count, devpath);
+    bare_cpu = thread_cpu() - t0;
+  });
+  std::thread kplug_thread([&] {
+    double t0 = thread_cpu();
+    io.run();
+    kplug_cpu = thread_cpu() - t0;
+  });
+  double writer_cpu = thread_cpu();
   for (std::uint64_t i = 0; i < count; ++i)
     if (write(uevent, "change", 6) != 6) {
       std::fprintf(stderr, "bench_netlink: write failed: %s\n", std::strerror(errno));
       return 1;
     }
   writer_done = Clock::now();
+  writer_cpu = thread_cpu() - writer_cpu;
   writing = false;
   bare_thread.join();
   kplug_thread.join();
@@ -154,5 +175,9 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(c.events_received), kt,
               kplug_ok ? static_cast<double>(c.events_received) / kt : 0.0,
               static_cast<unsigned long long>(c.missed_events), static_cast<unsigned long long>(c.overruns));
+  auto per_event = [&](double cpu) { return cpu * 1e6 / static_cast<double>(count); };
+  std::printf("cpu per event:     writer (the kernel making the event) %.2f us, bare receive loop %.2f us, "
+              "kplug pipeline %.2f us; %u cores\n",
+              per_event(writer_cpu), per_event(bare_cpu), per_event(kplug_cpu), std::thread::hardware_concurrency());
   return kplug_ok && c.missed_events == 0 && c.overruns == 0 ? 0 : 1;
 }

@@ -15,7 +15,7 @@ import sys
 CONTENDERS = [("kplugd", "kplugd"),
               ("udevd", "systemd-udevd, Debian's rules, `udevadm trigger`"),
               ("mdev", "mdev-style: `modprobe` per `modalias` file, until nothing new"),
-              ("floor", "floor: kplugd's final module set, 4 parallel `modprobe`s")]
+              ("floor", "floor: kplugd's final module set in its load order, 4 parallel `modprobe`s")]
 
 
 # Known reasons for a module one contender loads and another does not.
@@ -126,10 +126,16 @@ def main():
       "`sdhci-pci`, `i6300esb`, `ES1370`, and on `qemu-xhci` a keyboard, a mouse, a tablet and a "
       "USB stick. The module tree holds those drivers' subtrees plus USB, HID, input, SCSI, ATA, "
       "ACPI drivers, with their dependencies. Time is from the contender's start to the last "
-      "change of `/proc/modules` (names and states, polled every 20 ms with bash's "
-      "`$EPOCHREALTIME`), i.e. until the last module became Live, once the contender said it was "
-      "done (`kplug settle`, `udevadm settle` and no uevent for a second after; the mdev loop or the "
-      "floor's `modprobe`s returned) and nothing changed for 2 s. udevd runs in the foreground, as "
+      "change of `/proc/modules` (names and states) or of the kernel's uevent SEQNUM "
+      "(`/sys/kernel/uevent_seqnum`), polled every 20 ms with bash's `$EPOCHREALTIME`: until the "
+      "last module became Live and the last device appeared or was bound to its driver, once the "
+      "contender said it was done (`kplug settle`, `udevadm settle` and no uevent for a second "
+      "after; the mdev loop or the floor's `modprobe`s returned) and nothing changed for 2 s. "
+      "Module changes alone would flatter the floor: it inserts `usbhid` or `sd_mod` before the "
+      "USB devices they drive exist, and those devices still take seconds to enumerate and bind "
+      "after it is done. The floor inserts kplugd's final module set in the order kplugd's first "
+      "run loaded it (so `xhci_pci` comes early), 4 `modprobe`s at a time, waiting for no device. "
+      "udevd runs in the foreground, as "
       "systemd-udevd.service runs it, and is triggered once `udevadm control --ping` answers. RSS "
       "is the daemon's main process (`VmHWM` peak, `VmRSS` 3 s after it was done); udevd's worker "
       "processes come and go and are not counted.\n")
@@ -183,14 +189,24 @@ def main():
     kp_missed = numbers(r"kplug pipeline: .*missed (\d+)", netlink, int)
     kp_done = numbers(r"kplug pipeline: +\d+ events, done ([0-9.]+) s", netlink)
     bare_done = numbers(r"bare receive loop: \d+ events, done ([0-9.]+) s", netlink)
-    w("| | events/s (median of runs) | runs | SEQNUM gaps |")
-    w("|---|---|---|---|")
-    w(f"| the kernel emitting | {med(emit):,.0f} | {', '.join(f'{x:,.0f}' for x in emit)} | — |")
-    w(f"| bare receive loop | {med(bare):,.0f} | {', '.join(f'{x:,.0f}' for x in bare)} | {sum(bare_gaps)} |")
-    w(f"| kplug pipeline | {med(kp):,.0f} | {', '.join(f'{x:,.0f}' for x in kp)} | {sum(kp_missed)} |")
+    cpu_writer = numbers(r"cpu per event: +writer .*? ([0-9.]+) us, bare", netlink)
+    cpu_bare = numbers(r"bare receive loop ([0-9.]+) us", netlink)
+    cpu_kplug = numbers(r"kplug pipeline ([0-9.]+) us", netlink)
+    w("| | events/s (median of runs) | runs | SEQNUM gaps | CPU per event (median) |")
+    w("|---|---|---|---|---|")
+    w(f"| the kernel emitting (the writer thread) | {med(emit):,.0f} | {', '.join(f'{x:,.0f}' for x in emit)} | — | "
+      f"{med(cpu_writer):.2f} µs |")
+    w(f"| bare receive loop | {med(bare):,.0f} | {', '.join(f'{x:,.0f}' for x in bare)} | {sum(bare_gaps)} | "
+      f"{med(cpu_bare):.2f} µs |")
+    w(f"| kplug pipeline | {med(kp):,.0f} | {', '.join(f'{x:,.0f}' for x in kp)} | {sum(kp_missed)} | "
+      f"{med(cpu_kplug):.2f} µs |")
     w("")
     w(f"The bare loop was done {med(bare_done):.3f} s after the first write, kplug's pipeline "
-      f"{med(kp_done):.3f} s after it; three busy threads share the {cpus} cores.\n")
+      f"{med(kp_done):.3f} s after it (medians). Three busy threads share the {cpus} cores, so a "
+      "receiver that is descheduled falls behind for a while; the CPU each thread spent per event "
+      "(`CLOCK_THREAD_CPUTIME_ID`) shows what each costs whatever the scheduler did: kplug's "
+      f"pipeline needs {med(cpu_kplug) / med(cpu_writer):.2f}× the CPU time the kernel spends "
+      "making each event, so on a core of its own it keeps up with any burst one writer can cause.\n")
 
     w("## Pipeline cost on the host\n")
     w("`build/tests/bench_pipeline MODULES keys 100000 rules`: a recorded stream of add datagrams "
@@ -218,9 +234,10 @@ def main():
     w(f"| no gaps at 100k events on real netlink | {sum(kp_missed)} missed | {'met' if gaps_ok else 'missed'} |")
     # A receiver can only finish after the last write: keeping pace means ending within 1%
     # of the writer's time (the bare loop's own ratio is the reference).
-    rate = med(kp) / med(emit)
-    w(f"| throughput at or above the kernel's emission rate (kplug's events/s over the writer's; "
-      f"the bare loop: {med(bare) / med(emit):.3f}×) | {rate:.3f}× | {'met' if rate >= 0.99 else 'missed'} |")
+    rate = med([k / e for k, e in zip(kp, emit)])
+    bare_rate = med([b / e for b, e in zip(bare, emit)])
+    w(f"| throughput at or above the kernel's emission rate (kplug's events/s over the writer's, "
+      f"median of runs; the bare loop: {bare_rate:.3f}×) | {rate:.3f}× | {'met' if rate >= 0.99 else 'missed'} |")
     if direct and cached:
         f = direct[0] / cached[0]
         w(f"| a cached lookup ≥ 20× faster than libkmod | {f:.0f}× | {'met' if f >= 20 else 'missed'} |")

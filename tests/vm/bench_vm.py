@@ -2,8 +2,9 @@
 """Side-by-side benchmarks in the VM: the same Debian kernel, the same device zoo, a fresh
 boot per run.
 
-coldplug: time from the start to the last module becoming Live, the loaded module set,
-peak and idle RSS, for
+coldplug: time from the start until the last module is Live and the last device has
+appeared or bound (no module change, no uevent), the loaded module set, peak and idle
+RSS, for
   kplugd      kplugd started; done when `kplug settle` returns and no uevent follows;
   udevd       Debian's systemd-udevd (from the udev package, unpacked into the initramfs:
               it never runs on the host) in the foreground as its service runs it, then
@@ -11,8 +12,9 @@ peak and idle RSS, for
               does; done when `udevadm settle` returns and no uevent follows;
   mdev        the mdev-style baseline: `modprobe` once per sysfs `modalias` file, one
               process each, repeated until no module is added;
-  floor       the final module set of the kplugd runs, inserted with 4 `modprobe`s in
-              parallel (modprobe orders each module's dependencies).
+  floor       the final module set of the first kplugd run, in the order it loaded
+              them, inserted with 4 `modprobe`s in parallel (modprobe orders each
+              module's dependencies) without waiting for any device.
 hotplug: from the kernel's "new USB device" line to usb_hello's init line (kernel
   timestamps), plugging QEMU's usb-ccid, for kplugd and udevd.
 
@@ -58,9 +60,12 @@ def zoo(build):
 
 
 # Starts a contender, runs its FINISH (what says it is done) in the background, and
-# watches /proc/modules (names and states) every 20 ms: the time reported is from the start
-# to the last change, i.e. until the last module became Live, once FINISH has returned and
-# nothing changed for 2 s. The same clock for every contender: bash's $EPOCHREALTIME.
+# watches /proc/modules (names and states) and the kernel's uevent SEQNUM every 20 ms: the
+# time reported is from the start to the last change, i.e. until the last module became
+# Live and the last device appeared or was bound to its driver (each is a uevent), once
+# FINISH has returned and nothing changed for 2 s. Modules alone would not do: the floor
+# has inserted usbhid long before the USB devices it drives are there. The same clock for
+# every contender: bash's $EPOCHREALTIME.
 MEASURE = r"""
 rm -f /tmp/bench.done /tmp/bench.timeline
 t0=${{EPOCHREALTIME/./}}
@@ -69,7 +74,7 @@ t0=${{EPOCHREALTIME/./}}
   touch /tmp/bench.done ) > /dev/null 2>&1 < /dev/null &
 prev=; last=$t0
 while :; do
-  cur=$(cut -d' ' -f1,5 /proc/modules)
+  cur=$(cut -d' ' -f1,5 /proc/modules; cat /sys/kernel/uevent_seqnum)
   now=${{EPOCHREALTIME/./}}
   [ "$cur" != "$prev" ] && {{ prev=$cur; last=$now;
     echo "$(( (now - t0) / 1000 )) ms: $(grep -c Live /proc/modules) live, $(grep -c Loading /proc/modules) loading" >> /tmp/bench.timeline; }}
@@ -130,7 +135,9 @@ def rss(vm, process):
 def coldplug_run(build, contender, floor_modules=None):
     with VM(name="vm-bench", keep=ZOO_KEEP, udev=True, memory=1024, extra_qemu=zoo(build)) as vm:
         if contender == "floor":
-            c = dict(start=":", finish="printf '%s\\n' " + " ".join(sorted(floor_modules)) +
+            # In the order kplugd's run loaded them (bus drivers such as xhci_pci early),
+            # without waiting for any device.
+            c = dict(start=":", finish="printf '%s\\n' " + " ".join(floor_modules) +
                      " | xargs -P 4 -n 1 modprobe -q", process=None)
         else:
             c = CONTENDERS[contender]
@@ -140,8 +147,10 @@ def coldplug_run(build, contender, floor_modules=None):
         if c["process"]:
             time.sleep(3)
             peak, idle, breakdown = rss(vm, c["process"])
-        modules = sorted(vm.loaded_modules())
-        return {"seconds": elapsed, "modules": modules, "peak_rss_kib": peak, "idle_rss_kib": idle,
+        # /proc/modules lists the newest first: reversed, it is the order they came in.
+        order = [ln.split()[0] for ln in reversed(vm.run("cat /proc/modules").splitlines()) if ln.strip()]
+        modules = sorted(order)
+        return {"seconds": elapsed, "modules": modules, "load_order": order, "peak_rss_kib": peak, "idle_rss_kib": idle,
                 "rss_breakdown_kib": breakdown, "boot_seconds": vm.boot_seconds}
 
 
@@ -189,7 +198,7 @@ def main():
             log(f"coldplug {contender} #{b + 1}: {r['seconds']:.2f} s, {len(r['modules'])} modules, "
                 f"RSS peak {r['peak_rss_kib']} idle {r['idle_rss_kib']} KiB")
             runs[contender].append(r)
-    floor_set = set(runs["kplugd"][0]["modules"])
+    floor_set = runs["kplugd"][0]["load_order"]
     runs["floor"] = []
     for b in range(args.boots):
         r = coldplug_run(build, "floor", floor_set)
