@@ -1,5 +1,6 @@
 // Opening and reading the uevent socket. libnl-3 owns the socket's set-up; datagrams are
-// read with a plain recvmsg because kernel uevents carry no nlmsghdr for libnl to parse.
+// read with plain recvmmsg (a batch per call) because kernel uevents carry no nlmsghdr
+// for libnl to parse.
 #include "uevent/netlink_source.hpp"
 
 #include <array>

@@ -1,6 +1,6 @@
 // The kernel's uevent netlink socket (NETLINK_KOBJECT_UEVENT, group 1), opened with
-// libnl-3 and read with recvmsg so the sender, its credentials and MSG_TRUNC are checked
-// before any byte is parsed.
+// libnl-3 and read with recvmmsg so the sender, its credentials and MSG_TRUNC of each
+// datagram are checked before any byte of it is parsed.
 #pragma once
 
 #include <cstddef>
