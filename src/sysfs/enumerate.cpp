@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -127,7 +128,14 @@ Result<std::vector<Uevent>, std::string> enumerate_modalias_devices(const std::s
 Result<Uevent, std::string> read_device(const std::string& devpath) {
   if (!is_safe_devpath(devpath))
     return unexpected(fmt::format("'{}' is not a device path under /sys (expected /devices/...)", devpath));
-  return read_uevent_file("/sys", devpath);
+  // A path through links (/class/net/lo) names the device by its real path, as an event would.
+  std::string syspath = "/sys" + devpath;
+  std::unique_ptr<char, decltype(&std::free)> real(realpath(syspath.c_str(), nullptr), &std::free);
+  if (!real) return unexpected(fmt::format("no device at {}: {}", syspath, std::strerror(errno)));
+  std::string_view resolved = real.get();
+  if (!resolved.starts_with("/sys/devices/"))
+    return unexpected(fmt::format("{} is not a device (it leads to {}, outside /sys/devices)", syspath, resolved));
+  return read_uevent_file("/sys", std::string(resolved.substr(4)));
 }
 
 }  // namespace kplug

@@ -93,3 +93,15 @@ TEST_CASE("the sysfs walk finds what reading every uevent file finds", "[sysfs]"
   CHECK(walked.size() > 0);
   CHECK(walked == every);
 }
+
+// kplug test --devpath: a path through links names the device by its real devpath.
+TEST_CASE("a device read through a link carries its real devpath", "[sysfs]") {
+  auto lo = read_device("/class/net/lo");
+  REQUIRE(lo);
+  CHECK(lo->devpath == "/devices/virtual/net/lo");
+  CHECK(lo->get_or_empty("DEVPATH") == "/devices/virtual/net/lo");
+  CHECK(lo->subsystem == "net");
+  CHECK(lo->get_or_empty("INTERFACE") == "lo");
+  CHECK_FALSE(read_device("/devices/no-such-device"));
+  CHECK_FALSE(read_device("/kernel"));  // a directory of /sys, not a device
+}
