@@ -100,7 +100,7 @@ def rss_breakdown(w, kplugd, udevd):
     w(f"Half of udevd's idle RSS is {sum(u.values()) / 2048:.2f} MiB; the libraries any libkmod user maps "
       f"(libc, ld.so, libkmod and the libcrypto Debian's libkmod links) take {floor_libs / 1024:.2f} MiB "
       "of udevd's own RSS. kplugd's own memory, the anonymous part, is "
-      f"{k[next(iter(k))] / 1024:.2f} MiB against udevd's {u[next(iter(u))] / 1024:.2f} MiB; what it "
+      f"{kplugd.get('anonymous', 0) / 1024:.2f} MiB against udevd's {udevd.get('anonymous', 0) / 1024:.2f} MiB; what it "
       "has more of is the code it maps: the C++ runtime, libyaml-cpp, libfmt, and libsystemd with its "
       "libgcrypt.\n")
 
