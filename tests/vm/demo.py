@@ -17,7 +17,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from kplugvm import VM  # noqa: E402
+from kplugvm import VM, VMError  # noqa: E402
 
 COLOUR = sys.stdout.isatty()
 KERNEL_LINE = re.compile(r"^\[\s*\d+\.\d+\]")
@@ -69,28 +69,41 @@ def wait_for(vm, predicate, seconds):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline and not predicate():
         time.sleep(0.5)
+    return predicate()
 
 
 def scripted(vm, grace):
+    """Plugs and unplugs both devices; returns what did not happen (empty: the whole
+    lifecycle was seen)."""
+    missing = []
+
+    def expect(ok, what):
+        if not ok:
+            missing.append(what)
+            say(f"NOT SEEN: {what}")
+
     say("plugging a USB smart-card reader: device_add usb-ccid,id=c1")
     vm.plug("usb-ccid", "c1")
-    wait_for(vm, lambda: "usb_hello" in vm.loaded_modules(), 30)
+    expect(wait_for(vm, lambda: "usb_hello" in vm.loaded_modules(), 30), "usb_hello loaded after the plug")
     time.sleep(2)
     say(f"lsmod in the VM: {', '.join(sorted(vm.loaded_modules()))}")
     say("unplugging it: device_del c1")
     vm.unplug("c1")
-    wait_for(vm, lambda: "usb_hello" not in vm.loaded_modules(), grace + 20)
+    expect(wait_for(vm, lambda: "usb_hello" not in vm.loaded_modules(), grace + 20),
+           "usb_hello unloaded after the unplug")
     time.sleep(1)
     say("plugging a USB keyboard: device_add usb-kbd,id=kbd1")
     vm.plug("usb-kbd", "kbd1")
-    wait_for(vm, lambda: "usbhid" in vm.loaded_modules(), 30)
+    expect(wait_for(vm, lambda: "usbhid" in vm.loaded_modules(), 30), "usbhid loaded after the plug")
     time.sleep(2)
     say("unplugging it: device_del kbd1")
     vm.unplug("kbd1")
-    wait_for(vm, lambda: "usbhid" not in vm.loaded_modules(), grace + 20)
+    expect(wait_for(vm, lambda: "usbhid" not in vm.loaded_modules(), grace + 20), "usbhid unloaded after the unplug")
     time.sleep(1)
     say(f"lsmod in the VM: {', '.join(sorted(vm.loaded_modules()))}")
-    say("done: device in -> module loaded -> probe -> device out -> disconnect -> module unloaded")
+    if not missing:
+        say("done: device in -> module loaded -> probe -> device out -> disconnect -> module unloaded")
+    return missing
 
 
 def interactive(vm):
@@ -149,6 +162,7 @@ def main():
     if args.grace is None:
         args.grace = 3.0
     say("building the VM (Debian's kernel, kmods/usb_hello, kplugd) and booting it under QEMU ...")
+    missing = []
     with VM() as vm:
         say(f"Linux {vm.version} booted in {vm.boot_seconds:.1f} s; starting kplugd")
         tail = ConsoleTail(vm.console_log)
@@ -161,9 +175,20 @@ def main():
         if args.interactive:
             interactive(vm)
         else:
-            scripted(vm, args.grace)
+            missing = scripted(vm, args.grace)
         time.sleep(0.5)
+    if missing:
+        say(f"FAILED: the lifecycle was not complete: {'; '.join(missing)} "
+            f"(the VM's console is in {vm.console_log})")
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        sys.exit(main())
+    except VMError as e:
+        print(f"demo: FAILED: {e}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)

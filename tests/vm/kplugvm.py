@@ -41,6 +41,9 @@ KEEP = ("drivers/usb/core/", "drivers/usb/common/", "drivers/usb/host/", "driver
         "drivers/hid/", "drivers/input/", "drivers/scsi/sd_mod.ko", "drivers/scsi/scsi_mod.ko",
         "drivers/scsi/sg.ko")
 TEST_TOOLS = ("tests/forge_uevent",)
+# What the VM installs from the build directory (`cmake --install` needs the man pages too):
+# built before every install, so a fresh build directory works as well as a full one.
+VM_TARGETS = ("kplugd", "kplug", "man", "forge_uevent")
 
 
 class VMError(Exception):
@@ -52,7 +55,23 @@ def log(msg):
 
 
 def sh(argv, **kw):
-    return subprocess.run(argv, check=True, text=True, capture_output=True, **kw).stdout
+    """Runs ARGV and returns its stdout. On failure the whole output goes to a log file and
+    the VMError says in one line what failed and where that log is."""
+    r = subprocess.run(argv, text=True, capture_output=True, **kw)
+    if r.returncode != 0:
+        raise VMError(f"{' '.join(argv[:4])}{' ...' if len(argv) > 4 else ''} failed (exit {r.returncode}); "
+                      f"its output is in {failure_log(argv, r.stdout, r.stderr)}")
+    return r.stdout
+
+
+def failure_log(argv, stdout, stderr):
+    """Writes a failed command's output to a log file of its own; returns the path."""
+    d = os.path.join(os.environ.get("KPLUG_BUILD_DIR", os.path.join(TOP, "build")), "logs")
+    os.makedirs(d, exist_ok=True)
+    path = os.path.join(d, f"vm-{os.path.basename(argv[0])}-{os.getpid()}.log")
+    with open(path, "w") as f:
+        f.write(f"$ {' '.join(argv)}\n{stdout}{stderr}")
+    return path
 
 
 # ---------------------------------------------------------------- building the assets
@@ -79,7 +98,8 @@ def build_kmods(build, version, root):
         shutil.copytree(src, dst, dirs_exist_ok=True)
         r = subprocess.run(["make", "-C", dst, f"KDIR={kdir}"], capture_output=True, text=True)
         if r.returncode != 0:
-            raise VMError(f"building kmods/{name} failed:\n{r.stdout[-3000:]}{r.stderr[-3000:]}")
+            raise VMError(f"building kmods/{name} failed; its output is in "
+                          f"{failure_log(['make-' + name], r.stdout, r.stderr)}")
         kos += [os.path.join(dst, f) for f in os.listdir(dst) if f.endswith(".ko")]
     return kos
 
@@ -265,6 +285,8 @@ def _build_initramfs(build, bin_dir, name, keep, udev):
     shutil.copy("/bin/busybox", os.path.join(stage, "bin", "busybox"))
     # kplug as a package installs it: /usr/sbin/kplugd, /usr/bin/kplug, /etc/kplug/config.yaml,
     # the shipped rules in /usr/lib/kplug/rules.d, the unit, man pages.
+    log(f"building {', '.join(VM_TARGETS)} in {bin_dir}")
+    sh(["cmake", "--build", bin_dir, "--target", *VM_TARGETS, "-j", str(os.cpu_count() or 2)])
     sh(["cmake", "--install", bin_dir, "--prefix", "/usr", "--strip"], env=dict(os.environ, DESTDIR=stage))
     installed = [os.path.join(stage, "usr", "sbin", "kplugd"), os.path.join(stage, "usr", "bin", "kplug")]
     tools = [os.path.join(bin_dir, t) for t in TEST_TOOLS] + [shutil.which("kmod"), "/bin/bash"]
