@@ -4,7 +4,9 @@
 
 #include <fmt/format.h>
 
-#include "cli/control_client.hpp"
+#include "base/text.hpp"
+#include "control/client.hpp"
+#include "control/protocol.hpp"
 #include "cli/verbs.hpp"
 
 namespace kplug::cli {
@@ -19,25 +21,26 @@ struct LoadedOptions {
 int run_loaded(const LoadedOptions& o) {
   auto client = ControlClient::connect(o.socket);
   if (!client) return std::cerr << "kplug loaded: " << client.error() << '\n', exit_failure;
-  auto reply = client->request({{"request", "loaded"}});
+  auto reply = client->request(control::to_json(control::Request{control::RequestKind::loaded}));
   if (!reply) return std::cerr << "kplug loaded: " << reply.error() << '\n', exit_failure;
-  const auto& loaded = reply->at("loaded");
+  auto loaded = control::loaded_from_json(*reply);
+  if (!loaded) return std::cerr << "kplug loaded: " << loaded.error() << '\n', exit_failure;
   if (o.json) {
-    std::cout << loaded.dump() << '\n';
+    std::cout << control::to_line(control::to_json(loaded->modules));
     return exit_ok;
   }
-  if (loaded.empty()) {
+  if (loaded->modules.empty()) {
     std::cout << "kplugd has loaded no module that is still loaded\n";
     return exit_ok;
   }
   std::cout << fmt::format("{:<24} {:>9}  {:<18} {}\n", "MODULE", "LOAD TIME", "ON REMOVAL", "FOR DEVICES");
-  for (const auto& [module, e] : loaded.items()) {
-    std::string removal = e.at("unload_on_remove").get<bool>()
-                              ? fmt::format("unload after {:.1f} s", e.at("unload_grace_ms").get<double>() / 1000.0)
+  for (const auto& [module, e] : loaded->modules) {
+    std::string removal = e.unload_on_remove
+                              ? fmt::format("unload after {:.1f} s", static_cast<double>(e.unload_grace_ms) / 1000.0)
                               : "stay";
     std::string devices;
-    for (const auto& d : e.at("devices")) devices += (devices.empty() ? "" : " ") + d.get<std::string>();
-    std::cout << fmt::format("{:<24} {:>6.1f} ms  {:<18} {}\n", module, e.at("load_time_ms").get<double>(), removal,
+    for (const auto& d : e.devices) devices += (devices.empty() ? "" : " ") + printable(d);
+    std::cout << fmt::format("{:<24} {:>6.1f} ms  {:<18} {}\n", printable(module, 64), e.load_time_ms, removal,
                              devices.empty() ? "(none left)" : devices);
   }
   return exit_ok;

@@ -2,14 +2,16 @@
 // kplugd loaded and for which device (from kplugd, or its state file when it is not running).
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "cli/control_client.hpp"
+#include "control/client.hpp"
 #include "cli/verbs.hpp"
-#include "daemon/control_json.hpp"
-#include "daemon/ledger_store.hpp"
+#include "base/file.hpp"
+#include "base/text.hpp"
+#include "control/protocol.hpp"
 #include "kmod/module_admin.hpp"
 
 namespace kplug::cli {
@@ -22,32 +24,35 @@ struct LsmodOptions {
   bool json = false;
 };
 
-// kplugd's ledger as the control protocol's "loaded" object, or null when neither the
-// daemon nor its state file can tell.
-nlohmann::json read_ledger(const LsmodOptions& o, std::string& source) {
+// kplugd's ledger, or nothing when neither the daemon nor its state file can tell.
+std::optional<control::LedgerModules> read_ledger(const LsmodOptions& o, std::string& source) {
   if (auto client = ControlClient::connect(o.socket)) {
-    if (auto reply = client->request({{"request", "loaded"}}); reply && reply->contains("loaded")) {
-      source = "kplugd";
-      return reply->at("loaded");
+    if (auto reply = client->request(control::to_json(control::Request{control::RequestKind::loaded}))) {
+      if (auto loaded = control::loaded_from_json(*reply)) {
+        source = "kplugd";
+        return std::move(loaded->modules);
+      }
     }
   }
-  if (auto ledger = load_ledger(o.state_file); ledger && !ledger->entries().empty()) {
-    source = o.state_file;
-    return ledger_json(*ledger);
+  if (auto text = read_regular_file(o.state_file, 16u << 20)) {
+    if (auto modules = control::state_from_text(*text); modules && !modules->empty()) {
+      source = o.state_file;
+      return std::move(*modules);
+    }
   }
-  return nullptr;
+  return std::nullopt;
 }
 
 // What the last column says for MODULE.
-std::string kplugd_column(const nlohmann::json& ledger, const std::string& module) {
-  if (!ledger.is_object()) return "";
-  if (ledger.contains(module)) {
+std::string kplugd_column(const std::optional<control::LedgerModules>& ledger, const std::string& module) {
+  if (!ledger) return "";
+  if (auto it = ledger->find(module); it != ledger->end()) {
     std::string devices;
-    for (const auto& d : ledger[module].at("devices")) devices += (devices.empty() ? "" : " ") + d.get<std::string>();
+    for (const auto& d : it->second.devices) devices += (devices.empty() ? "" : " ") + printable(d);
     return devices.empty() ? "(its devices are gone)" : devices;
   }
-  for (const auto& [owner, entry] : ledger.items())
-    for (const auto& dep : entry.value("pulled_in", nlohmann::json::array()))
+  for (const auto& [owner, entry] : *ledger)
+    for (const auto& dep : entry.pulled_in)
       if (dep == module) return "as a dependency of " + owner;
   return "";
 }
@@ -58,7 +63,7 @@ int run_lsmod(const LsmodOptions& o) {
   auto modules = list_live_modules(**ctx);
   if (!modules) return std::cerr << "kplug lsmod: error: " << modules.error() << '\n', exit_failure;
   std::string source;
-  nlohmann::json ledger = read_ledger(o, source);
+  auto ledger = read_ledger(o, source);
   if (o.json) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& m : *modules)
@@ -78,7 +83,7 @@ int run_lsmod(const LsmodOptions& o) {
     while (!line.empty() && line.back() == ' ') line.pop_back();
     std::cout << line << '\n';
   }
-  if (ledger.is_null())
+  if (!ledger)
     std::cerr << "kplug lsmod: kplugd is not running and " << o.state_file
               << " records no module: the last column is empty\n";
   return exit_ok;

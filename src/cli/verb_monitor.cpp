@@ -15,7 +15,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "cli/control_client.hpp"
+#include "control/client.hpp"
+#include "control/protocol.hpp"
 #include "cli/verbs.hpp"
 #include "uevent/netlink_source.hpp"
 
@@ -52,42 +53,27 @@ std::string as_text(const Uevent& ev) {
   return out + "\n";
 }
 
-// One line per message of kplugd's `events` stream.
-std::string describe_message(const nlohmann::json& m) {
-  std::string type = m.value("type", "");
-  if (type == "decision") {
-    std::string rules;
-    for (const auto& r : m.at("rules")) rules += (rules.empty() ? "" : ", ") + r.get<std::string>();
-    return fmt::format("decision {} {} {} ({}): {}{}{}", m.value("seqnum", 0), m.value("action", ""),
-                       m.value("devpath", ""), m.value("subsystem", ""),
-                       m.value("ignored", false) ? "ignored" : (m.value("autoload", false) ? "autoload" : "no autoload"),
-                       fmt::format(" ({})", m.value("reason", "")), rules.empty() ? "" : "; rules: " + rules);
-  }
-  if (type == "loads") {
-    std::string outcomes;
-    for (const auto& o : m.at("outcomes"))
-      outcomes += fmt::format("{}{} {} ({:.1f} ms)", outcomes.empty() ? "" : ", ", o.value("module", ""),
-                              o.value("status", ""), o.value("duration_ms", 0.0));
-    return fmt::format("loads    {}: {}", m.value("event", ""), outcomes);
-  }
-  if (type == "unload")
-    return fmt::format("unload   {}: {} {}", m.value("module", ""), m.value("status", ""), m.value("message", ""));
-  return m.dump();
-}
-
 int run_decisions(const MonitorOptions& o) {
   auto client = ControlClient::connect(o.socket);
   if (!client) return std::cerr << "kplug monitor: " << client.error() << '\n', exit_failure;
-  if (auto sent = client->send({{"request", "events"}}); !sent) return std::cerr << sent.error() << '\n', exit_failure;
+  auto started = client->request(control::to_json(control::Request{control::RequestKind::events}));
+  if (!started) return std::cerr << "kplug monitor: " << started.error() << '\n', exit_failure;
+  if (auto error = control::reply_error(*started); !error.empty())
+    return std::cerr << "kplug monitor: " << error << '\n', exit_failure;
   std::size_t shown = 0;
-  for (bool first = true;; first = false) {
+  for (;;) {
     auto m = client->receive();
     if (!m) return std::cerr << "kplug monitor: " << m.error() << '\n', exit_failure;
-    if (first) continue;  // {"ok":true,"stream":"events"}
-    if (!o.subsystems.empty() && m->contains("subsystem") &&
-        std::find(o.subsystems.begin(), o.subsystems.end(), m->value("subsystem", "")) == o.subsystems.end())
-      continue;
-    std::cout << (o.json ? m->dump() : describe_message(*m)) << '\n' << std::flush;
+    auto text = control::describe_stream_message(*m);
+    if (!text) return std::cerr << "kplug monitor: " << text.error() << '\n', exit_failure;
+    if (m->contains("lagged")) return std::cerr << "kplug monitor: " << *text << '\n', exit_failure;
+    if (!o.subsystems.empty() && m->contains("subsystem")) {
+      const auto& sub = (*m)["subsystem"];
+      if (!sub.is_string() || std::find(o.subsystems.begin(), o.subsystems.end(), sub.get<std::string>()) ==
+                                  o.subsystems.end())
+        continue;
+    }
+    std::cout << (o.json ? control::to_line(*m) : *text + "\n") << std::flush;
     if (o.count && ++shown >= o.count) return exit_ok;
   }
 }

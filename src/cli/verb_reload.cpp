@@ -3,7 +3,9 @@
 #include <iostream>
 #include <memory>
 
-#include "cli/control_client.hpp"
+#include "base/text.hpp"
+#include "control/client.hpp"
+#include "control/protocol.hpp"
 #include "cli/verbs.hpp"
 
 namespace kplug::cli {
@@ -13,15 +15,16 @@ namespace {
 int run_reload(const std::string& socket) {
   auto client = ControlClient::connect(socket);
   if (!client) return std::cerr << "kplug reload: " << client.error() << '\n', exit_failure;
-  auto reply = client->request({{"request", "reload"}});
+  auto reply = client->request(control::to_json(control::Request{control::RequestKind::reload}));
   if (!reply) return std::cerr << "kplug reload: " << reply.error() << '\n', exit_failure;
-  if (reply->contains("error")) return std::cerr << "kplug reload: " << reply->at("error").get<std::string>() << '\n', exit_failure;
-  for (const auto& e : reply->value("errors", nlohmann::json::array())) std::cout << e.get<std::string>() << '\n';
-  if (!reply->value("ok", false)) {
+  auto r = control::reload_from_json(*reply);
+  if (!r) return std::cerr << "kplug reload: " << r.error() << '\n', exit_failure;
+  for (const auto& e : r->errors) std::cout << printable(e) << '\n';
+  if (!r->ok) {
     std::cerr << "kplug reload: failed; the previous config and rules stay in force\n";
     return exit_failure;
   }
-  std::cout << "kplug reload: done, " << reply->value("rules", 0) << " rule(s) in force\n";
+  std::cout << "kplug reload: done, " << r->rules << " rule(s) in force\n";
   return exit_ok;
 }
 

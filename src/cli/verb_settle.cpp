@@ -3,7 +3,8 @@
 #include <iostream>
 #include <memory>
 
-#include "cli/control_client.hpp"
+#include "control/client.hpp"
+#include "control/protocol.hpp"
 #include "cli/verbs.hpp"
 
 namespace kplug::cli {
@@ -16,15 +17,16 @@ struct SettleOptions {
 };
 
 int run_settle(const SettleOptions& o) {
+  if (!(o.timeout >= 0 && o.timeout <= control::max_settle_timeout_s))
+    return std::cerr << "kplug settle: --timeout must be from 0 to " << control::max_settle_timeout_s << " seconds\n",
+           exit_usage;
   auto client = ControlClient::connect(o.socket);
   if (!client) return std::cerr << "kplug settle: " << client.error() << '\n', exit_failure;
-  auto reply = client->request({{"request", "settle"}, {"timeout", o.timeout}},
+  auto reply = client->request(control::to_json(control::Request{control::RequestKind::settle, o.timeout}),
                                std::chrono::milliseconds(static_cast<long long>(o.timeout * 1000) + 5000));
   if (!reply) return std::cerr << "kplug settle: " << reply.error() << '\n', exit_failure;
-  if (!reply->value("ok", false)) {
-    std::cerr << "kplug settle: " << reply->value("error", std::string("failed")) << '\n';
-    return exit_failure;
-  }
+  auto settled = control::settle_from_json(*reply);
+  if (!settled) return std::cerr << "kplug settle: " << settled.error() << '\n', exit_failure;
   return exit_ok;
 }
 

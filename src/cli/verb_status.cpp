@@ -4,7 +4,9 @@
 
 #include <fmt/format.h>
 
-#include "cli/control_client.hpp"
+#include "base/text.hpp"
+#include "control/client.hpp"
+#include "control/protocol.hpp"
 #include "cli/verbs.hpp"
 
 namespace kplug::cli {
@@ -19,41 +21,45 @@ struct StatusOptions {
 int run_status(const StatusOptions& o) {
   auto client = ControlClient::connect(o.socket);
   if (!client) return std::cerr << "kplug status: " << client.error() << '\n', exit_failure;
-  auto reply = client->request({{"request", "status"}});
+  auto reply = client->request(control::to_json(control::Request{control::RequestKind::status}));
   if (!reply) return std::cerr << "kplug status: " << reply.error() << '\n', exit_failure;
-  const auto& r = *reply;
+  auto status = control::status_from_json(*reply);
+  if (!status) return std::cerr << "kplug status: " << status.error() << '\n', exit_failure;
   if (o.json) {
-    std::cout << r.dump() << '\n';
+    std::cout << control::to_line(control::to_json(*status));
     return exit_ok;
   }
-  const auto& c = r.at("counters");
+  const auto& r = *status;
+  auto c = [&](const char* name) { return r.counter(name); };
+  auto g = [&](const char* name) { return r.gauge(name); };
   std::string reasons;
-  for (const auto& [reason, n] : c.at("rejected_by_reason").items())
-    reasons += fmt::format("{}{} {}", reasons.empty() ? " (" : ", ", reason, n.get<std::uint64_t>());
+  for (const auto& [reason, n] : r.rejected_by_reason)
+    reasons += fmt::format("{}{} {}", reasons.empty() ? " (" : ", ", printable(reason, 64), n);
   if (!reasons.empty()) reasons += ")";
-  std::cout << fmt::format("kplugd {}, up {:.1f} s, {}{}\n", r.at("version").get<std::string>(),
-                           r.at("uptime_s").get<double>(), r.at("ready").get<bool>() ? "ready" : "coldplugging",
-                           r.at("dry_run").get<bool>() ? ", dry run" : "");
+  std::cout << fmt::format("kplugd {}, up {:.1f} s, {}{}\n", printable(r.version, 64), r.uptime_s,
+                           r.ready ? "ready" : "coldplugging", r.dry_run ? ", dry run" : "");
   std::cout << fmt::format("events:  received {}, coldplug {}, rejected {}{}, overruns {}, missed {}, rescans {}\n",
-                           c.at("events_received").get<std::uint64_t>(), c.at("coldplug_events").get<std::uint64_t>(),
-                           c.at("rejected").get<std::uint64_t>(), reasons, c.at("overruns").get<std::uint64_t>(),
-                           c.at("missed_events").get<std::uint64_t>(), c.value("rescans", std::uint64_t{0}));
-  if (c.contains("forged_by_shape") && !c.at("forged_by_shape").empty()) {
+                           c("events_received"), c("coldplug_events"), c("rejected"), reasons, c("overruns"),
+                           c("missed_events"), c("rescans"));
+  if (!r.forged_by_shape.empty()) {
     std::string shapes;
-    for (const auto& [shape, n] : c.at("forged_by_shape").items())
-      shapes += fmt::format("{}{} {}", shapes.empty() ? "" : ", ", shape, n.get<std::uint64_t>());
+    for (const auto& [shape, n] : r.forged_by_shape)
+      shapes += fmt::format("{}{} {}", shapes.empty() ? "" : ", ", printable(shape, 64), n);
     std::cout << fmt::format("forged:  {} (what the datagrams rejected for their sender held)\n", shapes);
   }
-  std::cout << fmt::format("loads:   ok {}, failed {}, skipped {}, no module {}; in flight {}\n",
-                           c.at("loads_ok").get<std::uint64_t>(), c.at("loads_failed").get<std::uint64_t>(),
-                           c.at("loads_skipped").get<std::uint64_t>(), c.at("no_module").get<std::uint64_t>(),
-                           r.at("in_flight").get<std::uint64_t>());
-  std::cout << fmt::format("unloads: done {}, refused {}, waiting for their grace period {}\n",
-                           c.at("unloads").get<std::uint64_t>(), c.at("unloads_refused").get<std::uint64_t>(),
-                           r.at("pending_unloads").get<std::uint64_t>());
-  std::cout << fmt::format("resolver cache: {} hits, {} misses; ledger: {} module(s); rules: {}\n",
-                           r.at("cache_hits").get<std::uint64_t>(), r.at("cache_misses").get<std::uint64_t>(),
-                           r.at("ledger_modules").get<std::uint64_t>(), r.at("rules").get<std::uint64_t>());
+  std::cout << fmt::format("loads:   ok {}, failed {}, skipped {}, no module {}, retried {}; in flight {}\n",
+                           c("loads_ok"), c("loads_failed"), c("loads_skipped"), c("no_module"), c("loads_retried"),
+                           g("in_flight"));
+  std::cout << fmt::format("unloads: done {}, refused {}, waiting for their grace period {}\n", c("unloads"),
+                           c("unloads_refused"), g("pending_unloads"));
+  std::cout << fmt::format("commands: ran {}, running {}, queued {}, dropped (queue full) {}, killed {}\n",
+                           c("commands_run"), g("commands_running"), g("commands_queued"), c("commands_dropped"),
+                           c("commands_killed"));
+  std::cout << fmt::format("control: {} session(s) open; refused as busy {}, lagging subscribers dropped {}, "
+                           "accept errors {}\n",
+                           g("sessions"), c("sessions_refused"), c("subscribers_lagged"), c("accept_errors"));
+  std::cout << fmt::format("resolver cache: {} hits, {} misses; ledger: {} module(s); rules: {}\n", g("cache_hits"),
+                           g("cache_misses"), g("ledger_modules"), g("rules"));
   return exit_ok;
 }
 

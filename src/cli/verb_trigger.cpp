@@ -6,7 +6,9 @@
 
 #include <fmt/format.h>
 
-#include "cli/control_client.hpp"
+#include "control/client.hpp"
+#include "control/json_fields.hpp"
+#include "control/protocol.hpp"
 #include "cli/verbs.hpp"
 #include "sysfs/trigger.hpp"
 
@@ -37,8 +39,10 @@ int run_trigger(const TriggerOptions& o) {
     auto client = ControlClient::connect(o.socket);
     if (!client) return std::cerr << "kplug trigger: " << client.error() << '\n', exit_failure;
     stream.emplace(std::move(*client));
-    if (auto r = stream->request({{"request", "events"}}); !r)
-      return std::cerr << "kplug trigger: " << r.error() << '\n', exit_failure;
+    auto r = stream->request(control::to_json(control::Request{control::RequestKind::events}));
+    if (!r) return std::cerr << "kplug trigger: " << r.error() << '\n', exit_failure;
+    if (auto error = control::reply_error(*r); !error.empty())
+      return std::cerr << "kplug trigger: " << error << '\n', exit_failure;
   }
   std::string uuid = new_uuid();
   std::size_t written = 0, failed = 0;
@@ -59,18 +63,24 @@ int run_trigger(const TriggerOptions& o) {
       std::cerr << fmt::format("kplug trigger: {} after kplugd handled {} of {} events\n", m.error(), seen, written);
       return exit_failure;
     }
-    if (m->value("type", "") == "decision" && m->value("synth_uuid", "") == uuid) ++seen;
+    if (m->contains("lagged")) {
+      std::cerr << fmt::format("kplug trigger: kplugd dropped this client for reading too slowly, after {} of {} "
+                               "events\n", seen, written);
+      return exit_failure;
+    }
+    control::JsonFields f(*m, "a stream message");
+    if (f.string("type") == "decision" && f.string("synth_uuid") == uuid) ++seen;
   }
   // Every event of ours is decided; now wait for the loads they started.
   auto client = ControlClient::connect(o.socket);
   if (!client) return std::cerr << "kplug trigger: " << client.error() << '\n', exit_failure;
   auto left = std::chrono::duration<double>(deadline - std::chrono::steady_clock::now()).count();
-  auto r = client->request({{"request", "settle"}, {"timeout", std::max(0.0, left)}},
-                           std::chrono::milliseconds(static_cast<long long>(std::max(0.0, left) * 1000) + 5000));
-  if (!r || !r->value("ok", false)) {
-    std::cerr << "kplug trigger: " << (r ? r->value("error", std::string("not settled")) : r.error()) << '\n';
-    return exit_failure;
-  }
+  left = std::clamp(left, 0.0, control::max_settle_timeout_s);
+  auto r = client->request(control::to_json(control::Request{control::RequestKind::settle, left}),
+                           std::chrono::milliseconds(static_cast<long long>(left * 1000) + 5000));
+  if (!r) return std::cerr << "kplug trigger: " << r.error() << '\n', exit_failure;
+  if (auto settled = control::settle_from_json(*r); !settled)
+    return std::cerr << "kplug trigger: " << settled.error() << '\n', exit_failure;
   std::cerr << fmt::format("kplug trigger: kplugd handled all {} event(s)\n", seen);
   return exit_ok;
 }

@@ -6,7 +6,12 @@
 
 #include <CLI/CLI.hpp>
 
+#include "control/client.hpp"
+
 namespace kplug::cli {
+
+using control::ControlClient;
+using control::default_control_socket;
 
 using VerbRun = std::function<int()>;
 

@@ -1,4 +1,4 @@
-// posix_spawn with a pipe and a deadline.
+// posix_spawn into a new session, a pipe, a deadline, and the group killed at the end.
 #include "daemon/command_runner.hpp"
 
 #include <fcntl.h>
@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <sstream>
 
 namespace kplug {
@@ -17,6 +18,9 @@ namespace kplug {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// After the program exits, how long its output may still take to arrive.
+constexpr std::chrono::milliseconds drain_after_exit{200};
 
 std::string find_program(const std::string& name) {
   if (name.find('/') != std::string::npos) return name;
@@ -28,9 +32,54 @@ std::string find_program(const std::string& name) {
   return "";
 }
 
+class Output {
+ public:
+  explicit Output(std::vector<std::string>& lines) : lines_(lines) {}
+  void add(const char* data, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) {
+      if (data[i] == '\n') {
+        flush();
+      } else if (pending_.size() < max_output_line) {
+        pending_ += data[i];
+      }
+    }
+  }
+  void flush() {
+    if (lines_.size() < max_output_lines) lines_.push_back(pending_);
+    pending_.clear();
+  }
+  void finish() {
+    if (!pending_.empty()) flush();
+  }
+
+ private:
+  std::vector<std::string>& lines_;
+  std::string pending_;
+};
+
+// Has PID exited? Leaves it a zombie, so its pid (and so its group id) cannot be reused
+// before the group is killed.
+bool has_exited(pid_t pid) {
+  siginfo_t info{};
+  return waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == pid;
+}
+
 }  // namespace
 
-CommandResult run_command(const std::vector<std::string>& argv, std::chrono::milliseconds limit) {
+void RunningGroups::finished(pid_t pgid) {
+  std::lock_guard lock(mutex_);
+  groups_.erase(pgid);
+}
+
+std::size_t RunningGroups::stop() {
+  std::lock_guard lock(mutex_);
+  stopping_ = true;
+  for (pid_t pgid : groups_) kill(-pgid, SIGKILL);
+  return groups_.size();
+}
+
+CommandResult run_command(const std::vector<std::string>& argv, std::chrono::milliseconds limit,
+                          RunningGroups* groups) {
   CommandResult r;
   auto start = Clock::now();
   if (argv.empty()) {
@@ -52,57 +101,82 @@ CommandResult run_command(const std::vector<std::string>& argv, std::chrono::mil
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 1);
   posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 2);
+  // Nothing else: even a descriptor some library opened without O_CLOEXEC stays behind.
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  // A session of its own (so a process group to kill whole), every signal unblocked and
+  // at its default: kplugd's threads block signals, and SIGPIPE is ignored in kplugd.
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   std::string path_env = std::string("PATH=") + command_search_path;
   char* envp[] = {path_env.data(), nullptr};
   pid_t pid = 0;
-  int err = posix_spawn(&pid, program.c_str(), &actions, nullptr, args.data(), envp);
+  int err = 0;
+  auto spawn = [&]() -> pid_t {
+    err = posix_spawn(&pid, program.c_str(), &actions, &attr, args.data(), envp);
+    return err == 0 ? pid : 0;
+  };
+  bool allowed = groups ? groups->start(spawn) : (spawn(), true);
   posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
   close(pipe_fds[1]);
-  if (err != 0) {
+  if (!allowed || err != 0) {
     close(pipe_fds[0]);
-    r.error = "cannot start " + program + ": " + std::strerror(err);
+    r.stopped = !allowed;
+    r.error = !allowed ? "not started: kplugd is stopping" : "cannot start " + program + ": " + std::strerror(err);
     return r;
   }
   r.started = true;
 
-  std::string pending;
+  Output out(r.output);
   auto deadline = start + limit;
+  bool eof = false;
+  std::optional<Clock::time_point> exited_at;
   for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-    if (left <= 0) {
-      r.timed_out = true;
-      kill(pid, SIGKILL);
+    auto now = Clock::now();
+    if (now >= deadline) {
+      r.timed_out = !has_exited(pid);
       break;
     }
+    if (!exited_at && has_exited(pid)) exited_at = now;
+    // The program is gone and its output is all read (or a process that escaped its
+    // group still holds the pipe: do not wait for that one).
+    if (exited_at && (eof || now - *exited_at >= drain_after_exit)) break;
+    if (eof) {
+      usleep(5000);
+      continue;
+    }
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count();
     pollfd pfd{pipe_fds[0], POLLIN, 0};
-    int n = poll(&pfd, 1, static_cast<int>(left));
-    if (n < 0 && errno == EINTR) continue;
+    int n = poll(&pfd, 1, static_cast<int>(std::min<long long>(left, 50)));
     if (n <= 0) continue;
     char buf[4096];
     ssize_t got = read(pipe_fds[0], buf, sizeof buf);
-    if (got <= 0) break;  // EOF: the program closed its output
-    pending.append(buf, static_cast<std::size_t>(got));
-    for (std::size_t nl; (nl = pending.find('\n')) != std::string::npos;) {
-      if (r.output.size() < 100) r.output.push_back(pending.substr(0, nl));
-      pending.erase(0, nl + 1);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) {
+      eof = true;
+      continue;
     }
+    out.add(buf, static_cast<std::size_t>(got));
   }
-  if (!pending.empty() && r.output.size() < 100) r.output.push_back(pending);
-  close(pipe_fds[0]);
+  // The whole group: the program if it still runs, and whatever it left behind.
+  kill(-pid, SIGKILL);
   int status = 0;
-  // After EOF the program may still be running: give it until the deadline, then kill it.
-  while (waitpid(pid, &status, WNOHANG) == 0) {
-    if (Clock::now() >= deadline) {
-      r.timed_out = true;
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
-      break;
-    }
-    usleep(5000);
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
+  if (groups) groups->finished(pid);
+  out.finish();
+  close(pipe_fds[0]);
+  if (groups && groups->stopping() && !r.timed_out && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+    r.stopped = true;
   r.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
   r.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
   return r;

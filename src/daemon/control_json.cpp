@@ -27,31 +27,16 @@ nlohmann::json report_json(const LoadReport& r) {
   return {{"type", "loads"}, {"event", r.event}, {"modalias", r.modalias}, {"outcomes", outcomes}};
 }
 
-nlohmann::json ledger_json(const Ledger& ledger) {
-  nlohmann::json out = nlohmann::json::object();
-  for (const auto& [module, e] : ledger.entries())
-    out[module] = {{"devices", e.devices},
-                   {"cause", e.cause},
-                   {"load_time_ms", static_cast<double>(e.load_time.count()) / 1000.0},
-                   {"loaded_at", e.loaded_at},
-                   {"unload_on_remove", e.unload_on_remove},
-                   {"unload_grace_ms", e.unload_grace.count()},
-                   {"pulled_in", e.pulled_in}};
-  return out;
-}
-
-nlohmann::json counters_json(const Counters& c) {
+std::map<std::string, std::uint64_t> counter_values(const Counters& c) {
   return {{"events_received", c.events_received}, {"coldplug_events", c.coldplug_events},
-          {"rejected", c.rejected_total()},       {"rejected_by_reason", c.rejected},
-          {"forged_by_shape", c.forged_shapes},
-          {"overruns", c.overruns},               {"missed_events", c.missed_events},
-          {"rescans", c.rescans},
+          {"rejected", c.rejected_total()},       {"overruns", c.overruns},
+          {"missed_events", c.missed_events},     {"rescans", c.rescans},
           {"loads_ok", c.loads_ok},               {"loads_failed", c.loads_failed},
           {"loads_coalesced", c.loads_coalesced}, {"slow_loads", c.slow_loads},
           {"loads_skipped", c.loads_skipped},     {"no_module", c.no_module},
-          {"unloads", c.unloads},                 {"unloads_refused", c.unloads_refused}};
+          {"loads_retried", c.loads_retried},     {"unloads", c.unloads},
+          {"unloads_refused", c.unloads_refused}, {"commands_run", c.commands_run},
+          {"commands_dropped", c.commands_dropped}, {"commands_killed", c.commands_killed}};
 }
-
-bool request_needs_root(const std::string& request) { return request == "reload"; }
 
 }  // namespace kplug

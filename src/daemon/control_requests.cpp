@@ -1,12 +1,14 @@
 // What the daemon answers on its control socket: status, loaded, reload, settle, events.
 #include <sys/ioctl.h>
 
-#include <fstream>
+#include <cstdlib>
 
 #include <spdlog/spdlog.h>
 
+#include "base/file.hpp"
 #include "daemon/control_json.hpp"
 #include "daemon/daemon.hpp"
+#include "daemon/ledger_store.hpp"
 
 namespace kplug {
 
@@ -15,74 +17,82 @@ namespace {
 constexpr auto settle_poll = std::chrono::milliseconds(50);
 
 std::uint64_t kernel_seqnum() {
-  std::ifstream in("/sys/kernel/uevent_seqnum");
-  std::uint64_t n = 0;
-  in >> n;
-  return n;
+  auto text = read_regular_file("/sys/kernel/uevent_seqnum", 8192);
+  return text ? std::strtoull(text->c_str(), nullptr, 10) : 0;
 }
 
 }  // namespace
 
-void Daemon::on_control(const std::shared_ptr<ControlSession>& session, const nlohmann::json& request) {
-  std::string what = request.value("request", "");
-  if (request_needs_root(what) && session->peer_uid() != 0)
-    return session->send({{"ok", false}, {"error", fmt::format("'{}' needs root (you are uid {})", what, session->peer_uid())}});
-  if (what == "status") {
-    session->send(status_json());
-  } else if (what == "loaded") {
-    session->send({{"ok", true}, {"loaded", ledger_json(ledger_)}});
-  } else if (what == "reload") {
-    Diagnostics problems = reload();
-    nlohmann::json errors = nlohmann::json::array();
-    for (const auto& d : problems) errors.push_back(d.to_string());
-    session->send({{"ok", problems.empty()}, {"errors", errors}, {"rules", rules_->rules.size()}});
-  } else if (what == "settle") {
-    double timeout = request.value("timeout", 120.0);
-    auto deadline = std::chrono::steady_clock::now() +
-                    std::chrono::milliseconds(static_cast<long long>(std::max(0.0, timeout) * 1000));
-    settles_.push_back({session, kernel_seqnum(), deadline, 0});
-    check_settles();
-    if (!settles_.empty() && !settle_timer_) {
-      settle_timer_.emplace(io_);
-      do_settle_check();
+void Daemon::on_control(const std::shared_ptr<ControlSession>& session, const control::Request& request) {
+  using control::RequestKind;
+  if (control::needs_root(request.kind) && session->peer_uid() != 0)
+    return session->send(control::error_reply(
+        fmt::format("'{}' needs root (you are uid {})", control::to_string(request.kind), session->peer_uid())));
+  switch (request.kind) {
+    case RequestKind::status: return session->send(control::to_json(status_reply()));
+    case RequestKind::loaded: return session->send(control::to_json(control::LoadedReply{to_wire(ledger_)}));
+    case RequestKind::reload: {
+      control::ReloadReply reply;
+      for (const auto& d : reload()) reply.errors.push_back(d.to_string());
+      reply.ok = reply.errors.empty();
+      reply.rules = rules_->rules.size();
+      return session->send(control::to_json(reply));
     }
-  } else if (what == "events") {
-    subscribers_.push_back(session);
-    session->send({{"ok", true}, {"stream", "events"}});
-  } else {
-    session->send({{"ok", false},
-                   {"error", fmt::format("unknown request '{}' (status, settle, reload, loaded, events)", what)}});
+    case RequestKind::settle: {
+      // parse_request bounds the timeout, so this conversion is always defined.
+      auto deadline = std::chrono::steady_clock::now() +
+                      std::chrono::milliseconds(static_cast<long long>(request.timeout_s * 1000));
+      session->set_waiting(true);
+      settles_.push_back({session, kernel_seqnum(), deadline, 0});
+      check_settles();
+      if (!settles_.empty() && !settle_timer_) {
+        settle_timer_.emplace(io_);
+        do_settle_check();
+      }
+      return;
+    }
+    case RequestKind::events:
+      if (session->subscribed()) return session->send(control::error_reply("this session already receives events"));
+      session->set_subscribed();
+      subscribers_.push_back(session);
+      return session->send(control::events_started());
   }
 }
 
-nlohmann::json Daemon::status_json() const {
-  auto uptime = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
-  return {{"ok", true},
-          {"version", KPLUG_VERSION},
-          {"uptime_s", uptime},
-          {"ready", ready_},
-          {"dry_run", options_.dry_run},
-          {"counters", counters_json(counters_)},
-          {"cache_hits", resolver_->cache_hits()},
-          {"cache_misses", resolver_->cache_misses()},
-          {"in_flight", in_flight_},
-          {"queue_depth", queue_.waiting()},
-          {"events_in_progress", queue_.running()},
-          {"loader_threads", loaders_.size()},
-          {"slow_loads", slow_json()},
-          {"pending_unloads", unload_timers_.size()},
-          {"ledger_modules", ledger_.entries().size()},
-          {"rules", rules_->rules.size()},
-          {"last_seqnum", last_seqnum_}};
-}
-
-nlohmann::json Daemon::slow_json() const {
-  nlohmann::json out = nlohmann::json::array();
+control::StatusReply Daemon::status_reply() const {
+  control::StatusReply r;
+  r.version = KPLUG_VERSION;
+  r.uptime_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  r.ready = ready_;
+  r.dry_run = options_.dry_run;
+  r.counters = counter_values(counters_);
+  r.rejected_by_reason = counters_.rejected;
+  r.forged_by_shape = counters_.forged_shapes;
+  if (control_) {
+    const auto& c = control_->stats();
+    r.counters["sessions_refused"] = c.sessions_refused;
+    r.counters["subscribers_lagged"] = c.subscribers_lagged;
+    r.counters["sessions_timed_out"] = c.sessions_timed_out;
+    r.counters["lines_too_long"] = c.lines_too_long;
+    r.counters["accept_errors"] = c.accept_errors;
+    r.gauges["sessions"] = control_->sessions();
+  }
+  r.gauges["cache_hits"] = resolver_->cache_hits();
+  r.gauges["cache_misses"] = resolver_->cache_misses();
+  r.gauges["in_flight"] = in_flight_;
+  r.gauges["queue_depth"] = queue_.waiting();
+  r.gauges["events_in_progress"] = queue_.running();
+  r.gauges["loader_threads"] = loaders_.size();
+  r.gauges["pending_unloads"] = unload_timers_.size();
+  r.gauges["ledger_modules"] = ledger_.entries().size();
+  r.gauges["rules"] = rules_->rules.size();
+  r.gauges["last_seqnum"] = last_seqnum_;
+  r.gauges["commands_running"] = commands_.running();
+  r.gauges["commands_queued"] = commands_.queued();
+  auto now = std::chrono::steady_clock::now();
   for (const auto& [module, info] : slow_loads_)
-    out.push_back({{"module", module},
-                   {"devpath", info.first},
-                   {"running_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - info.second).count()}});
-  return out;
+    r.slow_loads.push_back({module, info.first, std::chrono::duration<double>(now - info.second).count()});
+  return r;
 }
 
 void Daemon::publish(const nlohmann::json& message) {
@@ -118,11 +128,14 @@ void Daemon::check_settles() {
     if (idle && pending_bytes == 0) ++s.quiet_checks;
     else s.quiet_checks = 0;
     if (idle && (last_seqnum_ >= s.target_seqnum || s.quiet_checks >= 2)) {
-      s.session->send({{"ok", true}, {"settled", true}, {"seqnum", last_seqnum_}});
+      s.session->set_waiting(false);
+      s.session->send(control::to_json(control::SettleReply{true, last_seqnum_, ""}));
       return true;
     }
     if (now >= s.deadline) {
-      s.session->send({{"ok", false}, {"error", "timed out before kplugd settled"}, {"in_flight", in_flight_}});
+      s.session->set_waiting(false);
+      s.session->send(control::to_json(
+          control::SettleReply{false, 0, fmt::format("timed out before kplugd settled ({} in flight)", in_flight_)}));
       return true;
     }
     return false;

@@ -26,6 +26,10 @@ struct Counters {
   std::uint64_t no_module = 0;         // MODALIAS that matched nothing
   std::uint64_t unloads = 0;           // modules kplugd removed (or, in dry run, would)
   std::uint64_t unloads_refused = 0;   // still in use when the grace period ended, or failed
+  std::uint64_t loads_retried = 0;     // failed for lack of descriptors, tried again
+  std::uint64_t commands_run = 0;      // rule `run` commands that ran
+  std::uint64_t commands_dropped = 0;  // not run: the command queue was full
+  std::uint64_t commands_killed = 0;   // killed at their time limit or at stop
 
   std::uint64_t rejected_total() const;
   // One line for logs: "received 12, coldplug 27, rejected 1 (not_kernel_port 1), ..."

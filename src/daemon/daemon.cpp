@@ -10,8 +10,8 @@
 #include <spdlog/spdlog.h>
 
 #include "daemon/command_runner.hpp"
-#include "daemon/control_json.hpp"
 #include "daemon/ledger_store.hpp"
+#include "daemon/control_json.hpp"
 #include "daemon/logging.hpp"
 #include "daemon/notify.hpp"
 #include "kmod/kmod_loader.hpp"
@@ -27,6 +27,9 @@ namespace {
 constexpr int max_reads_per_wakeup = 256;
 // After lost events, wait this long for the storm to pass before reading sysfs again.
 constexpr std::chrono::milliseconds rescan_delay{200};
+// A load that failed for lack of file descriptors is tried this many times in all.
+constexpr int max_load_attempts = 5;
+constexpr std::chrono::milliseconds load_retry_delay{500};
 
 }  // namespace
 
@@ -52,11 +55,11 @@ Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options, std::unique_p
       loaders_(std::move(loaders)),
       rules_(std::make_shared<const RuleSet>(std::move(rules))),
       attrs_([](const std::string& devpath, const std::string& name) { return read_attribute(devpath, name); }),
-      signals_(io, SIGINT, SIGTERM, SIGHUP) {}
+      signals_(io, SIGINT, SIGTERM, SIGHUP),
+      commands_(io, options_.command_workers, options_.command_queue) {}
 
 Daemon::~Daemon() {
   loaders_.join();
-  command_threads_.join();
   // libnl owns the descriptor; asio must not close it a second time.
   if (socket_) socket_->release();
 }
@@ -112,8 +115,14 @@ void Daemon::stop(int exit_code) {
   if (settle_timer_) settle_timer_->cancel();
   if (watchdog_timer_) watchdog_timer_->cancel();
   if (rescan_timer_) rescan_timer_->cancel();
-  for (auto& s : settles_) s.session->send({{"ok", false}, {"error", "kplugd is stopping"}});
+  for (auto& s : settles_) s.session->send(control::error_reply("kplugd is stopping"));
   settles_.clear();
+  // Rule commands: what runs is killed with its process group, what waits is dropped,
+  // so stopping takes moments whatever the rules run.
+  if (auto stopped = commands_.stop(); stopped.killed || stopped.dropped) {
+    counters_.commands_killed += stopped.killed;
+    spdlog::info("stopping: killed {} running rule command(s), dropped {} queued", stopped.killed, stopped.dropped);
+  }
 }
 
 void Daemon::on_signal(int signal) {
@@ -158,8 +167,14 @@ Diagnostics Daemon::reload() {
 }
 
 Result<bool, std::string> Daemon::open_control(const std::string& path) {
+  ControlLimits limits;
+  limits.max_sessions = options_.control_max_sessions;
+  limits.max_line = options_.control_max_line;
+  limits.idle_timeout = options_.control_idle_timeout;
+  limits.max_output = options_.control_max_output;
   control_ = std::make_unique<ControlServer>(
-      io_, [this](const std::shared_ptr<ControlSession>& s, const nlohmann::json& r) { on_control(s, r); });
+      io_, [this](const std::shared_ptr<ControlSession>& s, const control::Request& r) { on_control(s, r); },
+      limits);
   return control_->listen(path);
 }
 
@@ -194,7 +209,7 @@ void Daemon::forget_gone_devices() {
     for (const auto& dev : entry.devices)
       if (!std::filesystem::exists("/sys" + dev, ec)) gone.insert(dev);
   for (const auto& dev : gone) {
-    spdlog::info("{} is gone (its remove event was lost): handled as removed now", dev);
+    spdlog::info("{} is gone (its remove event was lost): handled as removed now", printable(dev));
     Uevent ev;
     ev.action = "remove";
     ev.devpath = dev;
@@ -278,7 +293,7 @@ std::vector<LoadJob> Daemon::plan_loads(const Uevent& event, const Decision& dec
   }
   auto modules = resolver_->resolve(decision.modalias);
   if (!modules) {
-    spdlog::warn("{} MODALIAS={}: {}", describe_event(event), decision.modalias, modules.error());
+    spdlog::warn("{} MODALIAS={}: {}", describe_event(event), printable(decision.modalias), modules.error());
     return jobs;
   }
   if (modules->empty() && jobs.empty()) {
@@ -287,7 +302,8 @@ std::vector<LoadJob> Daemon::plan_loads(const Uevent& event, const Decision& dec
     LogFields fields = event_fields(event);
     fields.emplace_back("KPLUG_ACTION", "no_module");
     log_fields(event.source == EventSource::coldplug ? spdlog::level::debug : spdlog::level::info, fields,
-               fmt::format("{} MODALIAS={}: no module matches", describe_event(event), shorten(decision.modalias, 96)));
+               fmt::format("{} MODALIAS={}: no module matches", describe_event(event),
+                           printable(shorten(decision.modalias, 96))));
   }
   for (const auto& module : *modules) {
     if (decision.blacklist.count(module)) {
@@ -305,24 +321,38 @@ std::vector<LoadJob> Daemon::plan_loads(const Uevent& event, const Decision& dec
 }
 
 void Daemon::do_rule_actions(const Uevent& event, const Decision& decision) {
-  for (const auto& [rule, text] : decision.logs) spdlog::info("{}: rule '{}': {}", describe_event(event), rule, text);
+  for (const auto& [rule, text] : decision.logs)
+    spdlog::info("{}: rule '{}': {}", describe_event(event), printable(rule, 256), printable(text));
   for (const auto& [rule, argv] : decision.run) do_run(rule, argv, describe_event(event));
 }
 
 void Daemon::do_run(const std::string& rule, const std::vector<std::string>& argv, const std::string& about) {
+  // Placeholders may have put event bytes into the argv: escaped for the log.
   std::string shown;
-  for (const auto& a : argv) shown += (shown.empty() ? "" : " ") + fmt::format("'{}'", a);
-  if (options_.dry_run) return spdlog::info("{}: rule '{}': would run {} (dry run)", about, rule, shown);
-  on_command_thread([argv, limit = options_.run_timeout] { return run_command(argv, limit); },
-            [rule, shown, about](const CommandResult& r) {
-              if (!r.started) return spdlog::warn("{}: rule '{}': cannot run {}: {}", about, rule, shown, r.error);
-              auto level = r.exit_status == 0 && !r.timed_out ? spdlog::level::info : spdlog::level::warn;
-              spdlog::log(level, "{}: rule '{}': ran {}: {} in {} ms", about, rule, shown,
-                          r.timed_out ? std::string("killed after the time limit")
-                                      : fmt::format("exit status {}", r.exit_status),
-                          r.duration.count());
-              for (const auto& line : r.output) spdlog::info("  {} | {}", rule, line);
-            });
+  for (const auto& a : argv) shown += (shown.empty() ? "" : " ") + fmt::format("'{}'", printable(a, 512));
+  std::string rule_name = printable(rule, 256);
+  if (options_.dry_run) return spdlog::info("{}: rule '{}': would run {} (dry run)", about, rule_name, shown);
+  bool queued = commands_.submit(argv, options_.command_timeout, [this, rule_name, shown, about](const CommandResult& r) {
+    if (!r.started) {
+      if (r.stopped) return spdlog::info("{}: rule '{}': {} not run: kplugd is stopping", about, rule_name, shown);
+      return spdlog::warn("{}: rule '{}': cannot run {}: {}", about, rule_name, shown, printable(r.error));
+    }
+    ++counters_.commands_run;
+    if (r.timed_out) ++counters_.commands_killed;
+    auto level = r.exit_status == 0 && !r.timed_out ? spdlog::level::info : spdlog::level::warn;
+    std::string how = r.timed_out  ? std::string("killed with its process group after the time limit")
+                      : r.stopped ? std::string("killed with its process group: kplugd is stopping")
+                                  : fmt::format("exit status {}", r.exit_status);
+    spdlog::log(level, "{}: rule '{}': ran {}: {} in {} ms", about, rule_name, shown, how, r.duration.count());
+    for (const auto& line : r.output) spdlog::info("  {} | {}", rule_name, printable(line));
+  });
+  if (!queued) {
+    ++counters_.commands_dropped;
+    log_fields(spdlog::level::warn, {{"KPLUG_ACTION", "command_dropped"}},
+               fmt::format("{}: rule '{}': {} not run: {} commands are already waiting (commands.queue); "
+                           "dropped {} so far",
+                           about, rule_name, shown, options_.command_queue, counters_.commands_dropped));
+  }
 }
 
 void Daemon::do_coldplug(bool rescan) {
@@ -338,8 +368,13 @@ void Daemon::do_coldplug(bool rescan) {
     on_uevent(std::move(ev));
   });
   auto took = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - coldplug_started_);
-  if (!walked)
+  if (!walked) {
     spdlog::error("{} failed: {}", rescan ? "rescan" : "coldplug", walked.error());
+    // Out of descriptors is passing: read sysfs again once this pass is done.
+    if (walked.error().find(std::strerror(EMFILE)) != std::string::npos ||
+        walked.error().find(std::strerror(ENFILE)) != std::string::npos)
+      rescan_again_ = true;
+  }
   else if (rescan)
     spdlog::info("rescan ({}): {} present devices carry a MODALIAS (sysfs read in {:.1f} ms)", rescan_why_, *walked,
                  took.count());
@@ -408,14 +443,6 @@ void Daemon::on_loader(Fn fn, Done done) {
   });
 }
 
-template <typename Fn, typename Done>
-void Daemon::on_command_thread(Fn fn, Done done) {
-  boost::asio::post(command_threads_, [this, fn = std::move(fn), done = std::move(done),
-                                       guard = boost::asio::make_work_guard(io_)]() mutable {
-    complete_on_loop(io_, fn(), std::move(done), std::move(guard));
-  });
-}
-
 void Daemon::do_load(LoadJob job, std::shared_ptr<LoadReport> report) {
   if (report->coldplug && coldplug_running_) ++coldplug_pending_;
   ++in_flight_;
@@ -430,18 +457,38 @@ void Daemon::do_load(LoadJob job, std::shared_ptr<LoadReport> report) {
   timer->async_wait([this, job](const boost::system::error_code& ec) {
     if (!ec) on_slow_load(job);
   });
+  do_load_attempt(job, report, 1);
+}
+
+void Daemon::do_load_attempt(const LoadJob& job, const std::shared_ptr<LoadReport>& report, int attempt) {
   on_loader([job](ModuleLoader& loader) { return loader.load(job); },
-            [this, job, report](const LoadResult& result) {
-              slow_timers_.erase(job.module);
-              if (slow_loads_.erase(job.module))
-                spdlog::info("the slow load of {} finished after {:.1f} s", job.module,
-                             static_cast<double>(result.duration.count()) / 1e6);
-              auto waiters = std::move(coalesced_[job.module]);
-              coalesced_.erase(job.module);
-              on_load_done(job, result, report, false);
-              for (const auto& [waiting_job, waiting_report] : waiters)
-                on_load_done(waiting_job, result, waiting_report, true);
-            });
+            [this, job, report, attempt](const LoadResult& result) { on_load_result(job, report, attempt, result); });
+}
+
+void Daemon::on_load_result(const LoadJob& job, const std::shared_ptr<LoadReport>& report, int attempt,
+                            const LoadResult& result) {
+  // Out of descriptors says nothing about the module: try again shortly (kplugd's own
+  // descriptors are bounded, so this passes once whoever holds the rest lets go).
+  bool no_fds = result.status == LoadStatus::failed && (result.error == EMFILE || result.error == ENFILE);
+  if (no_fds && attempt < max_load_attempts && !stopping_) {
+    ++counters_.loads_retried;
+    spdlog::warn("{}; trying again in {} ms (try {} of {})", printable(result.message), load_retry_delay.count(),
+                 attempt + 1, max_load_attempts);
+    auto timer = std::make_shared<boost::asio::steady_timer>(io_, load_retry_delay);
+    timer->async_wait([this, job, report, attempt, result, timer](const boost::system::error_code& ec) {
+      if (!ec && !stopping_) do_load_attempt(job, report, attempt + 1);
+      else on_load_result(job, report, max_load_attempts, result);  // stopping: report it as it stands
+    });
+    return;
+  }
+  slow_timers_.erase(job.module);
+  if (slow_loads_.erase(job.module))
+    spdlog::info("the slow load of {} finished after {:.1f} s", job.module,
+                 static_cast<double>(result.duration.count()) / 1e6);
+  auto waiters = std::move(coalesced_[job.module]);
+  coalesced_.erase(job.module);
+  on_load_done(job, result, report, false);
+  for (const auto& [waiting_job, waiting_report] : waiters) on_load_done(waiting_job, result, waiting_report, true);
 }
 
 void Daemon::on_slow_load(const LoadJob& job) {
@@ -449,7 +496,7 @@ void Daemon::on_slow_load(const LoadJob& job) {
   slow_loads_[job.module] = {job.devpath, std::chrono::steady_clock::now() - options_.slow_load};
   log_fields(spdlog::level::warn, {{"KPLUG_ACTION", "slow_load"}, {"MODULE", job.module}, {"DEVPATH", job.devpath}},
              fmt::format("loading {} for {} is slow: still in the kernel's module init after {:.1f} s; other events go on",
-                         job.module, job.devpath, static_cast<double>(options_.slow_load.count()) / 1000.0));
+                         job.module, printable(job.devpath), static_cast<double>(options_.slow_load.count()) / 1000.0));
 }
 
 void Daemon::on_load_done(const LoadJob& job, const LoadResult& result, const std::shared_ptr<LoadReport>& report,
@@ -505,7 +552,8 @@ void Daemon::on_device_removed(const Uevent& event) {
   for (const auto& module : ledger_.remove_device(event.devpath)) {
     const LedgerEntry& entry = ledger_.entries().at(module);
     if (entry.unload_on_remove) do_schedule_unload(module, event.devpath, entry.unload_grace);
-    else spdlog::info("remove {}: {} has no device left and stays loaded (unload on removal is off)", event.devpath, module);
+    else spdlog::info("remove {}: {} has no device left and stays loaded (unload on removal is off)",
+                      printable(event.devpath), module);
   }
   save_state();
 }
@@ -513,7 +561,7 @@ void Daemon::on_device_removed(const Uevent& event) {
 void Daemon::do_schedule_unload(const std::string& module, const std::string& devpath,
                                 std::chrono::milliseconds grace) {
   log_fields(spdlog::level::info, {{"KPLUG_ACTION", "unload_scheduled"}, {"MODULE", module}, {"DEVPATH", devpath}},
-             fmt::format("remove {}: {} has no device left, unloading in {:.1f} s unless one returns", devpath, module,
+             fmt::format("remove {}: {} has no device left, unloading in {:.1f} s unless one returns", printable(devpath), module,
                          static_cast<double>(grace.count()) / 1000.0));
   auto& timer = unload_timers_[module];
   timer = std::make_unique<boost::asio::steady_timer>(io_, grace);
@@ -582,13 +630,13 @@ void Daemon::on_unload_done(const std::string& module, const UnloadResult& resul
       ++counters_.unloads_refused;
       fields[0].second = "unload_refused";
       fields.emplace_back("KPLUG_REASON", result.message);
-      log_fields(spdlog::level::info, fields, fmt::format("{} stays loaded: {}", module, result.message));
+      log_fields(spdlog::level::info, fields, fmt::format("{} stays loaded: {}", module, printable(result.message)));
       break;
     case UnloadStatus::failed:
       ++counters_.unloads_refused;
       fields[0].second = "unload_refused";
       fields.emplace_back("KPLUG_REASON", result.message);
-      log_fields(spdlog::level::warn, fields, result.message);
+      log_fields(spdlog::level::warn, fields, printable(result.message));
       break;
   }
   save_state();

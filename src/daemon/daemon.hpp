@@ -16,6 +16,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include "control/protocol.hpp"
+#include "daemon/command_pool.hpp"
 #include "daemon/control_server.hpp"
 #include "daemon/counters.hpp"
 #include "daemon/event_queue.hpp"
@@ -89,6 +91,10 @@ class Daemon {
   void do_dispatch();
   void on_event_ready(EventQueue::Ticket ticket, const Uevent& event);
   void do_load(LoadJob job, std::shared_ptr<LoadReport> report);
+  // One try of a load in flight; a try that failed for lack of descriptors is retried.
+  void do_load_attempt(const LoadJob& job, const std::shared_ptr<LoadReport>& report, int attempt);
+  void on_load_result(const LoadJob& job, const std::shared_ptr<LoadReport>& report, int attempt,
+                      const LoadResult& result);
   void on_load_done(const LoadJob& job, const LoadResult& result, const std::shared_ptr<LoadReport>& report,
                     bool coalesced);
   void on_slow_load(const LoadJob& job);
@@ -103,18 +109,14 @@ class Daemon {
   // Runs FN(ModuleLoader&) on a loader thread, then DONE(result) back on the loop.
   template <typename Fn, typename Done>
   void on_loader(Fn fn, Done done);
-  // Runs FN() on the command thread, then DONE(result) back on the loop.
-  template <typename Fn, typename Done>
-  void on_command_thread(Fn fn, Done done);
   void on_coldplug_step_done();
   void on_signal(int signal);
   void on_ready();
   void do_watchdog();
   void save_state();
   // Control requests (control_requests.cpp).
-  void on_control(const std::shared_ptr<ControlSession>& session, const nlohmann::json& request);
-  nlohmann::json status_json() const;
-  nlohmann::json slow_json() const;
+  void on_control(const std::shared_ptr<ControlSession>& session, const control::Request& request);
+  control::StatusReply status_reply() const;
   void publish(const nlohmann::json& message);
   void do_settle_check();
   void check_settles();
@@ -129,8 +131,8 @@ class Daemon {
   AttrReader attrs_;
   std::optional<boost::asio::posix::stream_descriptor> socket_;
   boost::asio::signal_set signals_;
-  // Rule commands run on their own thread: a slow one never delays a module load.
-  boost::asio::thread_pool command_threads_{1};
+  // Rule commands run on their own threads: a slow one never delays a module load.
+  CommandPool commands_;
   EventQueue queue_;
   // Module -> the loads that arrived while its load was in flight; they share its result.
   std::map<std::string, std::vector<std::pair<LoadJob, std::shared_ptr<LoadReport>>>> coalesced_;

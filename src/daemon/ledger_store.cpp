@@ -1,56 +1,64 @@
-// JSON form of the ledger: {"version":1,"modules":{"usb_hello":{"devices":[...],...}}}.
+// The ledger's file: {"version":1,"modules":{"usb_hello":{"devices":[...],...}}}.
 #include "daemon/ledger_store.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstring>
-#include <fstream>
-#include <sstream>
+#include <filesystem>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
+
+#include "base/file.hpp"
+#include "base/text.hpp"
 
 namespace kplug {
 
-std::string ledger_to_json(const Ledger& ledger) {
-  nlohmann::json modules = nlohmann::json::object();
+control::LedgerModules to_wire(const Ledger& ledger) {
+  control::LedgerModules out;
   for (const auto& [name, e] : ledger.entries())
-    modules[name] = {{"devices", e.devices},
-                     {"cause", e.cause},
-                     {"load_time_us", e.load_time.count()},
-                     {"loaded_at", e.loaded_at},
-                     {"unload_on_remove", e.unload_on_remove},
-                     {"unload_grace_ms", e.unload_grace.count()},
-                     {"pulled_in", e.pulled_in}};
-  return nlohmann::json{{"version", 1}, {"modules", modules}}.dump(1) + "\n";
+    out[name] = {{e.devices.begin(), e.devices.end()},
+                 e.cause,
+                 static_cast<double>(e.load_time.count()) / 1000.0,
+                 e.loaded_at,
+                 e.unload_on_remove,
+                 e.unload_grace.count(),
+                 e.pulled_in};
+  return out;
 }
 
-Result<Ledger, std::string> ledger_from_json(const std::string& text) {
-  auto j = nlohmann::json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return unexpected(std::string("not a JSON object"));
-  if (j.value("version", 0) != 1) return unexpected(std::string("unknown version"));
+Ledger from_wire(const control::LedgerModules& modules) {
   Ledger ledger;
-  try {
-    for (const auto& [name, e] : j.at("modules").items()) {
-      for (const auto& dev : e.at("devices"))
-        ledger.record_load(name, dev.get<std::string>(), e.value("cause", ""),
-                           std::chrono::microseconds(e.value("load_time_us", 0LL)), e.value("unload_on_remove", true),
-                           std::chrono::milliseconds(e.value("unload_grace_ms", 5000LL)),
-                           e.value("pulled_in", std::vector<std::string>{}));
-      ledger.set_loaded_at(name, e.value("loaded_at", std::int64_t{0}));
-    }
-  } catch (const nlohmann::json::exception& ex) {
-    return unexpected(std::string(ex.what()));
+  for (const auto& [name, m] : modules) {
+    // A bounded, finite duration: the file may have been edited by hand.
+    double ms = std::isfinite(m.load_time_ms) ? std::clamp(m.load_time_ms, 0.0, 1e9) : 0.0;
+    auto load_time = std::chrono::microseconds(static_cast<std::int64_t>(ms * 1000.0));
+    auto grace = std::chrono::milliseconds(std::clamp<std::int64_t>(m.unload_grace_ms, 0, 86400000));
+    for (const auto& dev : m.devices)
+      ledger.record_load(name, dev, m.cause, load_time, m.unload_on_remove, grace, m.pulled_in);
+    ledger.set_loaded_at(name, m.loaded_at);
   }
   return ledger;
+}
+
+std::string ledger_to_json(const Ledger& ledger) { return control::state_file_text(to_wire(ledger)); }
+
+Result<Ledger, std::string> ledger_from_json(const std::string& text) {
+  auto modules = control::state_from_text(text);
+  if (!modules) return unexpected(modules.error());
+  return from_wire(*modules);
 }
 
 Result<bool, std::string> save_ledger(const std::string& path, const Ledger& ledger) {
   std::string tmp = path + ".tmp";
   std::string text = ledger_to_json(ledger);
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  // A leftover from a crash is ours (the directory is checked): remove it, never write
+  // through it.
+  unlink(tmp.c_str());
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd < 0) return unexpected(fmt::format("cannot write {}: {}", tmp, std::strerror(errno)));
   ssize_t n = write(fd, text.data(), text.size());
   int err = n == static_cast<ssize_t>(text.size()) ? 0 : (n < 0 ? errno : ENOSPC);
@@ -60,22 +68,47 @@ Result<bool, std::string> save_ledger(const std::string& path, const Ledger& led
     unlink(tmp.c_str());
     return unexpected(fmt::format("cannot write {}: {}", tmp, std::strerror(err)));
   }
-  if (rename(tmp.c_str(), path.c_str()) < 0)
-    return unexpected(fmt::format("cannot replace {}: {}", path, std::strerror(errno)));
+  if (rename(tmp.c_str(), path.c_str()) < 0) {
+    err = errno;
+    unlink(tmp.c_str());
+    return unexpected(fmt::format("cannot replace {}: {}", path, std::strerror(err)));
+  }
   return true;
 }
 
 Result<Ledger, std::string> load_ledger(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) {
-    if (errno == ENOENT) return Ledger{};
-    return unexpected(fmt::format("cannot read {}: {}", path, std::strerror(errno)));
+  auto text = read_regular_file(path, 16u << 20);
+  if (!text) {
+    if (text.error().error == ENOENT) return Ledger{};
+    return unexpected(fmt::format("cannot read {}: {}", path, text.error().message));
   }
-  std::stringstream text;
-  text << in.rdbuf();
-  auto ledger = ledger_from_json(text.str());
+  auto ledger = ledger_from_json(*text);
   if (!ledger) return unexpected(fmt::format("{} is corrupt: {}", path, ledger.error()));
   return ledger;
+}
+
+Result<bool, std::string> check_state_dir(const std::string& dir) {
+  struct stat st {};
+  if (lstat(dir.c_str(), &st) < 0) {
+    if (errno != ENOENT) return unexpected(fmt::format("cannot use the state directory {}: {}", dir, std::strerror(errno)));
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(dir).parent_path(), ec);
+    if (mkdir(dir.c_str(), 0755) < 0 && errno != EEXIST)
+      return unexpected(fmt::format("cannot create the state directory {}: {}", dir, std::strerror(errno)));
+    if (lstat(dir.c_str(), &st) < 0)
+      return unexpected(fmt::format("cannot use the state directory {}: {}", dir, std::strerror(errno)));
+  }
+  if (S_ISLNK(st.st_mode))
+    return unexpected(fmt::format("the state directory {} is a symbolic link; kplugd keeps its state only in a real "
+                                  "directory (remove the link, or set state_dir)", dir));
+  if (!S_ISDIR(st.st_mode)) return unexpected(fmt::format("the state directory {} is not a directory", dir));
+  if (st.st_uid != geteuid())
+    return unexpected(fmt::format("the state directory {} is owned by uid {}, not by root; another user could "
+                                  "replace kplugd's files there (chown root: {})", dir, st.st_uid, dir));
+  if (st.st_mode & (S_IWGRP | S_IWOTH))
+    return unexpected(fmt::format("the state directory {} is writable by group or others (mode {:04o}); "
+                                  "chmod 755 {}", dir, st.st_mode & 07777, dir));
+  return true;
 }
 
 }  // namespace kplug

@@ -10,23 +10,14 @@ double ms(std::chrono::microseconds d) { return static_cast<double>(d.count()) /
 }  // namespace
 
 std::string describe_event(const Uevent& ev) {
-  return fmt::format("{}{} {} ({})", ev.source == EventSource::coldplug ? "coldplug " : "", ev.action, ev.devpath,
-                     ev.subsystem);
+  // Every part came from the event: escaped, so no device can forge a log line.
+  return fmt::format("{}{} {} ({})", ev.source == EventSource::coldplug ? "coldplug " : "", printable(ev.action, 64),
+                     printable(ev.devpath), printable(ev.subsystem, 256));
 }
 
 std::string shorten(std::string_view s, std::size_t max) {
   if (s.size() <= max) return std::string(s);
   return std::string(s.substr(0, max > 3 ? max - 3 : 0)) + "...";
-}
-
-std::string printable(std::string_view s, std::size_t max) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (out.size() >= max) return out + "...";
-    if (c >= 0x20 && c < 0x7f && c != '\\') out += static_cast<char>(c);
-    else out += fmt::format("\\x{:02x}", c);
-  }
-  return out;
 }
 
 std::string describe_outcome(const std::string& module, const LoadResult& r) {
@@ -48,7 +39,7 @@ bool LoadReport::any_failed() const {
 }
 
 std::string LoadReport::line() const {
-  std::string out = fmt::format("{} MODALIAS={}: ", event, shorten(modalias, 96));
+  std::string out = fmt::format("{} MODALIAS={}: ", event, printable(shorten(modalias, 96)));
   for (std::size_t i = 0; i < outcomes.size(); ++i)
     out += (i ? ", " : "") + describe_outcome(outcomes[i].first, outcomes[i].second);
   return out;

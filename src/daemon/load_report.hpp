@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/text.hpp"
 #include "kmod/module_loader.hpp"
 #include "uevent/uevent.hpp"
 
@@ -39,9 +40,6 @@ struct LoadReport {
 std::string describe_event(const Uevent& event);
 // S cut to at most MAX characters, with "..." when cut (long cpu MODALIAS strings).
 std::string shorten(std::string_view s, std::size_t max);
-// S for a log line: bytes outside printable ASCII as \xNN (a forger cannot start a new
-// line or send terminal escapes), cut to MAX characters.
-std::string printable(std::string_view s, std::size_t max);
 // "loaded usb_hello in 12.3 ms", "would load usbhid (dry run)", ...
 std::string describe_outcome(const std::string& module, const LoadResult& result);
 

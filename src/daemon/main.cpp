@@ -1,5 +1,7 @@
 // kplugd: read the command line, the config file and the rules, open the uevent socket
 // and the module indexes, then run the event loop until SIGINT/SIGTERM.
+#include <csignal>
+
 #include <algorithm>
 #include <filesystem>
 #include <thread>
@@ -10,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "daemon/daemon.hpp"
+#include "daemon/ledger_store.hpp"
 #include "daemon/logging.hpp"
 #include "kmod/dry_run_loader.hpp"
 #include "kmod/kmod_context.hpp"
@@ -164,6 +167,17 @@ int main(int argc, char** argv) {
                threads, settings->rules.rules.size(),
                settings->rules.files.size(), (*source)->port_id(), (*source)->receive_buffer() / 1024,
                (*source)->buffer_forced() ? "" : " (not forced: no CAP_NET_ADMIN)");
+
+  // The state directory holds the ledger: only a real, root-owned directory that nobody
+  // else can write to.
+  if (!options.dry_run) {
+    if (auto ok = check_state_dir(options.state_dir); !ok) {
+      spdlog::critical("{}", ok.error());
+      return exit_startup;
+    }
+  }
+  // A client that leaves mid-reply is an error on its own session, not a signal for all.
+  signal(SIGPIPE, SIG_IGN);
 
   boost::asio::io_context io;
   Daemon daemon(io, options, std::move(*source), std::make_unique<Resolver>(std::move(*resolver_ctx)),

@@ -1,6 +1,9 @@
 // Loading modules through libkmod, telling "inserted now" apart from "already there".
 #include "kmod/kmod_loader.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 #include <algorithm>
@@ -124,6 +127,16 @@ std::string bound_devices(const std::string& module, const std::string& sys_modu
   return "";
 }
 
+// EMFILE or ENFILE when no descriptor can be opened now, else 0.
+static int descriptors_exhausted() {
+  int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    close(fd);
+    return 0;
+  }
+  return errno == EMFILE || errno == ENFILE ? errno : 0;
+}
+
 std::optional<LoadResult> precheck_load(const KmodContext& ctx, const LoadJob& job, bool check_live,
                                         kmod_module** module) {
   if (!is_safe_module_name(job.module))
@@ -132,8 +145,12 @@ std::optional<LoadResult> precheck_load(const KmodContext& ctx, const LoadJob& j
   NamedModule named;
   if (int err = kmod_module_new_from_lookup(ctx.get(), job.module.c_str(), &named.list); err < 0)
     return failed(-err, fmt::format("failed to look up {}: {}", job.module, std::strerror(-err)));
-  if (!named.list)
+  if (!named.list) {
+    // libkmod reads an index it cannot open as empty: out of descriptors is no "no such module".
+    if (int err = descriptors_exhausted())
+      return failed(err, fmt::format("failed to look up {}: {}", job.module, std::strerror(err)));
     return failed(ENOENT, fmt::format("failed to load {}: no such module in {}", job.module, ctx.modules_dir()));
+  }
   ModuleRef ref{named.first()};
   if (filtered_out(ctx, named, KMOD_FILTER_BUILTIN)) return with_status(LoadStatus::builtin);
   if (check_live) {

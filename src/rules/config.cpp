@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "base/file.hpp"
 #include "rules/units.hpp"
 #include "rules/yaml_reader.hpp"
 
@@ -19,8 +20,10 @@ namespace {
 
 const std::vector<std::string> top_keys = {"modules_dir", "rules_dirs", "autoload", "unload", "receive_buffer",
                                            "coldplug", "loader_threads", "slow_load", "control_socket", "state_dir",
-                                           "log_level", "log_target", "dry_run"};
+                                           "log_level", "log_target", "dry_run", "control", "commands"};
 const std::vector<std::string> unload_keys = {"enabled", "grace", "subsystems"};
+const std::vector<std::string> control_keys = {"max_sessions", "max_line", "idle_timeout", "max_output"};
+const std::vector<std::string> command_keys = {"workers", "queue", "timeout"};
 
 template <typename T>
 void set(std::optional<T> value, T& out) {
@@ -35,11 +38,58 @@ void read_unload(YamlReader& r, const YAML::Node& node, Config& c) {
   }
 }
 
+// A whole number from MIN to MAX, written as a size (4096, 64K, 1M).
+std::optional<std::size_t> bounded_size(YamlReader& r, const YAML::Node& value, const std::string& key,
+                                        std::size_t min, std::size_t max) {
+  std::size_t n = 0;
+  if (value.IsScalar() && parse_size(value.Scalar(), n) && n >= min && n <= max) return n;
+  r.error(value, fmt::format("{} must be a number from {} to {} (K and M suffixes allowed)", key, min, max));
+  return std::nullopt;
+}
+
+std::optional<std::chrono::milliseconds> bounded_duration(YamlReader& r, const YAML::Node& value,
+                                                          const std::string& key, std::chrono::milliseconds min,
+                                                          std::chrono::milliseconds max) {
+  auto d = r.duration(value, key);
+  if (d && (*d < min || *d > max)) {
+    r.error(value, fmt::format("{} must be from {} ms to {} s", key, min.count(), max.count() / 1000));
+    return std::nullopt;
+  }
+  return d;
+}
+
+void read_control(YamlReader& r, const YAML::Node& node, Config& c) {
+  using std::chrono::milliseconds;
+  for (const auto& [key, value] : r.map_entries(node, "control key", control_keys)) {
+    if (key == "max_sessions") set(bounded_size(r, value, "control.max_sessions", 1, 4096), c.control_max_sessions);
+    else if (key == "max_line") set(bounded_size(r, value, "control.max_line", 1024, 16u << 20), c.control_max_line);
+    else if (key == "max_output")
+      set(bounded_size(r, value, "control.max_output", 64 * 1024, 256u << 20), c.control_max_output);
+    else set(bounded_duration(r, value, "control.idle_timeout", milliseconds(100), milliseconds(86400000)),
+             c.control_idle_timeout);
+  }
+}
+
+void read_commands(YamlReader& r, const YAML::Node& node, Config& c) {
+  using std::chrono::milliseconds;
+  for (const auto& [key, value] : r.map_entries(node, "commands key", command_keys)) {
+    if (key == "workers") {
+      if (auto n = bounded_size(r, value, "commands.workers", 1, 64)) c.command_workers = static_cast<unsigned>(*n);
+    } else if (key == "queue") {
+      set(bounded_size(r, value, "commands.queue", 0, 65536), c.command_queue);
+    } else {
+      set(bounded_duration(r, value, "commands.timeout", milliseconds(10), milliseconds(3600000)), c.command_timeout);
+    }
+  }
+}
+
 void read_top(YamlReader& r, const std::string& key, const YAML::Node& value, Config& c) {
   if (key == "modules_dir") set(r.string(value, key), c.modules_dir);
   else if (key == "rules_dirs") set(r.strings(value, key), c.rules_dirs);
   else if (key == "autoload") set(r.boolean(value, key), c.autoload);
   else if (key == "unload") read_unload(r, value, c);
+  else if (key == "control") read_control(r, value, c);
+  else if (key == "commands") read_commands(r, value, c);
   else if (key == "coldplug") set(r.boolean(value, key), c.coldplug);
   else if (key == "control_socket") set(r.string(value, key), c.control_socket);
   else if (key == "state_dir") set(r.string(value, key), c.state_dir);
@@ -81,20 +131,12 @@ Result<Config, Diagnostics> parse_config(const std::string& text, const std::str
 }
 
 Result<Config, Diagnostics> load_config(const std::string& path, bool missing_ok) {
-  std::ifstream in(path);
-  if (!in) {
-    if (missing_ok && errno == ENOENT) return Config{};
-    return unexpected(Diagnostics{{path, 0, 0, fmt::format("cannot read the config file: {}", std::strerror(errno))}});
+  auto text = read_regular_file(path);
+  if (!text) {
+    if (missing_ok && text.error().error == ENOENT) return Config{};
+    return unexpected(Diagnostics{{path, 0, 0, fmt::format("cannot read the config file: {}", text.error().message)}});
   }
-  // A directory opens fine and then reads as nothing: say so instead of running on defaults.
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec))
-    return unexpected(Diagnostics{{path, 0, 0, "cannot read the config file: it is a directory (pass the YAML file)"}});
-  std::stringstream text;
-  text << in.rdbuf();
-  if (in.bad())
-    return unexpected(Diagnostics{{path, 0, 0, fmt::format("cannot read the config file: {}", std::strerror(errno))}});
-  return parse_config(text.str(), path);
+  return parse_config(*text, path);
 }
 
 }  // namespace kplug

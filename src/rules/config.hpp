@@ -26,6 +26,15 @@ struct Config {
   std::chrono::milliseconds slow_load{10000};  // a load running longer is reported as slow
   std::string control_socket = "/run/kplug/control.sock";  // used by the engine
   std::string state_dir = "/run/kplug";                    // used by the engine
+  // The control socket's bounds: it is open to every local user.
+  std::size_t control_max_sessions = 64;       // sessions at once (root gets 8 more)
+  std::size_t control_max_line = 64 * 1024;    // bytes in one request line
+  std::chrono::milliseconds control_idle_timeout{30000};  // without a complete request
+  std::size_t control_max_output = 1u << 20;   // unread bytes a session may hold
+  // Rule `run` commands.
+  unsigned command_workers = 4;                // commands running at once
+  std::size_t command_queue = 256;             // waiting; more are dropped and counted
+  std::chrono::milliseconds command_timeout{10000};  // then the process group is killed
   std::string log_level = "info";
   std::string log_target = "auto";  // auto, stderr or journal (journal comes with the service)
   bool dry_run = false;

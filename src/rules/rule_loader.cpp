@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "base/file.hpp"
 #include "rules/glob.hpp"
 #include "rules/template.hpp"
 #include "rules/yaml_reader.hpp"
@@ -247,14 +248,14 @@ Result<RuleSet, Diagnostics> load_rules(const std::vector<std::string>& files) {
   Diagnostics diags;
   RuleSet set;
   for (const auto& file : files) {
-    std::ifstream in(file);
-    if (!in) {
-      diags.push_back({file, 0, 0, fmt::format("cannot read the rule file: {}", std::strerror(errno))});
+    // Only a regular file of bounded size: a FIFO would stall the loop, a link to
+    // /dev/zero would never end.
+    auto text = read_regular_file(file);
+    if (!text) {
+      diags.push_back({file, 0, 0, fmt::format("cannot read the rule file: {}", text.error().message)});
       continue;
     }
-    std::stringstream text;
-    text << in.rdbuf();
-    parse_rules(text.str(), file, set.rules, diags);
+    parse_rules(*text, file, set.rules, diags);
     set.files.push_back(file);
   }
   std::map<std::string, const Rule*> names;

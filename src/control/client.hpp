@@ -2,15 +2,18 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "uevent/result.hpp"
 
-namespace kplug::cli {
+namespace kplug::control {
 
 inline constexpr const char* default_control_socket = "/run/kplug/control.sock";
+// A reply line longer than this is an error (a ledger of thousands of modules is far less).
+inline constexpr std::size_t max_reply_line = 16u << 20;
 
 class ControlClient {
  public:
@@ -32,4 +35,4 @@ class ControlClient {
   std::string buffer_;
 };
 
-}  // namespace kplug::cli
+}  // namespace kplug::control

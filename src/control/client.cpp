@@ -1,5 +1,5 @@
 // Blocking I/O on the control socket, with timeouts.
-#include "cli/control_client.hpp"
+#include "control/client.hpp"
 
 #include <poll.h>
 #include <sys/socket.h>
@@ -11,7 +11,9 @@
 
 #include <fmt/format.h>
 
-namespace kplug::cli {
+#include "control/protocol.hpp"
+
+namespace kplug::control {
 
 Result<ControlClient, std::string> ControlClient::connect(const std::string& path) {
   sockaddr_un addr{};
@@ -34,7 +36,7 @@ ControlClient::~ControlClient() {
 }
 
 Result<bool, std::string> ControlClient::send(const nlohmann::json& request) {
-  std::string line = request.dump() + "\n";
+  std::string line = to_line(request);
   for (std::size_t done = 0; done < line.size();) {
     ssize_t n = write(fd_, line.data() + done, line.size() - done);
     if (n < 0) {
@@ -70,6 +72,8 @@ Result<nlohmann::json, std::string> ControlClient::receive(std::chrono::millisec
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return unexpected(std::string("kplugd closed the connection"));
     buffer_.append(buf, static_cast<std::size_t>(n));
+    if (buffer_.size() > max_reply_line)
+      return unexpected(fmt::format("kplugd sent a line longer than {} MiB", max_reply_line >> 20));
   }
 }
 
@@ -79,4 +83,4 @@ Result<nlohmann::json, std::string> ControlClient::request(const nlohmann::json&
   return receive(timeout);
 }
 
-}  // namespace kplug::cli
+}  // namespace kplug::control

@@ -1,0 +1,301 @@
+// The control protocol's JSON, both ways, without exceptions.
+#include "control/protocol.hpp"
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "base/text.hpp"
+#include "control/json_fields.hpp"
+
+namespace kplug::control {
+
+namespace {
+
+using nlohmann::json;
+
+struct KindName {
+  RequestKind kind;
+  const char* name;
+};
+constexpr KindName kinds[] = {{RequestKind::status, "status"},
+                              {RequestKind::loaded, "loaded"},
+                              {RequestKind::reload, "reload"},
+                              {RequestKind::settle, "settle"},
+                              {RequestKind::events, "events"}};
+
+// Gauges of the status reply: top-level counts beside "counters".
+constexpr const char* gauge_names[] = {"cache_hits",       "cache_misses",     "in_flight",     "queue_depth",
+                                       "events_in_progress", "loader_threads", "pending_unloads", "ledger_modules",
+                                       "rules",            "last_seqnum",      "sessions",      "commands_running",
+                                       "commands_queued"};
+
+// The reply must be an object with "ok": true; otherwise its error (or what is wrong with it).
+Result<bool, std::string> check_ok(const json& j) {
+  if (!j.is_object()) return unexpected(std::string("the reply is not a JSON object"));
+  if (std::string e = reply_error(j); !e.empty()) return unexpected(e);
+  return true;
+}
+
+}  // namespace
+
+const char* to_string(RequestKind kind) {
+  for (const auto& k : kinds)
+    if (k.kind == kind) return k.name;
+  return "?";
+}
+
+bool needs_root(RequestKind kind) { return kind == RequestKind::reload; }
+
+Result<Request, std::string> parse_request(const json& j) {
+  if (!j.is_object()) return unexpected(std::string("a request is one JSON object per line"));
+  auto what = j.find("request");
+  if (what == j.end() || !what->is_string())
+    return unexpected(std::string("'request' must be a string: status, loaded, reload, settle or events"));
+  const std::string& name = what->get_ref<const std::string&>();
+  Request r;
+  bool known = false;
+  for (const auto& k : kinds)
+    if (name == k.name) r.kind = k.kind, known = true;
+  if (!known)
+    return unexpected(fmt::format("unknown request '{}' (status, loaded, reload, settle, events)", printable(name, 64)));
+  for (const auto& [key, value] : j.items()) {
+    if (key == "request") continue;
+    if (key == "timeout" && r.kind == RequestKind::settle) {
+      // NaN and infinities cannot come from JSON; huge numbers can.
+      if (!value.is_number() || value.get<double>() < 0 || value.get<double>() > max_settle_timeout_s)
+        return unexpected(fmt::format("'timeout' must be a number of seconds from 0 to {:g}", max_settle_timeout_s));
+      r.timeout_s = value.get<double>();
+      continue;
+    }
+    return unexpected(fmt::format("unknown field '{}' in a '{}' request", printable(key, 64), name));
+  }
+  return r;
+}
+
+Result<Request, std::string> parse_request_line(std::string_view line) {
+  auto j = json::parse(line.begin(), line.end(), nullptr, false);
+  if (j.is_discarded()) return unexpected(std::string("a request is one JSON object per line"));
+  return parse_request(j);
+}
+
+json to_json(const Request& r) {
+  json j = {{"request", to_string(r.kind)}};
+  if (r.kind == RequestKind::settle) j["timeout"] = r.timeout_s;
+  return j;
+}
+
+std::string to_line(const json& message) {
+  return message.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+json error_reply(const std::string& message) { return {{"ok", false}, {"error", message}}; }
+
+std::string reply_error(const json& reply) {
+  if (!reply.is_object()) return "kplugd sent something that is not a JSON object";
+  auto ok = reply.find("ok");
+  if (ok != reply.end() && ok->is_boolean() && ok->get<bool>()) return "";
+  auto error = reply.find("error");
+  if (error != reply.end() && error->is_string()) return error->get<std::string>();
+  if (ok == reply.end() || !ok->is_boolean()) return "kplugd's reply has no \"ok\" field";
+  return "kplugd answered that it failed, without saying why";
+}
+
+// ---- the ledger
+
+json to_json(const LedgerModules& modules) {
+  json out = json::object();
+  for (const auto& [name, m] : modules)
+    out[name] = {{"devices", m.devices},
+                 {"cause", m.cause},
+                 {"load_time_ms", m.load_time_ms},
+                 {"loaded_at", m.loaded_at},
+                 {"unload_on_remove", m.unload_on_remove},
+                 {"unload_grace_ms", m.unload_grace_ms},
+                 {"pulled_in", m.pulled_in}};
+  return out;
+}
+
+Result<LedgerModules, std::string> ledger_from_json(const json& j) {
+  if (!j.is_object()) return unexpected(std::string("the ledger must be an object of modules"));
+  LedgerModules out;
+  for (const auto& [name, e] : j.items()) {
+    JsonFields f(e, "module '" + printable(name, 64) + "'");
+    LedgerModule m;
+    m.devices = f.strings("devices");
+    m.cause = f.string("cause");
+    // State files written before the encoding was shared kept microseconds.
+    m.load_time_ms = f.has("load_time_us") ? static_cast<double>(f.integer("load_time_us")) / 1000.0
+                                           : f.number("load_time_ms");
+    m.loaded_at = f.integer("loaded_at");
+    m.unload_on_remove = f.boolean("unload_on_remove", true);
+    m.unload_grace_ms = f.integer("unload_grace_ms", 5000);
+    m.pulled_in = f.strings("pulled_in");
+    if (!f.ok()) return unexpected(f.error());
+    out.emplace(name, std::move(m));
+  }
+  return out;
+}
+
+std::string state_file_text(const LedgerModules& modules) {
+  return json{{"version", 1}, {"modules", to_json(modules)}}.dump(1, ' ', false, json::error_handler_t::replace) +
+         "\n";
+}
+
+Result<LedgerModules, std::string> state_from_text(std::string_view text) {
+  auto j = json::parse(text.begin(), text.end(), nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return unexpected(std::string("not a JSON object"));
+  JsonFields f(j, "the state file");
+  if (f.integer("version") != 1) return unexpected(std::string("unknown version"));
+  if (!f.has("modules")) return unexpected(std::string("no \"modules\""));
+  return ledger_from_json(f.raw("modules"));
+}
+
+// ---- status
+
+std::uint64_t StatusReply::counter(const std::string& name) const {
+  auto it = counters.find(name);
+  return it == counters.end() ? 0 : it->second;
+}
+
+std::uint64_t StatusReply::gauge(const std::string& name) const {
+  auto it = gauges.find(name);
+  return it == gauges.end() ? 0 : it->second;
+}
+
+json to_json(const StatusReply& r) {
+  json counters = json::object();
+  for (const auto& [k, v] : r.counters) counters[k] = v;
+  counters["rejected_by_reason"] = r.rejected_by_reason;
+  counters["forged_by_shape"] = r.forged_by_shape;
+  json slow = json::array();
+  for (const auto& s : r.slow_loads)
+    slow.push_back({{"module", s.module}, {"devpath", s.devpath}, {"running_s", s.running_s}});
+  json j = {{"ok", true},         {"version", r.version}, {"uptime_s", r.uptime_s}, {"ready", r.ready},
+            {"dry_run", r.dry_run}, {"counters", counters}, {"slow_loads", slow}};
+  for (const auto& [k, v] : r.gauges) j[k] = v;
+  return j;
+}
+
+Result<StatusReply, std::string> status_from_json(const json& j) {
+  if (auto ok = check_ok(j); !ok) return unexpected(ok.error());
+  JsonFields f(j, "status");
+  StatusReply r;
+  r.version = f.string("version");
+  r.uptime_s = f.number("uptime_s");
+  r.ready = f.boolean("ready");
+  r.dry_run = f.boolean("dry_run");
+  for (const char* g : gauge_names)
+    if (f.has(g)) r.gauges[g] = f.count(g);
+  JsonFields c(f.raw("counters"), "status counters");
+  if (f.has("counters")) {
+    for (const auto& [k, v] : f.raw("counters").items()) {
+      if (k == "rejected_by_reason" || k == "forged_by_shape") continue;
+      r.counters[k] = c.count(k.c_str());
+    }
+    r.rejected_by_reason = c.counts("rejected_by_reason");
+    r.forged_by_shape = c.counts("forged_by_shape");
+  }
+  const json& slow = f.raw("slow_loads");
+  if (!slow.is_null() && !slow.is_array()) f.fail("slow_loads", "a list");
+  if (slow.is_array())
+    for (const auto& s : slow) {
+      JsonFields sf(s, "a slow load");
+      r.slow_loads.push_back({sf.string("module"), sf.string("devpath"), sf.number("running_s")});
+      if (!sf.ok()) return unexpected(sf.error());
+    }
+  if (!f.ok()) return unexpected(f.error());
+  if (f.has("counters") && !c.ok()) return unexpected(c.error());
+  return r;
+}
+
+// ---- loaded, reload, settle
+
+json to_json(const LoadedReply& r) { return {{"ok", true}, {"loaded", to_json(r.modules)}}; }
+
+Result<LoadedReply, std::string> loaded_from_json(const json& j) {
+  if (auto ok = check_ok(j); !ok) return unexpected(ok.error());
+  auto it = j.find("loaded");
+  if (it == j.end()) return unexpected(std::string("the reply has no \"loaded\" field"));
+  auto modules = ledger_from_json(*it);
+  if (!modules) return unexpected(modules.error());
+  return LoadedReply{std::move(*modules)};
+}
+
+json to_json(const ReloadReply& r) { return {{"ok", r.ok}, {"errors", r.errors}, {"rules", r.rules}}; }
+
+Result<ReloadReply, std::string> reload_from_json(const json& j) {
+  if (!j.is_object()) return unexpected(std::string("the reply is not a JSON object"));
+  JsonFields f(j, "reload");
+  ReloadReply r;
+  r.ok = f.boolean("ok");
+  r.errors = f.strings("errors");
+  r.rules = f.count("rules");
+  if (!f.ok()) return unexpected(f.error());
+  // A refusal ("needs root") has an error and no list of problems.
+  if (!r.ok && r.errors.empty()) return unexpected(reply_error(j));
+  return r;
+}
+
+json to_json(const SettleReply& r) {
+  if (r.settled) return {{"ok", true}, {"settled", true}, {"seqnum", r.seqnum}};
+  return error_reply(r.error);
+}
+
+Result<SettleReply, std::string> settle_from_json(const json& j) {
+  if (auto ok = check_ok(j); !ok) return unexpected(ok.error());
+  JsonFields f(j, "settle");
+  SettleReply r;
+  r.settled = f.boolean("settled");
+  r.seqnum = f.count("seqnum");
+  if (!f.ok()) return unexpected(f.error());
+  if (!r.settled) return unexpected(std::string("kplugd answered without saying it settled"));
+  return r;
+}
+
+// ---- the events stream
+
+json events_started() { return {{"ok", true}, {"stream", "events"}}; }
+
+json lagged(std::uint64_t dropped) { return {{"lagged", dropped}}; }
+
+Result<std::string, std::string> describe_stream_message(const json& m) {
+  JsonFields f(m, "a stream message");
+  if (f.has("lagged")) {
+    std::uint64_t n = f.count("lagged");
+    if (!f.ok()) return unexpected(f.error());
+    return fmt::format("lagged   kplugd dropped {} message(s) this client did not read in time, and disconnected", n);
+  }
+  std::string type = f.string("type");
+  std::string out;
+  if (type == "decision") {
+    std::string rules;
+    for (const auto& r : f.strings("rules")) rules += (rules.empty() ? "" : ", ") + printable(r, 256);
+    bool ignored = f.boolean("ignored"), autoload = f.boolean("autoload");
+    out = fmt::format("decision {} {} {} ({}): {} ({}){}", f.count("seqnum"), printable(f.string("action"), 64),
+                      printable(f.string("devpath")), printable(f.string("subsystem"), 64),
+                      ignored ? "ignored" : (autoload ? "autoload" : "no autoload"), printable(f.string("reason")),
+                      rules.empty() ? "" : "; rules: " + rules);
+  } else if (type == "loads") {
+    std::string outcomes;
+    const json& list = f.raw("outcomes");
+    if (!list.is_array()) f.fail("outcomes", "a list");
+    if (list.is_array())
+      for (const auto& o : list) {
+        JsonFields of(o, "an outcome");
+        outcomes += fmt::format("{}{} {} ({:.1f} ms)", outcomes.empty() ? "" : ", ", printable(of.string("module"), 64),
+                                printable(of.string("status"), 32), of.number("duration_ms"));
+        if (!of.ok()) return unexpected(of.error());
+      }
+    out = fmt::format("loads    {}: {}", printable(f.string("event")), outcomes);
+  } else if (type == "unload") {
+    out = fmt::format("unload   {}: {} {}", printable(f.string("module"), 64), printable(f.string("status"), 32),
+                      printable(f.string("message")));
+  } else {
+    return unexpected(fmt::format("kplugd sent a stream message of unknown type '{}'", printable(type, 64)));
+  }
+  if (!f.ok()) return unexpected(f.error());
+  return out;
+}
+
+}  // namespace kplug::control
