@@ -39,7 +39,9 @@ bool CommandPool::submit(std::vector<std::string> argv, std::chrono::millisecond
 CommandPool::Stopped CommandPool::stop() {
   Stopped s;
   s.dropped = queued();
-  s.killed = groups_.stop();
+  // Taken by a worker: killed now, or refused at its spawn a moment later.
+  s.killed = running_;
+  groups_.stop();
   return s;
 }
 

@@ -30,7 +30,7 @@ class CommandPool {
   bool submit(std::vector<std::string> argv, std::chrono::milliseconds limit, Done done);
 
   struct Stopped {
-    std::size_t killed = 0;   // running: their process groups were killed
+    std::size_t killed = 0;   // running: their process groups were killed (or they never start)
     std::size_t dropped = 0;  // queued: they will not run
   };
   // Nothing starts any more; what runs is killed. Call it on IO's loop.

@@ -85,3 +85,39 @@ TEST_CASE("config.example.yaml documents exactly the defaults", "[config]") {
   CHECK(c->log_target == d.log_target);
   CHECK(c->dry_run == d.dry_run);
 }
+
+TEST_CASE("the control socket's and the commands' bounds", "[config]") {
+  auto d = parse_config("", "c.yaml");
+  REQUIRE(d.has_value());
+  CHECK(d->control_max_sessions == 64);
+  CHECK(d->control_max_line == 64 * 1024);
+  CHECK(d->control_idle_timeout == std::chrono::seconds(30));
+  CHECK(d->control_max_output == 1u << 20);
+  CHECK(d->command_workers == 4);
+  CHECK(d->command_queue == 256);
+  CHECK(d->command_timeout == std::chrono::seconds(10));
+  auto c = parse_config(R"(
+control:
+  max_sessions: 16
+  max_line: 8K
+  idle_timeout: 5s
+  max_output: 256K
+commands:
+  workers: 2
+  queue: 10
+  timeout: 3s
+)",
+                        "c.yaml");
+  REQUIRE(c.has_value());
+  CHECK(c->control_max_sessions == 16);
+  CHECK(c->control_max_line == 8 * 1024);
+  CHECK(c->control_idle_timeout == std::chrono::seconds(5));
+  CHECK(c->control_max_output == 256 * 1024);
+  CHECK(c->command_workers == 2);
+  CHECK(c->command_queue == 10);
+  CHECK(c->command_timeout == std::chrono::seconds(3));
+  auto bad = parse_config("control:\n  max_sessions: 0\ncommands:\n  workers: 1000\n  nope: 1\n", "c.yaml");
+  REQUIRE_FALSE(bad.has_value());
+  REQUIRE(bad.error().size() == 3);
+  CHECK(bad.error()[0].to_string() == "c.yaml:2:17: control.max_sessions must be a number from 1 to 4096 (K and M suffixes allowed)");
+}

@@ -2,10 +2,13 @@
 // name, /dev/null links masking, duplicate names across files.
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
+
 #include <filesystem>
 #include <fstream>
 
 #include "daemon/options.hpp"
+#include "rules/config.hpp"
 #include "rules/rule_loader.hpp"
 
 using namespace kplug;
@@ -95,4 +98,30 @@ TEST_CASE("settings: config file, then flags, then the rules of the resulting di
   auto m = load_settings(missing);
   REQUIRE_FALSE(m.has_value());  // a config named on the command line must exist
   CHECK(m.error()[0].message.find("cannot read the config file") == 0);
+}
+
+TEST_CASE("a rule or config file that is not a regular file is a diagnostic, never a read", "[rules][dirs]") {
+  TempTree t;
+  std::string dir = t.dir("etc");
+  std::string good = t.write("etc/10-good.yaml", rule("good"));
+  REQUIRE(::mkfifo((fs::path(dir) / "60-x.yaml").c_str(), 0644) == 0);  // would block a reader forever
+  fs::create_symlink("/dev/zero", fs::path(dir) / "70-zero.yaml");      // would never end
+  fs::create_symlink("/dev/null", fs::path(dir) / "80-masked.yaml");    // still a mask
+  t.write("etc/90-huge.yaml", std::string(2u << 20, '#'));
+  Diagnostics diags;
+  auto files = rule_files({dir}, diags);
+  REQUIRE(diags.empty());
+  CHECK(files.size() == 4);  // the mask is left out
+  auto set = load_rules(files);
+  REQUIRE_FALSE(set.has_value());
+  std::vector<std::string> messages;
+  for (const auto& d : set.error()) messages.push_back(d.to_string());
+  REQUIRE(messages.size() == 3);
+  CHECK(messages[0] == dir + "/60-x.yaml: cannot read the rule file: not a regular file: it is a FIFO");
+  CHECK(messages[1] == dir + "/70-zero.yaml: cannot read the rule file: not a regular file: it is a character device");
+  CHECK(messages[2].find("90-huge.yaml: cannot read the rule file: larger than 1024 KiB") != std::string::npos);
+
+  auto fifo_config = load_config(dir + "/60-x.yaml", false);
+  REQUIRE_FALSE(fifo_config.has_value());
+  CHECK(fifo_config.error().at(0).to_string().find("not a regular file: it is a FIFO") != std::string::npos);
 }
