@@ -38,7 +38,9 @@ ControlClient::~ControlClient() {
 Result<bool, std::string> ControlClient::send(const nlohmann::json& request) {
   std::string line = to_line(request);
   for (std::size_t done = 0; done < line.size();) {
-    ssize_t n = write(fd_, line.data() + done, line.size() - done);
+    // MSG_NOSIGNAL: kplugd may have closed already (a "busy" answer); that is an error
+    // to report, not a signal that kills us.
+    ssize_t n = ::send(fd_, line.data() + done, line.size() - done, MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EINTR) continue;
       return unexpected(fmt::format("cannot send to kplugd: {}", std::strerror(errno)));
@@ -79,7 +81,11 @@ Result<nlohmann::json, std::string> ControlClient::receive(std::chrono::millisec
 
 Result<nlohmann::json, std::string> ControlClient::request(const nlohmann::json& request,
                                                            std::chrono::milliseconds timeout) {
-  if (auto sent = send(request); !sent) return unexpected(sent.error());
+  if (auto sent = send(request); !sent) {
+    // Refused at once: kplugd's one line (e.g. busy) says why better than EPIPE does.
+    if (auto said = receive(std::chrono::milliseconds(200))) return said;
+    return unexpected(sent.error());
+  }
   return receive(timeout);
 }
 

@@ -100,8 +100,9 @@ void Daemon::publish(const nlohmann::json& message) {
     auto s = w.lock();
     return !s || !s->open();
   });
+  auto line = std::make_shared<const std::string>(control::to_line(message));
   for (auto& w : subscribers_)
-    if (auto s = w.lock()) s->send(message);
+    if (auto s = w.lock()) s->send_line(line);
 }
 
 void Daemon::do_settle_check() {

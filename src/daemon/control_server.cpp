@@ -77,13 +77,13 @@ void ControlSession::on_lines(std::vector<std::string>& lines) {
 
 void ControlSession::send(const nlohmann::json& message) {
   if (closed_ || closing_) return;
-  std::string line = control::to_line(message);
-  if (output_bytes_ + line.size() <= limits_.max_output) {
-    output_bytes_ += line.size();
-    output_.push_back(std::move(line));
-    if (!writing_) do_write();
-    return;
-  }
+  send_line(std::make_shared<const std::string>(control::to_line(message)));
+}
+
+void ControlSession::send_line(std::shared_ptr<const std::string> line) {
+  if (closed_ || closing_) return;
+  // One reply larger than the cap (a huge ledger) still goes out when nothing else waits.
+  if (output_bytes_ == 0 || output_bytes_ + line->size() <= limits_.max_output) return push(std::move(line));
   if (!subscribed_) {
     // Replies pile up unread: a client pipelining requests it never reads.
     return send_and_close(control::error_reply("too many unread replies; closing"));
@@ -93,20 +93,23 @@ void ControlSession::send(const nlohmann::json& message) {
   ++stats_.subscribers_lagged;
   std::uint64_t dropped = 1;
   while (output_.size() > (writing_ ? 1u : 0u)) {
-    output_bytes_ -= output_.back().size();
+    output_bytes_ -= output_.back()->size();
     output_.pop_back();
     ++dropped;
   }
   send_and_close(control::lagged(dropped));
 }
 
+void ControlSession::push(std::shared_ptr<const std::string> line) {
+  output_bytes_ += line->size();
+  output_.push_back(std::move(line));
+  if (!writing_) do_write();
+}
+
 void ControlSession::send_and_close(const nlohmann::json& message) {
   if (closed_ || closing_) return;
-  std::string line = control::to_line(message);
-  output_bytes_ += line.size();
-  output_.push_back(std::move(line));
+  push(std::make_shared<const std::string>(control::to_line(message)));
   closing_ = true;
-  if (!writing_) do_write();
   // A peer that never reads would keep the last write pending forever.
   timer_.expires_after(limits_.linger);
   timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
@@ -116,13 +119,13 @@ void ControlSession::send_and_close(const nlohmann::json& message) {
 
 void ControlSession::do_write() {
   writing_ = true;
-  boost::asio::async_write(socket_, boost::asio::buffer(output_.front()),
+  boost::asio::async_write(socket_, boost::asio::buffer(*output_.front()),
                            [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
                              self->writing_ = false;
                              // Closed meanwhile: the queue stays as it is until the session goes.
                              if (self->closed_) return;
                              if (ec) return self->close();
-                             self->output_bytes_ -= self->output_.front().size();
+                             self->output_bytes_ -= self->output_.front()->size();
                              self->output_.pop_front();
                              if (!self->output_.empty()) self->do_write();
                              else if (self->closing_) self->close();

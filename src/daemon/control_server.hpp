@@ -32,7 +32,7 @@ struct ControlLimits {
   std::size_t root_reserve = 8;      // more sessions that only root may take
   std::size_t max_line = 64 * 1024;  // a longer request line: one error line, then closed
   std::chrono::milliseconds idle_timeout{30000};  // no complete request for this long: closed
-  std::size_t max_output = 1u << 20;  // unread reply bytes; a subscriber past it is dropped
+  std::size_t max_output = 256 * 1024;  // unread reply bytes; a subscriber past it is dropped
   std::chrono::milliseconds linger{2000};  // how long a closing session may take to drain
 };
 
@@ -57,6 +57,9 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
   // Queues one line; writes go out in order. Past max_output a subscriber is sent
   // {"lagged":N} and dropped; any other session is closed.
   void send(const nlohmann::json& message);
+  // The same for a line already serialised (with its newline), shared by every
+  // subscriber it goes to: a stream costs one copy of each message, not one per session.
+  void send_line(std::shared_ptr<const std::string> line);
   // Sends MESSAGE as the last line, then closes once it is written (or after `linger`).
   void send_and_close(const nlohmann::json& message);
   void close();
@@ -72,6 +75,7 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
   void do_write();
   void do_idle_check();
   void on_lines(std::vector<std::string>& lines);
+  void push(std::shared_ptr<const std::string> line);
 
   boost::asio::local::stream_protocol::socket socket_;
   uid_t peer_uid_;
@@ -81,7 +85,7 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
   control::LineReader reader_;
   char read_buffer_[4096];
   // The front line is being written while writing_; it stays until its completion.
-  std::deque<std::string> output_;
+  std::deque<std::shared_ptr<const std::string>> output_;
   std::size_t output_bytes_ = 0;
   bool writing_ = false;
   bool closing_ = false;  // the last line is queued: read nothing more

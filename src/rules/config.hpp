@@ -30,7 +30,7 @@ struct Config {
   std::size_t control_max_sessions = 64;       // sessions at once (root gets 8 more)
   std::size_t control_max_line = 64 * 1024;    // bytes in one request line
   std::chrono::milliseconds control_idle_timeout{30000};  // without a complete request
-  std::size_t control_max_output = 1u << 20;   // unread bytes a session may hold
+  std::size_t control_max_output = 256 * 1024;  // unread bytes a session may hold
   // Rule `run` commands.
   unsigned command_workers = 4;                // commands running at once
   std::size_t command_queue = 256;             // waiting; more are dropped and counted

@@ -92,7 +92,7 @@ TEST_CASE("the control socket's and the commands' bounds", "[config]") {
   CHECK(d->control_max_sessions == 64);
   CHECK(d->control_max_line == 64 * 1024);
   CHECK(d->control_idle_timeout == std::chrono::seconds(30));
-  CHECK(d->control_max_output == 1u << 20);
+  CHECK(d->control_max_output == 256 * 1024);
   CHECK(d->command_workers == 4);
   CHECK(d->command_queue == 256);
   CHECK(d->command_timeout == std::chrono::seconds(10));

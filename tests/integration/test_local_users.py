@@ -1,0 +1,230 @@
+#!/usr/bin/env python3
+"""Attacks on kplugd by a local user, run the way an attacker runs them: over the real
+control socket, as an unprivileged uid (setpriv), against a kplugd started with
+systemd's default of 1,024 descriptors. During and after each attack kplugd must be
+alive, answer `status` (root has reserved sessions), still decide a real uevent written
+to sysfs, and keep its RSS and descriptor count within the stated bounds. The figures
+are printed as `measure:` lines (docs/RELIABILITY.md, "Local users").
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import BIN, Process, check, control_socket_path, fail, kplugd, require_environment  # noqa: E402
+
+KPLUG = os.path.join(BIN, "kplug")
+NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+LO = "/sys/class/net/lo/uevent"
+MAX_SESSIONS, ROOT_RESERVE = 64, 8
+# What kplugd may hold at most beyond its idle figures.
+FD_BOUND = MAX_SESSIONS + ROOT_RESERVE + 8
+RSS_BOUND_KB = 24 * 1024  # 64 sessions x 256 KiB of unread output is 16 MiB, plus slack
+
+
+def rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def fds(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def status(sock, as_nobody=False, timeout=10):
+    prefix = NOBODY if as_nobody else []
+    start = time.monotonic()
+    r = subprocess.run([*prefix, KPLUG, "status", "--json", "--socket", sock], capture_output=True, text=True,
+                       timeout=timeout + 5)
+    took = time.monotonic() - start
+    return r, took
+
+
+class Kplugd:
+    def __init__(self, rules_dir, config):
+        self.sock = control_socket_path()
+        self.proc = kplugd("--dry-run", "--no-coldplug", "--rules-dir", rules_dir, "--config", config,
+                           "--control-socket", self.sock, prefix=["prlimit", "--nofile=1024:1024", "--"])
+        self.proc.wait_for(lambda l: "kplugd 0." in l and "starting" in l, what="start")
+        deadline = time.monotonic() + 10
+        while not os.path.exists(self.sock) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.pid = self.proc.proc.pid
+        self.probes = 0
+
+    def decides(self, what):
+        """A real uevent written to sysfs now is decided (the probe rule logs it)."""
+        before = sum("rule 'probe': saw" in l for l in self.proc.output())
+        start = time.monotonic()
+        with open(LO, "w") as f:
+            f.write("change")
+        deadline = start + 10
+        while time.monotonic() < deadline:
+            if sum("rule 'probe': saw" in l for l in self.proc.output()) > before:
+                return time.monotonic() - start
+            time.sleep(0.02)
+        self.proc.dump()
+        fail(f"kplugd did not decide a real uevent {what}")
+
+    def alive(self):
+        return self.proc.proc.poll() is None
+
+
+def attacker(tmp, mode, sock, n=1, hold=0):
+    script = os.path.join(tmp, "attacker.py")
+    return Process(["prlimit", "--nofile=4096:4096", "--", *NOBODY, sys.executable, script, mode, sock, str(n),
+                    str(hold)])
+
+
+def results(p):
+    out = {}
+    for line in p.output():
+        if line.startswith("{"):
+            out.update(json.loads(line))
+    return out
+
+
+def check_serving(k, what, baseline_rss, baseline_fds):
+    check(k.alive(), f"{what}: kplugd is alive")
+    r, took = status(k.sock)
+    check(r.returncode == 0 and json.loads(r.stdout)["ok"], f"{what}: root's `kplug status` answers ({took:.2f} s)")
+    took = k.decides(what)
+    check(True, f"{what}: a real uevent written to sysfs is decided ({took * 1000:.0f} ms)")
+    rss, n = rss_kb(k.pid), fds(k.pid)
+    print(f"measure: {what}: RSS {rss / 1024:.1f} MiB (idle {baseline_rss / 1024:.1f}), descriptors {n} "
+          f"(idle {baseline_fds})")
+    check(rss - baseline_rss <= RSS_BOUND_KB, f"{what}: RSS grew by {(rss - baseline_rss) / 1024:.1f} MiB "
+          f"(bound {RSS_BOUND_KB // 1024} MiB)")
+    check(n <= baseline_fds + FD_BOUND, f"{what}: {n} descriptors (bound {baseline_fds + FD_BOUND})")
+
+
+def main():
+    require_environment()
+    tmp = tempfile.mkdtemp(prefix="kplug-users-")
+    os.chmod(tmp, 0o755)
+    shutil.copy(os.path.join(os.path.dirname(os.path.abspath(__file__)), "attacker.py"), tmp)
+    os.chmod(os.path.join(tmp, "attacker.py"), 0o644)
+    rules = os.path.join(tmp, "rules")
+    os.mkdir(rules)
+    with open(os.path.join(rules, "10-probe.yaml"), "w") as f:
+        f.write("- name: probe\n  match: {action: change, subsystem: net}\n  log: \"saw {SEQNUM}\"\n")
+    config = os.path.join(tmp, "config.yaml")
+    with open(config, "w") as f:
+        f.write("control:\n  idle_timeout: 3s\n")
+    k = Kplugd(rules, config)
+    try:
+        time.sleep(0.5)
+        k.decides("at start")
+        base_rss, base_fds = rss_kb(k.pid), fds(k.pid)
+        print(f"measure: idle: RSS {base_rss / 1024:.1f} MiB, descriptors {base_fds}")
+        cloexec = []
+        for fd in os.listdir(f"/proc/{k.pid}/fd"):
+            with open(f"/proc/{k.pid}/fdinfo/{fd}") as f:
+                flags = int(next(l for l in f if l.startswith("flags:")).split()[1], 8)
+            if int(fd) > 2 and not flags & 0o2000000:
+                cloexec.append(fd)
+        check(not cloexec, f"every descriptor kplugd holds is close-on-exec (not: {cloexec})")
+
+        # 1. Lines that used to abort kplugd.
+        a = attacker(tmp, "lines", k.sock)
+        a.proc.wait(timeout=60)
+        replies = [json.loads(l) for l in a.output() if l.startswith('{"sent"')]
+        check(len(replies) == 11 and all(r["reply"] and json.loads(r["reply"])["ok"] is False for r in replies),
+              "each hostile request line gets an error line")
+        check(results(a).get("status_after") is True, "the same connection still answers status afterwards")
+        check_serving(k, "after hostile lines", base_rss, base_fds)
+
+        # 2. Over-long lines, then subscribers that half-close during a burst of real events.
+        a = attacker(tmp, "long", k.sock, 50)
+        a.proc.wait(timeout=60)
+        r = results(a)
+        check(r.get("error_replies") == 50 and r.get("closed") == 50,
+              f"50 over-long lines: one error line each, then closed ({r})")
+        a = attacker(tmp, "halfclose", k.sock, 30, 3)
+        a.wait_for(lambda l: '"ready"' in l, what="the half-closing subscribers")
+        for _ in range(2000):
+            with open(LO, "w") as f:
+                f.write("change")
+        a.proc.wait(timeout=60)
+        check(results(a).get("halfclosed", 0) >= 30, "30 subscribers half-closed during 2,000 real events")
+        check_serving(k, "after long lines and half-closed subscribers", base_rss, base_fds)
+
+        # 3. A connection flood past the descriptor limit.
+        a = attacker(tmp, "flood", k.sock, 1100, 6)
+        a.wait_for(lambda l: '"ready"' in l, timeout=60, what="the flood")
+        print(f"measure: flood: {results(a)}")
+        check_serving(k, "during a flood of 1,100 connections", base_rss, base_fds)
+        r, took = status(k.sock, as_nobody=True)
+        check(r.returncode == 0 or "busy" in r.stderr,
+              f"a non-root client meanwhile is served or told 'busy' at once ({took:.2f} s; {r.stderr.strip()})")
+        a.proc.wait(timeout=60)
+        r = results(a)
+        print(f"measure: flood: {r}")
+        check(r.get("busy", 0) >= 1000, f"connections past the limit were answered 'busy' ({r.get('busy')})")
+        check(r.get("idle_closed", 0) >= MAX_SESSIONS - 1, "the held sessions were closed after the idle time")
+        time.sleep(0.5)
+        r, _ = status(k.sock, as_nobody=True)
+        check(r.returncode == 0, "after the flood, a non-root client is served again")
+        check_serving(k, "after the flood", base_rss, base_fds)
+
+        # 4a. Sessions holding most of a line without its newline.
+        a = attacker(tmp, "partial", k.sock, 900, 2)
+        a.wait_for(lambda l: '"ready"' in l, timeout=60, what="the partial lines")
+        check_serving(k, "during 900 connections holding 61 KB each", base_rss, base_fds)
+        a.proc.wait(timeout=60)
+        print(f"measure: partial lines: {results(a)}")
+        # 4b. Subscribers that never read, while 2,000 real events stream.
+        a = attacker(tmp, "subscribers", k.sock, 200, 8)
+        a.wait_for(lambda l: '"ready"' in l, timeout=60, what="the subscribers")
+        peak = 0
+        for i in range(2000):
+            with open(LO, "w") as f:
+                f.write("change")
+            if i % 200 == 0:
+                peak = max(peak, rss_kb(k.pid))
+        peak = max(peak, rss_kb(k.pid))
+        print(f"measure: subscribers that never read, 2,000 events: peak RSS {peak / 1024:.1f} MiB")
+        check_serving(k, "during 200 subscribers that never read", base_rss, base_fds)
+        a.proc.wait(timeout=60)
+        print(f"measure: subscribers: {results(a)}")
+        st = json.loads(status(k.sock)[0].stdout)
+        print(f"measure: counters: lagged {st['counters'].get('subscribers_lagged')}, refused "
+              f"{st['counters'].get('sessions_refused')}, timed out {st['counters'].get('sessions_timed_out')}, "
+              f"lines too long {st['counters'].get('lines_too_long')}")
+        check(st["counters"].get("subscribers_lagged", 0) >= 1, "subscribers that fell behind were dropped")
+        time.sleep(3.5)
+        check_serving(k, "after every attack", base_rss, base_fds)
+        check(fds(k.pid) <= base_fds + 2, f"descriptors back to idle once the clients left ({fds(k.pid)})")
+
+        # 7. A FIFO among the rules: SIGHUP must not stall the loop.
+        os.mkfifo(os.path.join(rules, "60-x.yaml"))
+        os.kill(k.pid, signal.SIGHUP)
+        k.proc.wait_for(lambda l: "60-x.yaml: cannot read the rule file: not a regular file: it is a FIFO" in l,
+                        what="the FIFO diagnostic")
+        r, took = status(k.sock)
+        check(r.returncode == 0 and took < 2, f"a FIFO in the rules dir: reload refused, status answers ({took:.2f} s)")
+        os.unlink(os.path.join(rules, "60-x.yaml"))
+        os.symlink("/dev/zero", os.path.join(rules, "60-x.yaml"))
+        start = time.monotonic()
+        r = subprocess.run([KPLUG, "rules", "check", rules], capture_output=True, text=True, timeout=30)
+        took = time.monotonic() - start
+        check(r.returncode != 0 and "character device" in r.stdout + r.stderr and took < 2,
+              f"kplug rules check refuses a link to /dev/zero at once ({took:.2f} s)")
+    finally:
+        start = time.monotonic()
+        rc = k.proc.stop()
+        print(f"measure: SIGTERM to exit: {time.monotonic() - start:.2f} s")
+        shutil.rmtree(tmp, ignore_errors=True)
+    check(rc == 0, "kplugd exits 0 on SIGTERM after all of it")
+
+
+if __name__ == "__main__":
+    main()
