@@ -43,8 +43,10 @@ int run_check(const RulesOptions& o) {
     std::cout << "kplug rules check: " << diags.size() << " problem(s) in " << files.size() << " file(s)\n";
     return exit_failure;
   }
-  std::cout << "kplug rules check: " << rules->rules.size() << " rule(s) in " << files.size()
-            << " file(s), no problems\n";
+  auto warnings = rule_warnings(*rules);
+  for (const auto& w : warnings) std::cout << w.to_string() << '\n';
+  std::cout << "kplug rules check: " << rules->rules.size() << " rule(s) in " << files.size() << " file(s), no problems"
+            << (warnings.empty() ? std::string() : ", " + std::to_string(warnings.size()) + " warning(s)") << '\n';
   return exit_ok;
 }
 
@@ -56,7 +58,9 @@ VerbRun setup_rules(CLI::App& command) {
   CLI::App* check = command.add_subcommand("check", "report every problem in rule files, as FILE:LINE:COLUMN: message");
   check->add_option("--config", o->config_path, "config file whose rules_dirs are checked when no PATH is given");
   check->add_option("PATH", o->paths, "rule files or directories (default: the configured rules dirs)");
-  check->footer("Exit status: 0 when every file is clean, 1 when there are problems.\n"
+  check->footer("Exit status: 0 when every file is clean (warnings allowed), 1 when there are problems.\n"
+                "Warnings name likely mistakes, such as a run argument that begins with a placeholder\n"
+                "without \"--\" before it.\n"
                 "Example: kplug rules check rules/ /etc/kplug/rules.d/50-local.yaml");
   return [o] { return run_check(*o); };
 }

@@ -33,6 +33,12 @@ constexpr const char* description =
     "itself and nothing uses it. SIGHUP reloads the config and the rules.\n\n"
     "Settings come from the config file (default /etc/kplug/config.yaml; see\n"
     "config.example.yaml); flags given here override it.\n\n"
+    "Limits (config keys, defaults): the control socket, open to every local user, serves\n"
+    "control.max_sessions (64) sessions at once plus 8 for root, lines of control.max_line\n"
+    "(64K), closes a session idle for control.idle_timeout (30s) and drops an events\n"
+    "subscriber with more than control.max_output (256K) unread. Rule run commands:\n"
+    "commands.workers (4) at once, commands.queue (256) waiting, each process group killed\n"
+    "after commands.timeout (10s) and at stop.\n\n"
     "Exit codes: 0 stopped by SIGINT/SIGTERM, 1 runtime failure, 2 bad command line,\n"
     "3 start-up failure (bad config or rules, no netlink socket, no modules tree, no\n"
     "module support).";

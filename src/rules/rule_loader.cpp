@@ -228,6 +228,22 @@ std::vector<std::string> rule_files(const std::vector<std::string>& dirs, Diagno
   return files;
 }
 
+Diagnostics rule_warnings(const RuleSet& rules) {
+  Diagnostics out;
+  for (const auto& rule : rules.rules) {
+    for (std::size_t i = 1; i < rule.run.size(); ++i) {
+      const std::string& arg = rule.run[i];
+      if (arg == "--") break;  // everything after it is an operand
+      if (arg.size() < 2 || arg[0] != '{' || arg[1] == '{') continue;
+      out.push_back({rule.file, rule.line, 1,
+                     fmt::format("warning: rule '{}': run argument {} ('{}') begins with a placeholder; an event "
+                                 "value beginning with '-' would be read as an option: put \"--\" before it",
+                                 rule.name, i, arg)});
+    }
+  }
+  return out;
+}
+
 std::vector<std::string> expand_rule_paths(const std::vector<std::string>& paths, Diagnostics& diags) {
   std::vector<std::string> files;
   for (const auto& p : paths) {

@@ -23,6 +23,11 @@ void parse_rules(const std::string& text, const std::string& file, std::vector<R
 // Loads FILES in order into one RuleSet; rule names must be unique across all of them.
 Result<RuleSet, Diagnostics> load_rules(const std::vector<std::string>& files);
 
+// Not errors, but likely mistakes: a `run` argument that begins with a placeholder and
+// is not preceded by "--" (an event value beginning with '-' would reach the program as
+// an option).
+Diagnostics rule_warnings(const RuleSet& rules);
+
 // PATHS may name files or directories (a directory contributes its *.yaml files).
 std::vector<std::string> expand_rule_paths(const std::vector<std::string>& paths, Diagnostics& diags);
 

@@ -84,6 +84,13 @@ TEST_CASE("config.example.yaml documents exactly the defaults", "[config]") {
   CHECK(c->log_level == d.log_level);
   CHECK(c->log_target == d.log_target);
   CHECK(c->dry_run == d.dry_run);
+  CHECK(c->control_max_sessions == d.control_max_sessions);
+  CHECK(c->control_max_line == d.control_max_line);
+  CHECK(c->control_idle_timeout == d.control_idle_timeout);
+  CHECK(c->control_max_output == d.control_max_output);
+  CHECK(c->command_workers == d.command_workers);
+  CHECK(c->command_queue == d.command_queue);
+  CHECK(c->command_timeout == d.command_timeout);
 }
 
 TEST_CASE("the control socket's and the commands' bounds", "[config]") {

@@ -125,3 +125,18 @@ TEST_CASE("a rule or config file that is not a regular file is a diagnostic, nev
   REQUIRE_FALSE(fifo_config.has_value());
   CHECK(fifo_config.error().at(0).to_string().find("not a regular file: it is a FIFO") != std::string::npos);
 }
+
+TEST_CASE("a run argument that begins with a placeholder is a warning unless -- comes first", "[rules]") {
+  RuleSet set;
+  Diagnostics diags;
+  parse_rules("- name: risky\n  run: [logger, '{DEVNAME}']\n"
+              "- name: safe\n  run: [logger, --, '{DEVNAME}']\n"
+              "- name: inside\n  run: [logger, 'dev={DEVNAME}', '{{literal}}']\n",
+              "w.yaml", set.rules, diags);
+  REQUIRE(diags.empty());
+  auto warnings = rule_warnings(set);
+  REQUIRE(warnings.size() == 1);
+  CHECK(warnings[0].to_string() ==
+        "w.yaml:1:1: warning: rule 'risky': run argument 1 ('{DEVNAME}') begins with a placeholder; an event value "
+        "beginning with '-' would be read as an option: put \"--\" before it");
+}
