@@ -243,3 +243,27 @@ TEST_CASE("dependencies a load pulled in go with the module, unless kplugd owns 
   io.run();
   CHECK(deps_seen == std::vector<std::string>{"dep_a"});  // virtio_net serves /devices/n1
 }
+
+TEST_CASE("a log: action's text is escaped after its placeholders are filled", "[daemon][rules]") {
+  std::ostringstream log;
+  spdlog::set_default_logger(
+      std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::ostream_sink_mt>(log)));
+  RuleSet rules;
+  Diagnostics diags;
+  parse_rules("- name: renamed\n  match: {action: move}\n  log: \"was {DEVPATH_OLD}\"\n", "r.yaml", rules.rules, diags);
+  REQUIRE(diags.empty());
+  std::vector<LoadJob> jobs;
+  boost::asio::io_context io;
+  DaemonOptions options;
+  options.coldplug = false;
+  Daemon daemon(io, options, nullptr, resolver(), std::make_unique<FakeLoader>(jobs), std::move(rules));
+  Uevent ev = add("/devices/virtual/net/new", "");
+  ev.action = "move";
+  ev.properties.emplace_back("DEVPATH_OLD", "/devices/virtual/net/\x1b[2J\x1b[31mroot");
+  daemon.on_uevent(ev);
+  io.run();
+  std::string text = log.str();
+  CHECK(text.find('\x1b') == std::string::npos);
+  CHECK(text.find("rule 'renamed': was /devices/virtual/net/\\x1b[2J\\x1b[31mroot") != std::string::npos);
+  spdlog::set_default_logger(spdlog::stderr_color_mt("restored-log"));
+}

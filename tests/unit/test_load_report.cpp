@@ -76,3 +76,18 @@ TEST_CASE("forged bytes reach the log escaped and bounded", "[report]") {
   CHECK(printable(std::string("\xff\x00", 2), 100) == "\\xff\\x00");
   CHECK(printable(std::string(1000, 'A'), 10) == "AAAAAAAAAA...");
 }
+
+TEST_CASE("what came from the event is escaped in the line", "[report]") {
+  Uevent ev;
+  ev.action = "add";
+  ev.devpath = "/devices/virtual/net/b\x1b[2J\n";
+  ev.subsystem = "net\x7f";
+  CHECK(describe_event(ev) == "add /devices/virtual/net/b\\x1b[2J\\x0a (net\\x7f)");
+  LoadReport r;
+  r.event = describe_event(ev);
+  r.modalias = "usb:\x1b[31m";
+  r.outcomes.emplace_back("m", result(LoadStatus::loaded, 1000));
+  std::string line = r.line();
+  CHECK(line.find('\x1b') == std::string::npos);
+  CHECK(line.find("MODALIAS=usb:\\x1b[31m") != std::string::npos);
+}
