@@ -256,8 +256,9 @@ def scenario_overrun(vm):
 def scenario_faults(vm):
     """Faults kplugd must survive: a corrupt state file, a module whose init fails, a
     missing and a corrupt module file, a full disk where the ledger is saved."""
-    # The state directory on a 64 KiB tmpfs, with a corrupt ledger in it.
-    vm.run("mkdir -p /var/kplug && mount -t tmpfs -o size=64k tmpfs /var/kplug && "
+    # The state directory on a 64 KiB tmpfs (0755: kplugd refuses one others can write), with
+    # a corrupt ledger in it.
+    vm.run("mkdir -p /var/kplug && mount -t tmpfs -o size=64k,mode=0755 tmpfs /var/kplug && "
            "printf '{\"modules\": [oops' > /var/kplug/state.json")
     start_kplugd(vm, "--state-dir", "/var/kplug")
     line = next((l for l in kplugd_log(vm).splitlines() if "state.json is corrupt" in l), "")
