@@ -1,4 +1,5 @@
 // kplug: the command-line tool. Dispatches to one verb from the verb table.
+#include <exception>
 #include <iostream>
 
 #include "cli/verbs.hpp"
@@ -29,5 +30,12 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? exit_ok : exit_usage;
   }
   kplug::setup_logging("kplug", log_level);
-  return run();
+  // The verbs report bad input and bad replies as errors; this is the last line of
+  // defence, so that nothing a daemon or a file says can make kplug abort.
+  try {
+    return run();
+  } catch (const std::exception& e) {
+    std::cerr << "kplug: internal error: " << e.what() << " (please report it)\n";
+    return exit_failure;
+  }
 }

@@ -267,3 +267,59 @@ TEST_CASE("a log: action's text is escaped after its placeholders are filled", "
   CHECK(text.find("rule 'renamed': was /devices/virtual/net/\\x1b[2J\\x1b[31mroot") != std::string::npos);
   spdlog::set_default_logger(spdlog::stderr_color_mt("restored-log"));
 }
+
+namespace {
+// Out of descriptors for the first FAILURES tries, then the load goes through.
+class NoDescriptorsLoader : public ModuleLoader {
+ public:
+  explicit NoDescriptorsLoader(int failures) : failures_(failures) {}
+  LoadResult load(const LoadJob& job) override {
+    ++tries;
+    LoadResult r;
+    if (tries <= failures_) {
+      r.status = LoadStatus::failed;
+      r.error = EMFILE;
+      r.message = "failed to look up " + job.module + ": Too many open files";
+    } else {
+      r.status = LoadStatus::loaded;
+    }
+    return r;
+  }
+  UnloadResult unload(const std::string&, const std::vector<std::string>&) override { return {}; }
+  int tries = 0;
+
+ private:
+  int failures_;
+};
+}  // namespace
+
+TEST_CASE("a load that fails for lack of descriptors is retried, and says so", "[daemon]") {
+  std::ostringstream log;
+  spdlog::set_default_logger(
+      std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::ostream_sink_mt>(log)));
+  for (int failures : {2, 9}) {
+    boost::asio::io_context io;
+    DaemonOptions options;
+    options.coldplug = false;
+    auto loader = std::make_unique<NoDescriptorsLoader>(failures);
+    auto* raw = loader.get();
+    Daemon daemon(io, options, nullptr, resolver(), std::move(loader));
+    daemon.on_uevent(add("/devices/virtio0", balloon));
+    io.run();
+    if (failures == 2) {
+      CHECK(raw->tries == 3);
+      CHECK(daemon.counters().loads_retried == 2);
+      CHECK(daemon.counters().loads_ok == 1);
+      CHECK(daemon.ledger().owns("virtio_balloon"));
+    } else {
+      CHECK(raw->tries == 5);  // then it gives up, as a failure that says what it was
+      CHECK(daemon.counters().loads_failed == 1);
+      CHECK_FALSE(daemon.ledger().owns("virtio_balloon"));
+    }
+  }
+  std::string text = log.str();
+  CHECK(text.find("failed to look up virtio_balloon: Too many open files; trying again in 500 ms (try 2 of 5)") !=
+        std::string::npos);
+  CHECK(text.find("no such module") == std::string::npos);
+  spdlog::set_default_logger(spdlog::stderr_color_mt("restored-emfile"));
+}

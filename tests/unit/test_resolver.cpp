@@ -1,6 +1,10 @@
 // The resolver against the Debian modules tree from scripts/fetch-kernel.
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdlib>
 
@@ -97,4 +101,30 @@ TEST_CASE("the modprobe.d blacklist applies to aliases only", "[loader]") {
         LoadStatus::blacklisted);
   // Named explicitly (not through an alias), it still loads.
   CHECK(loader.load({"virtio_balloon", false, "", ""}).status == LoadStatus::would_load);
+}
+
+TEST_CASE("out of descriptors is reported as such, never as 'no such module'", "[loader]") {
+  KmodOptions o{modules_dir(), {"/nonexistent"}};
+  o.map_indexes = false;  // as kplugd's loader threads: each lookup opens the index
+  auto ctx = KmodContext::open(o);
+  REQUIRE(ctx.has_value());
+  DryRunLoader loader(std::move(*ctx));
+  // Fill every free descriptor below the limit.
+  rlimit saved{};
+  REQUIRE(getrlimit(RLIMIT_NOFILE, &saved) == 0);
+  rlimit low = saved;
+  low.rlim_cur = 256;
+  REQUIRE(setrlimit(RLIMIT_NOFILE, &low) == 0);
+  std::vector<int> held;
+  for (int fd; (fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;) held.push_back(fd);
+  auto r = loader.load({"virtio_balloon", true, "/devices/x", "virtio:d00000005v00001AF4"});
+  for (int fd : held) close(fd);
+  setrlimit(RLIMIT_NOFILE, &saved);
+  CHECK(r.status == LoadStatus::failed);
+  CHECK(r.error == EMFILE);
+  CHECK(r.message.find("Too many open files") != std::string::npos);
+  CHECK(r.message.find("no such module") == std::string::npos);
+  // With descriptors back, the same load goes through.
+  CHECK(loader.load({"virtio_balloon", true, "/devices/x", "virtio:d00000005v00001AF4"}).status ==
+        LoadStatus::would_load);
 }
