@@ -180,6 +180,9 @@ json to_json(const StatusReply& r) {
 Result<StatusReply, std::string> status_from_json(const json& j) {
   if (auto ok = check_ok(j); !ok) return unexpected(ok.error());
   JsonFields f(j, "status");
+  // A status without these is not kplugd's.
+  for (const char* key : {"version", "counters"})
+    if (!f.has(key)) return unexpected(fmt::format("the status reply has no \"{}\" field", key));
   StatusReply r;
   r.version = f.string("version");
   r.uptime_s = f.number("uptime_s");
@@ -227,6 +230,7 @@ json to_json(const ReloadReply& r) { return {{"ok", r.ok}, {"errors", r.errors},
 Result<ReloadReply, std::string> reload_from_json(const json& j) {
   if (!j.is_object()) return unexpected(std::string("the reply is not a JSON object"));
   JsonFields f(j, "reload");
+  if (!f.has("errors") && reply_error(j).empty()) return unexpected(std::string("the reload reply has no \"errors\" field"));
   ReloadReply r;
   r.ok = f.boolean("ok");
   r.errors = f.strings("errors");

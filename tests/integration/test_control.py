@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import BIN, Process, check, control_socket_path, kplugd, require_environment, write_uevent  # noqa: E402
+from common import BIN, Process, check, control_socket_path, fail, kplugd, require_environment, write_uevent  # noqa: E402
 
 KPLUG = os.path.join(BIN, "kplug")
 DEV = "/devices/pci0000:00/0000:00:01.0/virtio0"
@@ -95,6 +95,42 @@ def main():
         d.stop()
     r = subprocess.run([KPLUG, "status", "--socket", "/tmp/no-such-kplug.sock"], capture_output=True, text=True)
     check(r.returncode == 1 and "is kplugd running?" in r.stderr, "no daemon: a clear error")
+    fake_server_replies()
+
+
+def fake_server_replies():
+    """A server that answers every request with something kplugd would never send: each
+    verb reports an error and exits 1; none aborts (kplug loaded used to, rc 134)."""
+    bad = [b'{"ok":false}', b'{"ok":true}', b'[]', b'{"ok":true,"loaded":{"m":{"devices":7}}}',
+           b'{"ok":true,"counters":{"loads_ok":"many"}}', b'{"ok":true,"version":1}', b'not json',
+           b'{"ok":true,"stream":"events"}\n{"type":"decision","seqnum":"x"}']
+    path = control_socket_path()
+    for reply in bad:
+        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        server.bind(path)
+        server.listen(8)
+
+        def serve(server=server, reply=reply):
+            while True:
+                try:
+                    conn, _ = server.accept()
+                except OSError:
+                    return
+                conn.recv(65536)
+                conn.sendall(reply + b"\n")
+                conn.close()
+
+        import threading
+        threading.Thread(target=serve, daemon=True).start()
+        for verb in (["status"], ["loaded"], ["settle", "--timeout", "2"], ["reload"],
+                     ["monitor", "--decisions", "--count", "1"]):
+            r = subprocess.run([KPLUG, *verb, "--socket", path], capture_output=True, text=True, timeout=30)
+            if r.returncode != 1 or not r.stderr.strip():
+                fail(f"kplug {verb[0]} on the reply {reply!r}: exit {r.returncode}, stderr {r.stderr.strip()!r}")
+        server.close()
+        os.unlink(path)
+    check(True, f"{len(bad)} replies kplugd never sends: status, loaded, settle, reload and monitor each say so "
+                "and exit 1")
 
 
 if __name__ == "__main__":

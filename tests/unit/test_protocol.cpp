@@ -68,7 +68,10 @@ TEST_CASE("replies go out as one line even with bytes that are not UTF-8", "[pro
 TEST_CASE("the CLI's decoders turn any reply into a value or an error", "[protocol]") {
   CHECK(status_from_json(json{{"ok", false}}).error() == "kplugd answered that it failed, without saying why");
   CHECK(status_from_json(json::array()).error() == "the reply is not a JSON object");
-  CHECK(status_from_json(json{{"ok", true}, {"uptime_s", "long"}}).error() == "status: 'uptime_s' must be a number");
+  CHECK(status_from_json(json{{"ok", true}, {"version", "1"}, {"counters", json::object()}, {"uptime_s", "long"}})
+            .error() == "status: 'uptime_s' must be a number");
+  CHECK(status_from_json(json{{"ok", true}}).error() == "the status reply has no \"version\" field");
+  CHECK(reload_from_json(json{{"ok", true}}).error() == "the reload reply has no \"errors\" field");
   CHECK(loaded_from_json(json{{"ok", false}}).has_value() == false);  // the reply that aborted kplug loaded
   CHECK(loaded_from_json(json{{"ok", true}}).error() == "the reply has no \"loaded\" field");
   CHECK(loaded_from_json(json{{"ok", true}, {"loaded", {{"m", {{"devices", 42}}}}}}).error() ==
