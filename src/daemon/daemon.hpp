@@ -77,7 +77,8 @@ class Daemon {
   // Every present device as an `add` event: at start, and again (a rescan) after the
   // kernel dropped events, so nothing a lost event should have loaded stays missing.
   void do_coldplug(bool rescan = false);
-  // Events were lost (ENOBUFS or a SEQNUM gap): rescan sysfs shortly, once per storm.
+  // Events were lost (ENOBUFS; a SEQNUM gap alone is no loss): rescan sysfs shortly,
+  // once per storm.
   void request_rescan(const std::string& why);
   void do_rescan();
   // Devices in the ledger that are gone from /sys: handled as if removed now.

@@ -218,6 +218,21 @@ def main():
         check_serving(k, "after every attack", base_rss, base_fds)
         check(fds(k.pid) <= base_fds + 2, f"descriptors back to idle once the clients left ({fds(k.pid)})")
 
+        # SEQNUM gaps at will: devices in a user's own network namespace take numbers whose
+        # events never reach kplugd. Counted, never a rescan.
+        before = json.loads(status(k.sock)[0].stdout)["counters"]
+        r = subprocess.run([*NOBODY, "unshare", "-rn", "sh", "-c",
+                            "for i in $(seq 50); do ip link add br$i type bridge || exit 1; done"],
+                           capture_output=True, text=True, timeout=60)
+        check(r.returncode == 0, f"uid 65534 made 50 bridges in its own network namespace {r.stderr.strip()}")
+        k.decides("after the gap")
+        time.sleep(1)  # a rescan would follow a gap within 200 ms
+        after = json.loads(status(k.sock)[0].stdout)["counters"]
+        gap = after["missed_events"] - before["missed_events"]
+        print(f"measure: 50 bridges in a user's netns: SEQNUM gap {gap}, rescans {after['rescans'] - before['rescans']}")
+        check(gap >= 50 and after["rescans"] == before["rescans"],
+              f"the gap ({gap} numbers) is counted and brings no rescan")
+
         # 7. A FIFO among the rules: SIGHUP must not stall the loop.
         os.mkfifo(os.path.join(rules, "60-x.yaml"))
         os.kill(k.pid, signal.SIGHUP)
