@@ -77,6 +77,7 @@ control::StatusReply Daemon::status_reply() const {
     r.counters["accept_errors"] = c.accept_errors;
     r.gauges["sessions"] = control_->sessions();
   }
+  r.counters["index_reloads"] = resolver_->reloads();
   r.gauges["cache_hits"] = resolver_->cache_hits();
   r.gauges["cache_misses"] = resolver_->cache_misses();
   r.gauges["in_flight"] = in_flight_;

@@ -142,6 +142,9 @@ Diagnostics Daemon::reload() {
   }
   spdlog::info("reloading {} and the rules", options_.config_path);
   notify_reloading();
+  // The module index and modprobe.d too (depmod, DKMS, a new blacklist); loader threads
+  // check theirs before each load.
+  resolver_->refresh();
   auto settings = reloader_();
   if (!settings) {
     for (const auto& d : settings.error()) spdlog::error("{}", d.to_string());

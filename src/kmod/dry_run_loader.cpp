@@ -10,6 +10,7 @@ LoadResult DryRunLoader::load(const LoadJob& job) {
     std::lock_guard lock(mutex_);
     jobs_.push_back(job);
   }
+  if (ctx_ && ctx_->changed()) (void)KmodContext::reopen(ctx_);
   // /sys/module describes the running kernel, not necessarily the tree we check against.
   if (ctx_)
     if (auto early = precheck_load(*ctx_, job, false)) return *early;

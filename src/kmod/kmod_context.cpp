@@ -6,7 +6,10 @@
 #include <cstdarg>
 #include <cstring>
 #include <filesystem>
+#include <sys/stat.h>
 #include <sys/utsname.h>
+
+#include <algorithm>
 
 #include <fmt/format.h>
 #include <libkmod.h>
@@ -30,6 +33,29 @@ void log_from_libkmod(void*, int priority, const char* file, int line, const cha
   spdlog::log(level, "libkmod: {} ({}:{} {})", msg, file, line, fn);
 }
 
+// Every modprobe.d file libkmod reads, as "path ino size mtime" lines, in order.
+std::string config_stamp(const std::vector<std::string>& configured) {
+  static const std::vector<std::string> defaults = {"/etc/modprobe.d", "/run/modprobe.d", "/usr/local/lib/modprobe.d",
+                                                    "/lib/modprobe.d", "/usr/lib/modprobe.d"};
+  std::vector<std::string> files;
+  for (const auto& path : configured.empty() ? defaults : configured) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+      for (const auto& entry : std::filesystem::directory_iterator(path, ec)) files.push_back(entry.path());
+    } else {
+      files.push_back(path);
+    }
+  }
+  std::sort(files.begin(), files.end());
+  std::string out;
+  for (const auto& f : files) {
+    struct stat st {};
+    if (stat(f.c_str(), &st) != 0) continue;
+    out += fmt::format("{} {} {} {}.{}\n", f, st.st_ino, st.st_size, st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string default_modules_dir() {
@@ -41,6 +67,8 @@ std::string default_modules_dir() {
 Result<std::unique_ptr<KmodContext>, std::string> KmodContext::open(const KmodOptions& options) {
   std::unique_ptr<KmodContext> kc(new KmodContext());
   kc->modules_dir_ = options.modules_dir.empty() ? default_modules_dir() : options.modules_dir;
+  kc->options_ = options;
+  kc->config_stamp_ = config_stamp(options.modprobe_config);
   std::error_code ec;
   if (!options.require_indexes) {
     kc->ctx_ = kmod_new(kc->modules_dir_.c_str(), nullptr);
@@ -69,6 +97,18 @@ Result<std::unique_ptr<KmodContext>, std::string> KmodContext::open(const KmodOp
   if (int err = kmod_load_resources(kc->ctx_); err < 0)
     return unexpected(fmt::format("cannot load the module indexes of {}: {}", kc->modules_dir_, std::strerror(-err)));
   return kc;
+}
+
+bool KmodContext::changed() const {
+  if (!ctx_) return false;
+  return kmod_validate_resources(ctx_) != KMOD_RESOURCES_OK || config_stamp(options_.modprobe_config) != config_stamp_;
+}
+
+Result<bool, std::string> KmodContext::reopen(std::unique_ptr<KmodContext>& ctx) {
+  auto fresh = open(ctx->options_);
+  if (!fresh) return unexpected(fresh.error());
+  ctx = std::move(*fresh);
+  return true;
 }
 
 KmodContext::~KmodContext() {

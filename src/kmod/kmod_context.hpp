@@ -35,11 +35,24 @@ class KmodContext {
 
   kmod_ctx* get() const { return ctx_; }
   const std::string& modules_dir() const { return modules_dir_; }
+  const KmodOptions& options() const { return options_; }
+
+  // Have the module indexes or the modprobe.d configuration changed on disk since this
+  // context read them (depmod, DKMS, a package, an admin's blacklist)? A few stat calls
+  // (kmod_validate_resources, as udevd does).
+  bool changed() const;
+  // A new context with the same options, reading everything again; CTX stays as it is
+  // when that fails (an index half-written by a running depmod), and the error says why.
+  static Result<bool, std::string> reopen(std::unique_ptr<KmodContext>& ctx);
 
  private:
   KmodContext() = default;
   kmod_ctx* ctx_ = nullptr;
   std::string modules_dir_;
+  KmodOptions options_;
+  // libkmod notices a file added to a modprobe.d directory, not one edited in place
+  // (`echo blacklist x >> /etc/modprobe.d/local.conf`): each file's identity and mtime.
+  std::string config_stamp_;
 };
 
 // The directory of the running kernel's modules: /lib/modules/$(uname -r).

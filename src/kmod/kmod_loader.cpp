@@ -167,6 +167,9 @@ std::optional<LoadResult> precheck_load(const KmodContext& ctx, const LoadJob& j
 
 LoadResult KmodLoader::load(const LoadJob& job) {
   auto start = Clock::now();
+  // This thread's context reads modprobe.d once; a changed blacklist or options file
+  // must count from the next load on.
+  if (ctx_->changed()) (void)KmodContext::reopen(ctx_);
   auto finish = [&](LoadResult r) {
     r.duration = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
     return r;

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 #include <libkmod.h>
+#include <spdlog/spdlog.h>
 
 namespace kplug {
 
@@ -26,7 +27,31 @@ Result<std::vector<std::string>, std::string> Resolver::resolve_uncached(const s
   return names;
 }
 
+bool Resolver::refresh() {
+  last_check_ = std::chrono::steady_clock::now();
+  if (!ctx_->changed()) return false;
+  auto start = std::chrono::steady_clock::now();
+  if (auto reopened = KmodContext::reopen(ctx_); !reopened) {
+    // depmod may be writing the index right now: the old context serves meanwhile.
+    if (reopened.error() != reopen_error_)
+      spdlog::warn("the module index of {} changed, but reading it again failed: {}; the previous one stays in use",
+                   ctx_->modules_dir(), reopened.error());
+    reopen_error_ = reopened.error();
+    return false;
+  }
+  reopen_error_.clear();
+  std::size_t dropped = cache_.size();
+  cache_.clear();
+  ++reloads_;
+  spdlog::info("the module index or modprobe.d configuration of {} changed: read again in {:.1f} ms, {} cached "
+               "answer(s) dropped",
+               ctx_->modules_dir(),
+               std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count(), dropped);
+  return true;
+}
+
 Result<std::vector<std::string>, std::string> Resolver::resolve(const std::string& key) {
+  if (std::chrono::steady_clock::now() - last_check_ >= check_interval) refresh();
   if (auto it = cache_.find(key); it != cache_.end()) {
     ++hits_;
     return it->second;

@@ -5,6 +5,7 @@
 // MODALIAS strings cannot make kplugd grow.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -24,12 +25,19 @@ class Resolver {
   explicit Resolver(std::unique_ptr<KmodContext> ctx, std::size_t max_cached = default_max_cached)
       : ctx_(std::move(ctx)), max_cached_(max_cached) {}
 
-  // The modules KEY names, in libkmod's order; empty when nothing matches.
+  // The modules KEY names, in libkmod's order; empty when nothing matches. At most every
+  // check_interval, first checks whether the indexes or modprobe.d changed on disk; if so
+  // the context is read again and the cache dropped (refresh()).
   Result<std::vector<std::string>, std::string> resolve(const std::string& key);
+  // Checks now (SIGHUP does); true when the context was rebuilt. A change is logged once.
+  bool refresh();
   // The same lookup with no cache involved (for benchmarks and tests).
   Result<std::vector<std::string>, std::string> resolve_uncached(const std::string& key) const;
 
+  static constexpr std::chrono::milliseconds check_interval{250};
+
   std::uint64_t cache_hits() const { return hits_; }
+  std::uint64_t reloads() const { return reloads_; }
   std::uint64_t cache_misses() const { return misses_; }
   std::size_t cache_size() const { return cache_.size(); }
   const KmodContext& context() const { return *ctx_; }
@@ -40,6 +48,9 @@ class Resolver {
   std::unordered_map<std::string, std::vector<std::string>> cache_;
   std::uint64_t hits_ = 0;
   std::uint64_t misses_ = 0;
+  std::uint64_t reloads_ = 0;
+  std::chrono::steady_clock::time_point last_check_ = std::chrono::steady_clock::now();
+  std::string reopen_error_;  // the last failed rebuild, logged once
 };
 
 }  // namespace kplug

@@ -3,13 +3,16 @@
 a present device makes it log the `would load` decision modprobe -R predicts; coldplug
 covers every present device with a MODALIAS."""
 import os
+import time
+import shutil
 import re
 import signal
+import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import BIN, Process, builtin_modules, check, fail, kplugd, modprobe_resolve, require_environment, write_uevent  # noqa
+from common import BIN, MODULES_DIR, Process, control_socket_path, builtin_modules, check, fail, kplugd, modprobe_resolve, require_environment, write_uevent  # noqa
 
 
 def present_devices():
@@ -55,6 +58,60 @@ def main():
         code = d.stop()
     check(code == 0, f"kplugd stops cleanly on SIGTERM (exit {code})")
     check(any("kplugd stopped: received" in l for l in d.output()), "kplugd logs its counters when it stops")
+
+    # A blacklist added to modprobe.d while kplugd runs counts from the next event on, with
+    # no restart and no SIGHUP (the loader's context notices the change).
+    conf = tempfile.mkdtemp(prefix="kplug-modprobe-")
+    d = kplugd("--dry-run", "--no-coldplug", "--modprobe-config", conf)
+    try:
+        d.wait_for(lambda l: "starting" in l, what="the start-up line")
+        d.wait_for(lambda l: f"add {devpath} (" in l and "would load" in l, what="a would-load line before",
+                   poke=lambda: write_uevent(devpath))
+        start = time.monotonic()
+        with open(os.path.join(conf, "local.conf"), "w") as f:
+            f.writelines(f"blacklist {m}\n" for m in modules)
+        line = d.wait_for(lambda l: f"add {devpath} (" in l and "blacklisted in modprobe.d" in l,
+                          what="the module blacklisted after the change", poke=lambda: write_uevent(devpath))
+        print(f"measure: a new modprobe.d blacklist applied after {time.monotonic() - start:.2f} s")
+        check(all(f"{m} is blacklisted in modprobe.d, not loading" in line for m in modules),
+              "a blacklist added while kplugd runs applies to the next event")
+    finally:
+        d.stop()
+        shutil.rmtree(conf, ignore_errors=True)
+
+    # depmod while kplugd runs: a module that was not in the index (as before a DKMS
+    # build) is found at the next event once the index is rebuilt.
+    # Beside the tree (the same file system), so that hard links make the copy cheap.
+    tree = tempfile.mkdtemp(prefix="kplug-tree-", dir=os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.dirname(MODULES_DIR)))))
+    version = os.path.basename(MODULES_DIR)
+    copy = os.path.join(tree, "lib", "modules", version)
+    os.makedirs(os.path.dirname(copy))
+    subprocess.run(["cp", "-al", MODULES_DIR, copy], check=True)
+    module = sorted(modules)[0]
+    ko = subprocess.run(["find", copy, "-name", f"{module}.ko*"], capture_output=True, text=True).stdout.split()
+    check(len(ko) == 1, f"{module}'s file is in the tree copy")
+    hidden = os.path.join(tree, os.path.basename(ko[0]))
+    os.rename(ko[0], hidden)
+    subprocess.run(["depmod", "-b", tree, version], check=True)
+    d = Process([os.path.join(BIN, "kplugd"), "--modules-dir", copy, "--control-socket", control_socket_path(),
+                 "--dry-run", "--no-coldplug"])
+    try:
+        d.wait_for(lambda l: "starting" in l, what="the start-up line")
+        d.wait_for(lambda l: f"add {devpath} (" in l and (module not in l or "no module" in l),
+                   what=f"a decision without {module}", poke=lambda: write_uevent(devpath))
+        os.rename(hidden, ko[0])
+        subprocess.run(["depmod", "-b", tree, version], check=True)
+        start = time.monotonic()
+        d.wait_for(lambda l: f"add {devpath} (" in l and f"would load {module} (dry run)" in l,
+                   what=f"{module} found after depmod", poke=lambda: write_uevent(devpath))
+        print(f"measure: a module added by depmod found after {time.monotonic() - start:.2f} s")
+        check(any("module index or modprobe.d configuration" in l and "changed" in l for l in d.output()),
+              "the index change is logged")
+        check(True, f"after depmod, {module} is found with no restart")
+    finally:
+        d.stop()
+        shutil.rmtree(tree, ignore_errors=True)
 
     # Coldplug: every present device's loadable modules are decided, then kplugd exits.
     c = kplugd("--dry-run", "--exit-after-coldplug")

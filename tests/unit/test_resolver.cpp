@@ -6,6 +6,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <thread>
 #include <cstdlib>
 
 #include "kmod/dry_run_loader.hpp"
@@ -130,4 +133,39 @@ TEST_CASE("out of descriptors is reported as such, never as 'no such module'", "
   // With descriptors back, the same load goes through.
   CHECK(loader.load({"virtio_balloon", true, "/devices/x", "virtio:d00000005v00001AF4"}).status ==
         LoadStatus::would_load);
+}
+
+TEST_CASE("a changed modprobe.d or module index is noticed and read again", "[resolver]") {
+  std::string dir = "/tmp/kplug-modprobe-" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  Resolver resolver(context({dir}));
+  CHECK(resolver.resolve("kplug-test-alias")->empty());  // cached: nothing matches
+  CHECK_FALSE(resolver.refresh());                         // nothing changed
+  std::ofstream(dir + "/local.conf") << "alias kplug-test-alias virtio_rng\n";
+  CHECK(resolver.refresh());
+  CHECK(resolver.reloads() == 1);
+  CHECK(*resolver.resolve("kplug-test-alias") == std::vector<std::string>{"virtio_rng"});
+  // Without being asked: resolve() checks at most every check_interval.
+  std::ofstream(dir + "/local.conf") << "alias kplug-test-alias virtio_balloon\n";
+  std::this_thread::sleep_for(Resolver::check_interval + std::chrono::milliseconds(50));
+  CHECK(*resolver.resolve("kplug-test-alias") == std::vector<std::string>{"virtio_balloon"});
+  CHECK(resolver.reloads() == 2);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("a loader thread's context follows a new blacklist", "[loader]") {
+  std::string dir = "/tmp/kplug-blacklist-" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  KmodOptions o{modules_dir(), {dir}};
+  o.map_indexes = false;
+  auto ctx = KmodContext::open(o);
+  REQUIRE(ctx.has_value());
+  DryRunLoader loader(std::move(*ctx));
+  LoadJob job{"virtio_balloon", true, "/devices/x", "virtio:d00000005v00001AF4"};
+  CHECK(loader.load(job).status == LoadStatus::would_load);
+  std::ofstream(dir + "/blacklist.conf") << "blacklist virtio_balloon\n";
+  CHECK(loader.load(job).status == LoadStatus::blacklisted);
+  std::filesystem::remove_all(dir);
 }
