@@ -191,14 +191,12 @@ Result<StatusReply, std::string> status_from_json(const json& j) {
   for (const char* g : gauge_names)
     if (f.has(g)) r.gauges[g] = f.count(g);
   JsonFields c(f.raw("counters"), "status counters");
-  if (f.has("counters")) {
-    for (const auto& [k, v] : f.raw("counters").items()) {
-      if (k == "rejected_by_reason" || k == "forged_by_shape") continue;
-      r.counters[k] = c.count(k.c_str());
-    }
-    r.rejected_by_reason = c.counts("rejected_by_reason");
-    r.forged_by_shape = c.counts("forged_by_shape");
+  for (const auto& [k, v] : f.raw("counters").items()) {
+    if (k == "rejected_by_reason" || k == "forged_by_shape") continue;
+    r.counters[k] = c.count(k.c_str());
   }
+  r.rejected_by_reason = c.counts("rejected_by_reason");
+  r.forged_by_shape = c.counts("forged_by_shape");
   const json& slow = f.raw("slow_loads");
   if (!slow.is_null() && !slow.is_array()) f.fail("slow_loads", "a list");
   if (slow.is_array())
@@ -208,7 +206,7 @@ Result<StatusReply, std::string> status_from_json(const json& j) {
       if (!sf.ok()) return unexpected(sf.error());
     }
   if (!f.ok()) return unexpected(f.error());
-  if (f.has("counters") && !c.ok()) return unexpected(c.error());
+  if (!c.ok()) return unexpected(c.error());
   return r;
 }
 
