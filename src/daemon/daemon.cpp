@@ -205,19 +205,21 @@ void Daemon::restore_state(const std::string& path) {
   save_state();
 }
 
-void Daemon::forget_gone_devices() {
+std::size_t Daemon::forget_gone_devices(spdlog::level::level_enum level) {
   std::error_code ec;
   std::set<std::string> gone;
   for (const auto& [module, entry] : ledger_.entries())
     for (const auto& dev : entry.devices)
       if (!std::filesystem::exists("/sys" + dev, ec)) gone.insert(dev);
   for (const auto& dev : gone) {
-    spdlog::info("{} is gone (its remove event was lost): handled as removed now", printable(dev));
+    spdlog::log(level, "{} is gone (its remove event was lost): handled as removed now", printable(dev));
     Uevent ev;
     ev.action = "remove";
     ev.devpath = dev;
+    handled_.note_remove(dev);
     on_device_removed(ev);
   }
+  return gone.size();
 }
 
 void Daemon::save_state() {
@@ -244,13 +246,25 @@ void Daemon::on_event_ready(EventQueue::Ticket ticket, const Uevent& event) {
   Decision decision = decide(*rules_, options_, event, attrs_, !subscribers_.empty());
   last_seqnum_ = std::max(last_seqnum_, event.seqnum);
   if (!subscribers_.empty()) publish(decision_json(event, decision));
+  // A rescan decides every present device again, but what the rules do for a device
+  // (run:, log:) is done once per appearance, not once per rescan.
+  bool repeat = false;
+  if (event.action == "add" && !event.modalias().empty())
+    repeat = handled_.note_add(event.devpath) && event.source == EventSource::rescan;
+  else if (event.action == "remove")
+    handled_.note_remove(event.devpath);
+  if (event.source == EventSource::rescan) {
+    ++rescan_tally_.devices;
+    if (!repeat) ++rescan_tally_.not_seen;
+    else if (!decision.run.empty() || !decision.logs.empty()) ++rescan_tally_.quiet;
+  }
   if (decision.ignore) {
     queue_.finish(ticket);
     if (spdlog::should_log(spdlog::level::debug)) spdlog::debug("{}: ignored by a rule", describe_event(event));
     return;
   }
   // 2. Say what the rules ask to say, run what they ask to run.
-  do_rule_actions(event, decision);
+  if (!repeat) do_rule_actions(event, decision);
   // 3. A device that went away may leave a module kplugd loaded with no user.
   if (event.action == "remove") {
     on_device_removed(event);
@@ -278,7 +292,8 @@ std::vector<LoadJob> Daemon::plan_loads(const Uevent& event, const Decision& dec
   report.event = describe_event(event);
   report.event_fields = event_fields(event);
   report.modalias = decision.modalias;
-  report.coldplug = event.source == EventSource::coldplug;
+  report.coldplug = event.source != EventSource::kernel;
+  report.rescan = event.source == EventSource::rescan;
   report.unload_on_remove = decision.unload_on_remove;
   report.unload_grace = decision.unload_grace;
   std::vector<LoadJob> jobs;
@@ -304,7 +319,7 @@ std::vector<LoadJob> Daemon::plan_loads(const Uevent& event, const Decision& dec
     // Most present devices have no module; that is only news for a device that just came.
     LogFields fields = event_fields(event);
     fields.emplace_back("KPLUG_ACTION", "no_module");
-    log_fields(event.source == EventSource::coldplug ? spdlog::level::debug : spdlog::level::info, fields,
+    log_fields(event.source != EventSource::kernel ? spdlog::level::debug : spdlog::level::info, fields,
                fmt::format("{} MODALIAS={}: no module matches", describe_event(event),
                            printable(shorten(decision.modalias, 96))));
   }
@@ -319,7 +334,8 @@ std::vector<LoadJob> Daemon::plan_loads(const Uevent& event, const Decision& dec
     }
     add_job(module, true);
   }
-  if (jobs.empty() && !report.outcomes.empty()) log_fields(spdlog::level::info, report.journal_fields(), report.line());
+  if (jobs.empty() && !report.outcomes.empty())
+    log_fields(report.rescan ? spdlog::level::debug : spdlog::level::info, report.journal_fields(), report.line());
   return jobs;
 }
 
@@ -366,8 +382,9 @@ void Daemon::do_coldplug(bool rescan) {
   coldplug_pending_ = 1;
   // Each device goes into the pipeline as the walk finds it: its module loads on a
   // loader thread while the walk goes on.
-  auto walked = for_each_modalias_device([this](Uevent&& ev) {
+  auto walked = for_each_modalias_device([this, rescan](Uevent&& ev) {
     ++counters_.coldplug_events;
+    if (rescan) ev.source = EventSource::rescan;
     on_uevent(std::move(ev));
   });
   auto took = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - coldplug_started_);
@@ -379,8 +396,8 @@ void Daemon::do_coldplug(bool rescan) {
       rescan_again_ = true;
   }
   else if (rescan)
-    spdlog::info("rescan ({}): {} present devices carry a MODALIAS (sysfs read in {:.1f} ms)", rescan_why_, *walked,
-                 took.count());
+    spdlog::debug("rescan ({}): {} present devices carry a MODALIAS (sysfs read in {:.1f} ms)", rescan_why_, *walked,
+                  took.count());
   else
     spdlog::info("coldplug: {} present devices carry a MODALIAS (sysfs read in {:.1f} ms)", *walked, took.count());
   on_coldplug_step_done();
@@ -393,7 +410,9 @@ void Daemon::on_coldplug_step_done() {
   double ms = static_cast<double>(took.count()) / 1000.0;
   bool initial = !rescanning_;
   rescanning_ = false;
-  spdlog::info("{} complete in {:.1f} ms: {}", initial ? "coldplug" : "rescan", ms, counters_.summary());
+  if (initial) spdlog::info("coldplug complete in {:.1f} ms: {}", ms, counters_.summary());
+  else log_fields(rescan_tally_.failed.empty() ? spdlog::level::info : spdlog::level::warn, {{"KPLUG_ACTION", "rescan"}},
+                  fmt::format("rescan complete in {:.1f} ms ({}): {}", ms, rescan_why_, rescan_tally_.summary()));
   if (initial) on_ready();
   // Events lost while it ran may concern devices it had already read: once more.
   if (rescan_again_ && !stopping_) {
@@ -424,8 +443,10 @@ void Daemon::do_rescan() {
     return;
   }
   ++counters_.rescans;
+  rescan_tally_ = RescanTally{};
+  rescan_tally_.dry_run = options_.dry_run;
   // Removals first: a device that went while events were lost frees its modules.
-  forget_gone_devices();
+  rescan_tally_.gone = forget_gone_devices(spdlog::level::debug);
   save_state();
   do_coldplug(true);
 }
@@ -522,9 +543,15 @@ void Daemon::on_load_done(const LoadJob& job, const LoadResult& result, const st
   }
   report->outcomes.emplace_back(job.module, result);
   --in_flight_;
+  if (report->rescan) {
+    if (result.status == LoadStatus::loaded || result.status == LoadStatus::would_load)
+      rescan_tally_.loaded.insert(job.module);
+    else if (result.status == LoadStatus::failed)
+      rescan_tally_.failed.insert(job.module);
+  }
   if (--report->remaining == 0) {
-    log_fields(report->any_failed() ? spdlog::level::warn : spdlog::level::info, report->journal_fields(),
-               report->line());
+    auto level = report->rescan ? spdlog::level::debug : report->any_failed() ? spdlog::level::warn : spdlog::level::info;
+    log_fields(level, report->journal_fields(), report->line());
     if (!subscribers_.empty()) publish(report_json(*report));
     save_state();
     queue_.finish(report->ticket);

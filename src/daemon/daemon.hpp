@@ -15,12 +15,14 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <spdlog/common.h>
 
 #include "control/protocol.hpp"
 #include "daemon/command_pool.hpp"
 #include "daemon/control_server.hpp"
 #include "daemon/counters.hpp"
 #include "daemon/event_queue.hpp"
+#include "daemon/handled_devices.hpp"
 #include "daemon/loader_pool.hpp"
 #include "daemon/ledger.hpp"
 #include "daemon/load_report.hpp"
@@ -81,8 +83,9 @@ class Daemon {
   // once per storm.
   void request_rescan(const std::string& why);
   void do_rescan();
-  // Devices in the ledger that are gone from /sys: handled as if removed now.
-  void forget_gone_devices();
+  // Devices in the ledger that are gone from /sys: handled as if removed now. Returns
+  // how many.
+  std::size_t forget_gone_devices(spdlog::level::level_enum level = spdlog::level::info);
   void do_read();
   void on_readable();
   void on_receive(ReceiveOutcome& outcome);
@@ -171,6 +174,8 @@ class Daemon {
   bool rescanning_ = false;     // the running coldplug is a rescan
   bool rescan_again_ = false;   // more events were lost during the rescan
   std::string rescan_why_;
+  RescanTally rescan_tally_;    // what the running rescan found
+  HandledDevices handled_;      // devices whose add was handled: a rescan does not repeat their rules' actions
   bool overrun_gap_pending_ = false;  // an overrun whose SEQNUM gap has not shown yet
   std::optional<boost::asio::steady_timer> rescan_timer_;  // pending rescan (debounce)
 };

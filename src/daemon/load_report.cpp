@@ -11,7 +11,8 @@ double ms(std::chrono::microseconds d) { return static_cast<double>(d.count()) /
 
 std::string describe_event(const Uevent& ev) {
   // Every part came from the event: escaped, so no device can forge a log line.
-  return fmt::format("{}{} {} ({})", ev.source == EventSource::coldplug ? "coldplug " : "", printable(ev.action, 64),
+  const char* source = ev.source == EventSource::coldplug ? "coldplug " : ev.source == EventSource::rescan ? "rescan " : "";
+  return fmt::format("{}{} {} ({})", source, printable(ev.action, 64),
                      printable(ev.devpath), printable(ev.subsystem, 256));
 }
 

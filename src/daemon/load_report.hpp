@@ -19,7 +19,8 @@ namespace kplug {
 struct LoadReport {
   std::string event;     // "add /devices/... (usb)", "coldplug add ..."
   std::string modalias;
-  bool coldplug = false;
+  bool coldplug = false;  // synthesized from sysfs: coldplug or rescan
+  bool rescan = false;    // a rescan's: told in the rescan's summary, at debug level here
   bool unload_on_remove = false;  // from the decision: goes into the ledger with each load
   std::chrono::milliseconds unload_grace{0};
   std::size_t remaining = 0;  // outcomes still to come
@@ -36,7 +37,7 @@ struct LoadReport {
   std::vector<std::pair<std::string, std::string>> journal_fields() const;
 };
 
-// "add /devices/x (usb)", prefixed with "coldplug " for synthesized events.
+// "add /devices/x (usb)", prefixed with "coldplug " or "rescan " for synthesized events.
 std::string describe_event(const Uevent& event);
 // S cut to at most MAX characters, with "..." when cut (long cpu MODALIAS strings).
 std::string shorten(std::string_view s, std::size_t max);

@@ -10,8 +10,9 @@
 
 namespace kplug {
 
-// Where an event came from. Coldplug events are synthesized from sysfs, not received.
-enum class EventSource { kernel, coldplug };
+// Where an event came from. Coldplug and rescan events are synthesized from sysfs, not
+// received: coldplug at start, rescan after the kernel dropped events.
+enum class EventSource { kernel, coldplug, rescan };
 
 struct Uevent {
   std::string action;     // add, remove, change, move, online, offline, bind, unbind

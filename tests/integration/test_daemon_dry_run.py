@@ -12,6 +12,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from common import BIN, MODULES_DIR, Process, control_socket_path, builtin_modules, check, fail, kplugd, modprobe_resolve, require_environment, write_uevent  # noqa
 
 
@@ -131,36 +132,62 @@ def main():
                 fail(f"coldplug of {devpath} does not say 'would load {m}'")
     check(True, f"coldplug decided all {len(loadable)} devices with loadable modules")
 
-    # Overrun: a stopped kplugd with a tiny buffer misses a burst; it must say so and go on.
-    o = kplugd("--dry-run", "--no-coldplug", "--receive-buffer", "4K")
+    # Overrun: a stopped kplugd with a tiny buffer misses a burst; it must say so, rescan
+    # sysfs, decide every present device again without repeating what its rules did for
+    # it (a `run:` on every add), and go on. Debug level shows the rescan's decisions.
+    rules = tempfile.mkdtemp(prefix="kplug-rules-")
+    shutil.copy(os.path.join(REPO, "rules", "00-autoload.yaml"), rules)
+    with open(os.path.join(rules, "50-every-add.yaml"), "w") as f:
+        f.write("- name: every-add\n  match: {action: add, env: {MODALIAS: '?*'}}\n"
+                "  run: [/bin/true, '{DEVPATH}']\n  log: 'hello {DEVPATH}'\n")
+    o = kplugd("--dry-run", "--receive-buffer", "4K", "--log-level", "debug", "--rules-dir", rules)
     try:
-        o.wait_for(lambda l: "starting" in l, what="the start-up line")
+        o.wait_for(lambda l: "coldplug complete" in l, what="the coldplug", timeout=60)
         os.kill(o.proc.pid, signal.SIGSTOP)
         for _ in range(300):
             write_uevent("/devices/virtual/net/lo", "change")
         os.kill(o.proc.pid, signal.SIGCONT)
         o.wait_for(lambda l: "overrun" in l, what="the overrun report")
         # It rescans sysfs, and decides exactly what a clean coldplug decides.
-        o.wait_for(lambda l: "rescan complete" in l, what="the rescan after the overrun", timeout=60)
+        rescan_line = o.wait_for(lambda l: "rescan complete" in l, what="the rescan after the overrun", timeout=60)
         # It keeps working afterwards.
         o.wait_for(lambda l: f"add {devpath} (" in l and "would load" in l and "coldplug add" not in l,
                    what="a decision after the overrun", poke=lambda: write_uevent(devpath))
     finally:
         o.stop()
+        shutil.rmtree(rules, ignore_errors=True)
     summary = [l for l in o.output() if "kplugd stopped:" in l]
     check(summary and re.search(r"overruns [1-9]", summary[0]) is not None and "rescans 1," in summary[0],
           f"the overrun is counted, and one rescan ran: {summary[0].split('stopped: ')[1] if summary else '(no summary)'}")
-    check(any("rescan (receive buffer overrun)" in l for l in o.output()), "the log says why it rescans")
+    check("(receive buffer overrun)" in rescan_line, f"the rescan's line says why: {rescan_line}")
+    check(re.search(r": \d+ present device\(s\) decided again, 0 not seen before, 0 gone; would load ", rescan_line)
+          and "rule actions not repeated for" in rescan_line,
+          "the rescan is told in one summary line: nothing was new, the rules' actions not repeated")
+    check(not any(" info " in l and "rescan add" in l for l in o.output()),
+          "the rescan's per-device decisions are at debug level only")
 
-    def would_load(lines):
-        """(device, module) for every `would load` in coldplug decisions."""
+    def per_device(lines, source, what):
+        counts = {}
+        for l in lines:
+            m = re.search(rf"\b{source} add (\S+) \(\S*\): rule 'every-add': {what}", l)
+            if m:
+                counts[m.group(1)] = counts.get(m.group(1), 0) + 1
+        return counts
+    for what in ("would run", "hello"):
+        cold, again = per_device(o.output(), "coldplug", what), per_device(o.output(), "rescan", what)
+        check(cold and set(cold.values()) == {1} and not again,
+              f"the rule's {what.split()[-1]} action: once for each of {len(cold)} devices at coldplug, "
+              f"{sum(again.values())} times in the rescan")
+
+    def would_load(lines, source="coldplug"):
+        """(device, module) for every `would load` in SOURCE's decisions."""
         pairs = set()
         for l in lines:
-            m = re.search(r"\bcoldplug add (\S+) ", l)
+            m = re.search(rf"\b{source} add (\S+) ", l)
             if m:
                 pairs |= {(m.group(1), module) for module in re.findall(r"would load (\S+) \(dry run\)", l)}
         return pairs
-    clean, rescanned = would_load(out), would_load(o.output())
+    clean, rescanned = would_load(out), would_load(o.output(), "rescan")
     if clean != rescanned:
         fail(f"after the rescan: missing {sorted(clean - rescanned)}, extra {sorted(rescanned - clean)}")
     check(len(clean) > 0, f"the rescan decided the same {len(clean)} (device, module) loads as a clean coldplug")

@@ -130,6 +130,8 @@ def main():
     os.mkdir(rules)
     with open(os.path.join(rules, "10-probe.yaml"), "w") as f:
         f.write("- name: probe\n  match: {action: change, subsystem: net}\n  log: \"saw {SEQNUM}\"\n")
+        # Every add runs a command (dry run: "would run"): a rescan would run it again.
+        f.write("- name: every-add\n  match: {action: add}\n  run: [/bin/true, \"{DEVPATH}\"]\n")
     config = os.path.join(tmp, "config.yaml")
     with open(config, "w") as f:
         f.write("control:\n  idle_timeout: 3s\n")
@@ -221,6 +223,7 @@ def main():
         # SEQNUM gaps at will: devices in a user's own network namespace take numbers whose
         # events never reach kplugd. Counted, never a rescan.
         before = json.loads(status(k.sock)[0].stdout)["counters"]
+        commands_before = sum("rule 'every-add': would run" in l for l in k.proc.output())
         r = subprocess.run([*NOBODY, "unshare", "-rn", "sh", "-c",
                             "for i in $(seq 50); do ip link add br$i type bridge || exit 1; done"],
                            capture_output=True, text=True, timeout=60)
@@ -229,9 +232,12 @@ def main():
         time.sleep(1)  # a rescan would follow a gap within 200 ms
         after = json.loads(status(k.sock)[0].stdout)["counters"]
         gap = after["missed_events"] - before["missed_events"]
-        print(f"measure: 50 bridges in a user's netns: SEQNUM gap {gap}, rescans {after['rescans'] - before['rescans']}")
+        commands = sum("rule 'every-add': would run" in l for l in k.proc.output()) - commands_before
+        print(f"measure: 50 bridges in a user's netns: SEQNUM gap {gap}, rescans {after['rescans'] - before['rescans']}, "
+              f"rule commands {commands}")
         check(gap >= 50 and after["rescans"] == before["rescans"],
               f"the gap ({gap} numbers) is counted and brings no rescan")
+        check(commands == 0, f"and no rule command ({commands})")
 
         # 7. A FIFO among the rules: SIGHUP must not stall the loop.
         os.mkfifo(os.path.join(rules, "60-x.yaml"))

@@ -1,0 +1,53 @@
+// The devices whose `add` kplugd has handled and that have not been removed since, so
+// that a rescan after lost events decides them again without repeating their rules'
+// `run:` and `log:` actions. Bounded: past MAX devices new ones are not remembered
+// (a rescan would then act on them again), and that is counted. Pure; no I/O.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <set>
+#include <string>
+#include <unordered_set>
+
+namespace kplug {
+
+class HandledDevices {
+ public:
+  explicit HandledDevices(std::size_t max = 65536) : max_(max) {}
+
+  // An `add` of DEVPATH was handled. True if it had been handled before (and not removed).
+  bool note_add(const std::string& devpath);
+  // DEVPATH is gone: its next `add`, whatever its source, is news.
+  void note_remove(const std::string& devpath);
+  bool contains(const std::string& devpath) const { return devices_.count(devpath) != 0; }
+  std::size_t size() const { return devices_.size(); }
+  // Adds not remembered because MAX devices were already remembered.
+  std::uint64_t overflow() const { return overflow_; }
+
+ private:
+  std::unordered_set<std::string> devices_;
+  std::size_t max_;
+  std::uint64_t overflow_ = 0;
+};
+
+}  // namespace kplug
+
+namespace kplug {
+
+// What one rescan found and did, for its one summary line.
+struct RescanTally {
+  std::size_t devices = 0;      // present devices with a MODALIAS, decided again
+  std::size_t not_seen = 0;     // of them, devices whose add kplugd had not handled (lost events)
+  std::size_t gone = 0;         // devices kplugd loaded for that were gone from /sys
+  std::size_t quiet = 0;        // devices whose rules' run:/log: actions were not repeated
+  bool dry_run = false;
+  std::set<std::string> loaded;  // modules the rescan loaded (or, in a dry run, would load)
+  std::set<std::string> failed;  // modules whose load failed
+
+  // "143 present devices decided again: 2 not seen before, 1 gone; loaded usb_hello;
+  //  rule actions not repeated for 3 devices"
+  std::string summary() const;
+};
+
+}  // namespace kplug
