@@ -249,7 +249,7 @@ void Daemon::on_event_ready(EventQueue::Ticket ticket, const Uevent& event) {
   // A rescan decides every present device again, but what the rules do for a device
   // (run:, log:) is done once per appearance, not once per rescan.
   bool repeat = false;
-  if (event.action == "add" && !event.modalias().empty())
+  if (event.action == "add")
     repeat = handled_.note_add(event.devpath) && event.source == EventSource::rescan;
   else if (event.action == "remove")
     handled_.note_remove(event.devpath);
@@ -382,7 +382,12 @@ void Daemon::do_coldplug(bool rescan) {
   coldplug_pending_ = 1;
   // Each device goes into the pipeline as the walk finds it: its module loads on a
   // loader thread while the walk goes on.
-  auto walked = for_each_modalias_device([this, rescan](Uevent&& ev) {
+  // Devices with a MODALIAS, and those a rule loads a module for without one (udevd's
+  // 80-drivers.rules loads, such as ppdev for /module/parport_pc).
+  auto wanted = [this](const Uevent& ev) {
+    return !ev.modalias().empty() || !decide(*rules_, options_, ev, attrs_, false).load.empty();
+  };
+  auto walked = for_each_present_device(wanted, [this, rescan](Uevent&& ev) {
     ++counters_.coldplug_events;
     if (rescan) ev.source = EventSource::rescan;
     on_uevent(std::move(ev));
@@ -396,10 +401,11 @@ void Daemon::do_coldplug(bool rescan) {
       rescan_again_ = true;
   }
   else if (rescan)
-    spdlog::debug("rescan ({}): {} present devices carry a MODALIAS (sysfs read in {:.1f} ms)", rescan_why_, *walked,
+    spdlog::debug("rescan ({}): {} present devices to decide (sysfs read in {:.1f} ms)", rescan_why_, *walked,
                   took.count());
   else
-    spdlog::info("coldplug: {} present devices carry a MODALIAS (sysfs read in {:.1f} ms)", *walked, took.count());
+    spdlog::info("coldplug: {} present devices to decide: those with a MODALIAS and those a rule loads for "
+                 "(sysfs read in {:.1f} ms)", *walked, took.count());
   on_coldplug_step_done();
 }
 

@@ -82,6 +82,12 @@ Result<Uevent, std::string> read_uevent_file(const std::string& sys_root, const 
 
 Result<std::size_t, std::string> for_each_modalias_device(const std::function<void(Uevent&&)>& visit,
                                                           const std::string& sys_root) {
+  return for_each_present_device([](const Uevent& ev) { return !ev.modalias().empty(); }, visit, sys_root);
+}
+
+Result<std::size_t, std::string> for_each_present_device(const std::function<bool(const Uevent&)>& wanted,
+                                                         const std::function<void(Uevent&&)>& visit,
+                                                         const std::string& sys_root) {
   std::size_t handed = 0;
   // Depth first, in name order, so a parent is handed before its children.
   std::function<void(int, const std::string&)> walk = [&](int dir_fd, const std::string& devpath) {
@@ -101,7 +107,7 @@ Result<std::size_t, std::string> for_each_modalias_device(const std::function<vo
     }
     std::sort(children.begin(), children.end());
     if (is_device)
-      if (auto ev = read_uevent_file(sys_root, devpath, dirfd(dir)); ev && !ev->modalias().empty()) {
+      if (auto ev = read_uevent_file(sys_root, devpath, dirfd(dir)); ev && wanted(*ev)) {
         ++handed;
         visit(std::move(*ev));
       }
@@ -115,6 +121,29 @@ Result<std::size_t, std::string> for_each_modalias_device(const std::function<vo
   int fd = open(top.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return unexpected(fmt::format("cannot read {}: {}", top, std::strerror(errno)));
   walk(fd, "/devices");
+  // The loaded modules are devices too (subsystem "module", devpath /module/NAME), as
+  // udevd's coldplug (`udevadm trigger --type=subsystems`) announces them; one level only.
+  std::string modules = sys_root + "/module";
+  if (DIR* dir = opendir(modules.c_str())) {
+    std::vector<std::string> names;
+    while (dirent* e = readdir(dir))
+      if (e->d_type == DT_DIR && e->d_name[0] != '.') names.emplace_back(e->d_name);
+    closedir(dir);
+    std::sort(names.begin(), names.end());
+    // Built-in modules have no uevent file (read_uevent_file fails, and they are skipped);
+    // a loadable one's directory has no subsystem link: the kernel's events say "module".
+    for (const auto& name : names) {
+      auto ev = read_uevent_file(sys_root, "/module/" + name);
+      if (!ev) continue;
+      ev->subsystem = "module";
+      for (auto& [key, value] : ev->properties)
+        if (key == "SUBSYSTEM") value = "module";
+      if (wanted(*ev)) {
+        ++handed;
+        visit(std::move(*ev));
+      }
+    }
+  }
   return handed;
 }
 

@@ -21,7 +21,14 @@ namespace kplug {
 Result<std::size_t, std::string> for_each_modalias_device(const std::function<void(Uevent&&)>& visit,
                                                           const std::string& sys_root = "/sys");
 
-// The same devices, collected.
+// The same walk with the choice of devices made by WANTED, and the loaded modules
+// (SYS_ROOT/module/NAME, subsystem "module") after the devices: what kplugd's coldplug
+// hands on is every device with a MODALIAS plus those a rule loads a module for.
+Result<std::size_t, std::string> for_each_present_device(const std::function<bool(const Uevent&)>& wanted,
+                                                         const std::function<void(Uevent&&)>& visit,
+                                                         const std::string& sys_root = "/sys");
+
+// The devices with a MODALIAS, collected.
 Result<std::vector<Uevent>, std::string> enumerate_modalias_devices(const std::string& sys_root = "/sys");
 
 // The `add` event for the device at DEVPATH from its uevent file and subsystem link.

@@ -69,6 +69,36 @@ TEST_CASE("the sysfs walk hands out devices with a MODALIAS, parents first", "[s
   fs::remove_all(root);
 }
 
+TEST_CASE("a chosen walk hands the devices a predicate wants, and the loaded modules", "[sysfs]") {
+  fs::path root = fs::temp_directory_path() / ("kplug-enum-mod-" + std::to_string(getpid()));
+  fs::remove_all(root);
+  device(root, "/devices/pci0000:00/0000:00:03.0/host0/target0:0:0/0:0:0:0", "scsi",
+         "DEVTYPE=scsi_device\nMODALIAS=scsi:t-0x00\n");
+  device(root, "/devices/platform/serial8250", "platform", "DRIVER=serial8250\n");
+  fs::create_directories(root / "module/parport_pc/parameters");
+  std::ofstream(root / "module/parport_pc/uevent") << "";
+  fs::create_directories(root / "module/8250/parameters");  // built in: no uevent file
+
+  std::vector<Uevent> seen;
+  auto handed = for_each_present_device(
+      [](const Uevent& ev) { return !ev.modalias().empty() || ev.subsystem == "module" || ev.subsystem == "platform"; },
+      [&](Uevent&& ev) { seen.push_back(std::move(ev)); }, root);
+  REQUIRE(handed);
+  REQUIRE(*handed == 3);
+  CHECK(seen[0].subsystem == "scsi");
+  CHECK(seen[1].devpath == "/devices/platform/serial8250");
+  CHECK(seen[2].devpath == "/module/parport_pc");  // the modules after the devices
+  CHECK(seen[2].subsystem == "module");
+  CHECK(seen[2].get_or_empty("SUBSYSTEM") == "module");
+  CHECK(seen[2].action == "add");
+
+  std::vector<std::string> modalias_only;
+  auto plain = for_each_modalias_device([&](Uevent&& ev) { modalias_only.push_back(ev.devpath); }, root);
+  REQUIRE(plain);
+  CHECK(modalias_only == std::vector<std::string>{"/devices/pci0000:00/0000:00:03.0/host0/target0:0:0/0:0:0:0"});
+  fs::remove_all(root);
+}
+
 // On this machine's own /sys: the walk finds exactly the devices that a read of every
 // uevent file below /sys/devices finds.
 TEST_CASE("the sysfs walk finds what reading every uevent file finds", "[sysfs]") {

@@ -36,7 +36,8 @@ ZOO_KEEP = KEEP + ("drivers/net/ethernet/intel/e1000e/", "drivers/net/virtio_net
                    "drivers/net/ethernet/realtek/", "sound/core/", "sound/hda/", "sound/pci/", "sound/soundcore.ko",
                    "drivers/nvme/host/", "drivers/char/hw_random/", "drivers/mmc/", "drivers/watchdog/",
                    "drivers/virtio/", "drivers/scsi/sr_mod.ko", "drivers/ata/", "drivers/i2c/busses/",
-                   "drivers/acpi/", "drivers/firmware/", "drivers/block/floppy.ko", "drivers/input/")
+                   "drivers/acpi/", "drivers/firmware/", "drivers/block/floppy.ko", "drivers/input/",
+                   "drivers/parport/", "drivers/char/ppdev.ko")
 
 
 def zoo(build):
@@ -56,7 +57,9 @@ def zoo(build):
             "-device", "ES1370,audiodev=snd0",
             "-device", "usb-kbd,bus=xhci.0", "-device", "usb-mouse,bus=xhci.0", "-device", "usb-tablet,bus=xhci.0",
             "-drive", f"if=none,id=stick,format=raw,file={images}/stick.img",
-            "-device", "usb-storage,bus=xhci.0,drive=stick"]
+            "-device", "usb-storage,bus=xhci.0,drive=stick",
+            # A parallel port: parport_pc by MODALIAS, then ppdev by udevd's 80-drivers.rules.
+            "-chardev", "null,id=par0", "-device", "isa-parallel,chardev=par0"]
 
 
 # Starts a contender, runs its FINISH (what says it is done) in the background, and
