@@ -125,6 +125,7 @@ const char* message_id(const std::string& kplug_action) {
       {"overrun", "3f56e12f24d4417b80dd08cee99a3571"},
       {"missed", "70b3ee692f0a44ffb9499391562fc2ff"},
       {"slow_load", "5fd8f4adc1884478b72d00e3dac5b8c6"},
+      {"rescan", "ebc80b2834764835a3e182af7f61a025"},
   };
   auto it = ids.find(kplug_action);
   return it == ids.end() ? "" : it->second;

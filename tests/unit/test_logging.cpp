@@ -31,12 +31,12 @@ TEST_CASE("every kind of decision has its own MESSAGE_ID", "[logging]") {
   std::set<std::string> ids;
   for (const char* action : {"load", "load_failed", "already_loaded", "builtin", "blacklisted", "would_load",
                              "no_module", "unload_scheduled", "unload_cancelled", "unload", "would_unload",
-                             "unload_refused", "reject", "overrun", "missed", "slow_load"}) {
+                             "unload_refused", "reject", "overrun", "missed", "slow_load", "rescan"}) {
     std::string id = message_id(action);
     CHECK(id.size() == 32);
     ids.insert(id);
   }
-  CHECK(ids.size() == 16);
+  CHECK(ids.size() == 17);
   CHECK(std::string(message_id("nonsense")).empty());
 }
 

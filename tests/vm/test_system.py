@@ -1,0 +1,212 @@
+#!/usr/bin/env python3
+"""kplugd on a real Debian 12 system: systemd as PID 1, Debian's udev and kernel, kplug's
+.deb installed with dpkg as a user installs it (tests/vm/systemvm.py builds the image).
+One VM, three boots:
+
+  0. udevd is the only loader (kplug not installed): the baseline boot; then
+     `dpkg -i kplug.deb`, whose postinst enables and starts kplugd.
+  a. kplugd beside udevd's loader: kplugd.service active and ready at boot; a usb-ccid
+     plug loads usb_hello, the journal has the decision with KPLUG_ACTION, MODULE,
+     DEVPATH and MODALIAS; the unplug is handled as the README says; `systemctl reload`,
+     `systemctl restart`, `kill -9` (systemd restarts it) with `kplug status` answering
+     for root and for a user; the watchdog is pinged; the sandbox denies nothing.
+     Then udevd's loader is masked as the README says.
+  b. kplugd as the only loader: the boot reaches multi-user, /data (an NVMe disk whose
+     driver is not in the initramfs, in /etc/fstab) is mounted, /proc/modules after boot
+     equals case a's, a plug loads usb_hello and the unplug unloads it, both in the
+     journal with their fields.
+
+Boot figures (systemd's own monotonic timestamps) are printed as `measure:` lines.
+"""
+import json
+import os
+import re
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from kplugvm import VMError, log, run_main  # noqa: E402
+from systemvm import SystemVM  # noqa: E402
+
+CCID = "usb:v08E6p4433"
+
+
+def ok(message):
+    print(f"ok: {message}", flush=True)
+
+
+def check(condition, message):
+    if not condition:
+        raise VMError(message)
+    ok(message)
+
+
+def monotonic_s(vm, unit, prop="ActiveEnterTimestampMonotonic"):
+    v = vm.run(f"systemctl show -P {prop} {unit}").strip()
+    return int(v) / 1e6 if v.isdigit() else 0.0
+
+
+def boot_figures(vm, label):
+    analyze = vm.run("systemd-analyze", check=False).strip().splitlines()
+    multi_user = monotonic_s(vm, "multi-user.target")
+    print(f"measure: {label}: {analyze[0] if analyze else '?'}", flush=True)
+    figures = {"multi_user_s": multi_user}
+    if vm.run("systemctl is-active kplugd", check=False).strip() == "active":
+        figures["kplugd_ready_s"] = monotonic_s(vm, "kplugd.service")
+        figures["sysinit_s"] = monotonic_s(vm, "sysinit.target")
+        print(f"measure: {label}: kplugd ready {figures['kplugd_ready_s']:.2f} s after the kernel started, "
+              f"sysinit.target {figures['sysinit_s']:.2f} s, multi-user.target {multi_user:.2f} s", flush=True)
+    else:
+        print(f"measure: {label}: multi-user.target {multi_user:.2f} s after the kernel started", flush=True)
+    return figures
+
+
+def journal(vm, *match):
+    out = vm.run(f"journalctl -b -o json --no-pager {' '.join(match)}", check=False)
+    entries = []
+    for line in out.splitlines():
+        try:
+            entries.append(json.loads(line))
+        except ValueError:
+            pass
+    return entries
+
+
+def wait_journal(vm, what, predicate, timeout=60):
+    return vm.wait_until(lambda: next((e for e in journal(vm, "-u", "kplugd") if predicate(e)), None), what,
+                         timeout=timeout, interval=1)
+
+
+def has_fields(entry, *names):
+    return all(entry.get(n) for n in names)
+
+
+def status_as(vm, user=None):
+    prefix = "setpriv --reuid=tester --regid=tester --init-groups " if user else ""
+    return vm.run(f"{prefix}kplug status", check=False)
+
+
+def sandbox_denials(vm):
+    return [e.get("MESSAGE", "") for e in journal(vm, "-u", "kplugd")
+            if re.search(r"Permission denied|Operation not permitted", str(e.get("MESSAGE", "")))]
+
+
+def plug_cycle(vm, label, expect_unload):
+    vm.plug("usb-ccid", "c1")
+    vm.wait_until(lambda: "usb_hello" in vm.loaded_modules(), "usb_hello in /proc/modules", timeout=90)
+    ok(f"{label}: plugging the usb-ccid reader loads usb_hello")
+    entry = wait_journal(vm, "kplugd's journal entry for the reader",
+                         lambda e: e.get("MODULE") == "usb_hello" and str(e.get("MODALIAS", "")).startswith(CCID)
+                         and e.get("KPLUG_ACTION") in ("load", "already_loaded"))
+    check(has_fields(entry, "KPLUG_ACTION", "MODULE", "DEVPATH", "MODALIAS"),
+          f"{label}: the journal entry has KPLUG_ACTION={entry.get('KPLUG_ACTION')} MODULE={entry.get('MODULE')} "
+          f"DEVPATH={entry.get('DEVPATH')} MODALIAS={entry.get('MODALIAS')}")
+    vm.unplug("c1")
+    if expect_unload:
+        vm.wait_until(lambda: "usb_hello" not in vm.loaded_modules(), "usb_hello to be unloaded", timeout=60)
+        unload = wait_journal(vm, "the unload entry",
+                              lambda e: e.get("MODULE") == "usb_hello" and e.get("KPLUG_ACTION") == "unload")
+        check(has_fields(unload, "KPLUG_ACTION", "MODULE"),
+              f"{label}: unplugging unloads usb_hello, in the journal: {unload.get('MESSAGE')}")
+    return entry
+
+
+def main():
+    figures = {}
+    with SystemVM() as vm:
+        # ---- 0: udevd alone, then the package is installed as a user installs it
+        check(vm.state in ("running", "degraded"), f"the system booted with systemd: {vm.state}")
+        failed = vm.run("systemctl --failed --no-legend --plain", check=False).strip()
+        check(vm.state == "running", f"no unit failed on the plain system ({failed or 'none'})")
+        figures["udevd"] = boot_figures(vm, "udevd alone")
+        udevd_modules = vm.loaded_modules()
+        check("nvme" in udevd_modules and "nvme" not in vm.initrd_modules and
+              vm.run("findmnt -n -o SOURCE /data", check=False).strip(),
+              "udevd loaded nvme (not in the initramfs) and /data is mounted")
+        out = vm.run("dpkg -i /root/kplug.deb", timeout=120)
+        check(vm.run("systemctl is-active kplugd", check=False).strip() == "active",
+              "dpkg -i: the postinst enabled and started kplugd.service")
+        check(vm.run("systemctl is-enabled kplugd", check=False).strip() == "enabled", "kplugd.service is enabled")
+        del out
+
+        # ---- a: beside udevd's loader
+        vm.reboot()
+        check(vm.state == "running", f"case a: the boot reached multi-user, nothing failed ({vm.state})")
+        figures["beside"] = boot_figures(vm, "case a, kplugd beside udevd's loader")
+        show = vm.run("systemctl show -p ActiveState -p SubState -p Type -p After -p Before -p WantedBy kplugd")
+        check("ActiveState=active" in show and "SubState=running" in show and "Type=notify" in show,
+              "case a: kplugd.service is active and ready (Type=notify)")
+        check(re.search(r"^Before=.*sysinit\.target", show, re.M) and not re.search(r"^After=.*basic\.target", show, re.M),
+              "case a: ordered before sysinit.target, not after basic.target")
+        check(figures["beside"]["kplugd_ready_s"] <= figures["beside"]["sysinit_s"],
+              "case a: kplugd was ready before sysinit.target")
+        beside_modules = vm.loaded_modules()
+        ready = wait_journal(vm, "the coldplug line", lambda e: "coldplug complete" in str(e.get("MESSAGE", "")))
+        ok(f"case a: {ready['MESSAGE'][:160]}")
+        plug_cycle(vm, "case a", expect_unload=False)
+        time.sleep(5)  # past the demo rule's 3 s grace
+        remove = [e for e in journal(vm, "-u", "kplugd") if "remove" in str(e.get("MESSAGE", ""))
+                  and "usb_hello" in str(e.get("MESSAGE", ""))]
+        loaded_by = "kplugd" if any(e.get("KPLUG_ACTION") == "load" and e.get("MODULE") == "usb_hello"
+                                   for e in journal(vm, "-u", "kplugd")) else "udevd"
+        if loaded_by == "kplugd":
+            vm.wait_until(lambda: "usb_hello" not in vm.loaded_modules(), "usb_hello to be unloaded", timeout=30)
+            ok("case a: kplugd loaded usb_hello first, so it unloaded it after the unplug")
+        else:
+            check("usb_hello" in vm.loaded_modules() and not remove,
+                  "case a: udevd loaded usb_hello first; kplugd never unloads what it did not load")
+
+        # reload, restart, kill -9, the watchdog, a user's `kplug status`
+        vm.run("systemctl reload kplugd")
+        wait_journal(vm, "the reload line", lambda e: "reloaded" in str(e.get("MESSAGE", "")).lower()
+                     and "rule" in str(e.get("MESSAGE", "")))
+        ok("systemctl reload: the rules were reloaded")
+        vm.run("systemctl restart kplugd", timeout=60)
+        check(vm.run("systemctl is-active kplugd", check=False).strip() == "active", "systemctl restart: active again")
+        pid = vm.run("systemctl show -P MainPID kplugd").strip()
+        vm.run(f"kill -9 {pid}")
+        vm.wait_until(lambda: vm.run("systemctl show -P MainPID kplugd").strip() not in ("0", pid) and
+                      vm.run("systemctl is-active kplugd", check=False).strip() == "active",
+                      "systemd to restart kplugd after kill -9", timeout=30)
+        restarts = vm.run("systemctl show -P NRestarts kplugd").strip()
+        check(restarts == "1", f"kill -9: systemd restarted kplugd (NRestarts={restarts})")
+        root_status, user_status = status_as(vm), status_as(vm, "tester")
+        check("kplugd" in root_status and "events:" in root_status, "kplug status answers root after the restart")
+        check("events:" in user_status, f"kplug status answers a non-root user: {user_status.splitlines()[0]}")
+        watchdog = vm.run("systemctl show -P WatchdogTimestampMonotonic -P WatchdogUSec kplugd").split()
+        check(len(watchdog) == 2 and watchdog[0] != "0" and watchdog[1] == "30s",
+              f"the watchdog (30 s) is pinged (last at {int(watchdog[0]) / 1e6:.1f} s)")
+        denials = sandbox_denials(vm)
+        check(not denials, f"case a: the sandbox denied nothing ({denials[:3]})")
+
+        # As the README says: udevd no longer loads modules.
+        vm.run("ln -s /dev/null /etc/udev/rules.d/80-drivers.rules")
+
+        # ---- b: kplugd is the only loader
+        vm.reboot()
+        check(vm.state == "running", f"case b: the boot reached multi-user, nothing failed ({vm.state})")
+        figures["alone"] = boot_figures(vm, "case b, kplugd the only loader")
+        check(vm.run("findmnt -n -o SOURCE /data", check=False).strip() == "/dev/nvme0n1",
+              "case b: /data (NVMe, its driver not in the initramfs) is mounted from /etc/fstab")
+        alone_modules = vm.loaded_modules()
+        print(f"measure: modules after boot: udevd alone {len(udevd_modules)}, case a {len(beside_modules)}, "
+              f"case b {len(alone_modules)}", flush=True)
+        if alone_modules != beside_modules:
+            raise VMError(f"case b's module set differs from case a's: lacks {sorted(beside_modules - alone_modules)}, "
+                          f"has beyond it {sorted(alone_modules - beside_modules)}")
+        ok(f"case b: /proc/modules after boot equals case a's ({len(alone_modules)} modules)")
+        plug_cycle(vm, "case b", expect_unload=True)
+        denials = sandbox_denials(vm)
+        check(not denials, f"case b: the sandbox denied nothing ({denials[:3]})")
+        print("measure: journal of case b's plug and unplug:", flush=True)
+        print(vm.run("journalctl -b -u kplugd --no-pager -o short-monotonic | grep -E 'usb_hello|coldplug complete|Started'"
+                     " | tail -n 8", check=False), flush=True)
+
+    u, b = figures["udevd"]["multi_user_s"], figures["alone"]["multi_user_s"]
+    print(f"measure: time to multi-user.target: udevd the only loader {u:.2f} s, kplugd the only loader {b:.2f} s "
+          f"({b / u:.2f}x)", flush=True)
+    print("measure: " + json.dumps(figures), flush=True)
+
+
+if __name__ == "__main__":
+    run_main(main)
