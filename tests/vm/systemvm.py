@@ -18,15 +18,17 @@ What it builds, cached under BUILD/system-vm:
 - initrd.cpio: busybox and the modules the root disk needs (virtio_pci, virtio_blk,
   ext4), and nothing else; it mounts /dev/vda and switches to systemd.
 
-The agent and QMP work as in kplugvm.VM; reboot() resets the VM and waits for the agent
-of the next boot. The console (kernel and systemd) is in BUILD/system-vm/console.log.
+The agent and QMP work as in kplugvm.VM; reboot() powers the VM off and boots it again
+in a new QEMU from the same disks. The console (kernel and systemd) is in BUILD/system-vm/console.log.
 """
+import base64
 import glob
 import hashlib
 import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -209,14 +211,18 @@ class SystemVM(VM):
         self.root_img, self.data_img = build_disks(self.build, self.version, self.root, deb)
         self.initrd, self.initrd_modules = build_initrd(self.build, self.version, self.root)
         log(f"disks and initrd ready in {time.monotonic() - started:.0f} s")
+        self.boot()
+
+    def boot(self):
+        """Starts QEMU on the disks as they are; returns once systemd says the boot is done."""
         self.console_log = os.path.join(self.dir, "console.log")
         self.qmp_path = os.path.join(self.dir, "qmp.sock")
         self.agent_path = os.path.join(self.dir, "agent.sock")
-        for p in (self.console_log, self.qmp_path, self.agent_path):
+        for p in (self.qmp_path, self.agent_path):
             if os.path.exists(p):
                 os.unlink(p)
         argv = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "max", "-smp", "2", "-m", str(self.memory),
-                "-nodefaults", "-no-user-config", "-display", "none",
+                "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
                 "-kernel", os.path.join(self.root, "boot", f"vmlinuz-{self.version}"),
                 "-initrd", self.initrd,
                 "-append", "console=ttyS0 panic=-1 rdinit=/init tsc=reliable loglevel=4 "
@@ -229,6 +235,7 @@ class SystemVM(VM):
                 "-drive", f"if=none,id=data,format=raw,file={self.data_img}",
                 "-device", "nvme,serial=kplugdata,drive=data",
                 "-device", "qemu-xhci,id=xhci"]
+        self._replies, self._qmp_events = {}, []
         self.boot_started = time.monotonic()
         self.qemu = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True)
@@ -236,7 +243,6 @@ class SystemVM(VM):
         self._wait_booted()
 
     def _start_channels(self):
-        import threading
         self._agent = self._connect(self.agent_path)
         threading.Thread(target=self._read_agent, daemon=True).start()
         self._qmp = self._connect(self.qmp_path)
@@ -252,13 +258,16 @@ class SystemVM(VM):
         self.state = state
 
     def reboot(self):
-        """systemctl reboot; QEMU resets the VM; returns once the next boot's agent answers."""
-        with self._cond:
-            self._replies.pop("ready", None)
-        self._qmp_events.clear()
-        self._agent.sendall(b"0 " + __import__("base64").b64encode(b"systemctl reboot") + b"\n")
-        self.boot_started = time.monotonic()
-        self._wait_booted()
+        """Powers the VM off (systemctl poweroff, a clean shutdown) and boots it again from
+        the same disks in a new QEMU: every boot starts from the same cold state."""
+        self._agent.sendall(b"0 " + base64.b64encode(b"systemctl poweroff") + b"\n")
+        try:
+            self.qemu.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            raise VMError("the VM did not power off within 120 s")
+        self._agent.close()
+        self._qmp.close()
+        self.boot()
 
     def dump(self, lines=80):
         print("---- system VM console (tail) ----", file=sys.stderr)

@@ -3,7 +3,7 @@
 kernel's own state (/proc/modules, dmesg), not on kplugd's claims.
 
 usage: test_vm.py SCENARIO   (coldplug, plug, unplug, keyboard, forged, overrun, faults, kill_burst,
-                              restart, slow, modverbs, installed; or all)
+                              restart, slow, modverbs, installed, index; or all)
 """
 import json
 import os
@@ -469,6 +469,40 @@ def scenario_installed(vm):
     ok("SIGHUP, what ExecReload sends, reloads the config and rules")
 
 
+def scenario_index(vm):
+    """DKMS-style: a module installed and indexed (depmod) while kplugd runs is found at
+    the next plug; a modprobe.d blacklist added while it runs applies at the next plug."""
+    ko = vm.run(f"ls /lib/modules/{vm.version}/extra/usb_hello.ko").strip()
+    vm.run(f"mkdir -p /root/aside && mv {ko} /root/aside/ && depmod")
+    start_kplugd(vm)
+    vm.plug("usb-ccid", "c1")
+    vm.wait_until(lambda: "usb:v08E6p4433" in kplugd_log(vm) and "no module matches" in kplugd_log(vm),
+                  "kplugd's no-module line for the reader", timeout=60)
+    check("usb_hello" not in vm.loaded_modules(), "without usb_hello in the index, the reader gets no module")
+    vm.unplug("c1")
+    # What DKMS does: the module goes into updates/, then depmod.
+    vm.run(f"mkdir -p /lib/modules/{vm.version}/updates && cp /root/kmods/usb_hello/usb_hello.ko "
+           f"/lib/modules/{vm.version}/updates/ && depmod")
+    indexed = time.monotonic()
+    vm.plug("usb-ccid", "c1")
+    vm.wait_until(lambda: "usb_hello" in vm.loaded_modules(), "usb_hello to load after depmod", timeout=60)
+    print(f"measured: depmod to usb_hello loaded on the next plug: {time.monotonic() - indexed:.1f} s "
+          f"(plug and USB enumeration included)")
+    log = kplugd_log(vm)
+    check("module index or modprobe.d configuration" in log and "changed" in log,
+          "kplugd noticed the new index and said so")
+    ok("a module installed with depmod while kplugd runs loads at the next plug, no restart")
+    vm.unplug("c1")
+    vm.wait_until(lambda: "usb_hello" not in vm.loaded_modules(), "usb_hello to be unloaded", timeout=30)
+    vm.run("mkdir -p /etc/modprobe.d && echo 'blacklist usb_hello' > /etc/modprobe.d/kplug-test.conf")
+    vm.plug("usb-ccid", "c1")
+    line = vm.wait_until(lambda: next((l for l in kplugd_log(vm).splitlines()
+                                       if "usb_hello is blacklisted in modprobe.d" in l), None),
+                         "the blacklisted line", timeout=60)
+    time.sleep(2)
+    check("usb_hello" not in vm.loaded_modules(), f"a blacklist added while kplugd runs applies at the next plug: {line}")
+
+
 SCENARIOS = {
     "coldplug": scenario_coldplug,
     "plug": scenario_plug,
@@ -482,6 +516,7 @@ SCENARIOS = {
     "slow": scenario_slow,
     "modverbs": scenario_modverbs,
     "installed": scenario_installed,
+    "index": scenario_index,
 }
 
 
