@@ -1,6 +1,8 @@
 // Wording of load decisions for people reading logs.
 #include "daemon/load_report.hpp"
 
+#include <cerrno>
+
 #include <fmt/format.h>
 
 namespace kplug {
@@ -35,8 +37,12 @@ std::string describe_outcome(const std::string& module, const LoadResult& r) {
 
 bool LoadReport::any_failed() const {
   for (const auto& [module, result] : outcomes)
-    if (result.status == LoadStatus::failed) return true;
+    if (result.status == LoadStatus::failed && !found_no_device(result)) return true;
   return false;
+}
+
+bool found_no_device(const LoadResult& r) {
+  return r.status == LoadStatus::failed && (r.error == ENODEV || r.error == ENXIO);
 }
 
 std::string LoadReport::line() const {

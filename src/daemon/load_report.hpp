@@ -28,6 +28,7 @@ struct LoadReport {
   std::vector<std::pair<std::string, LoadResult>> outcomes;  // module, result
   std::vector<std::pair<std::string, std::string>> event_fields;  // the event's journal fields
 
+  // A failure worth a warning: any but a driver that found no device (found_no_device).
   bool any_failed() const;
   // "add /devices/x (usb) MODALIAS=usb:v...: loaded usb_hello in 12.3 ms, usbhid is already loaded"
   std::string line() const;
@@ -36,6 +37,12 @@ struct LoadReport {
   // KPLUG_DURATION_MS (the longest load) and KPLUG_ERRNO for a failure.
   std::vector<std::pair<std::string, std::string>> journal_fields() const;
 };
+
+// The module's init refused with ENODEV or ENXIO: the driver found no device it drives.
+// Normal for aliases that match broadly (cpu features: acpi_cpufreq, powernow_k8,
+// amd64_edac on a VM), and what modprobe and udevd keep quiet about; still a failure in
+// the counters and the journal's KPLUG_ACTION, but no warning.
+bool found_no_device(const LoadResult& result);
 
 // "add /devices/x (usb)", prefixed with "coldplug " or "rescan " for synthesized events.
 std::string describe_event(const Uevent& event);

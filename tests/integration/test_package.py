@@ -18,6 +18,7 @@ BUILD = os.environ.get("KPLUG_BUILD_DIR") or BIN
 
 EXPECTED = ["usr/sbin/kplugd", "usr/bin/kplug", "usr/lib/systemd/system/kplugd.service",
             "usr/lib/kplug/rules.d/00-autoload.yaml", "usr/lib/kplug/rules.d/50-kplug-demo.yaml",
+            "usr/lib/kplug/rules.d/80-udev-drivers.yaml",
             "etc/kplug/config.yaml", "usr/share/doc/kplug/config.example.yaml", "usr/share/doc/kplug/rules.md",
             "usr/share/man/man8/kplugd.8", "usr/share/man/man8/kplug.8", "usr/share/man/man5/kplug.rules.5",
             "usr/share/bash-completion/completions/kplug"]
@@ -111,12 +112,19 @@ def main():
     check(r.returncode == 0 and not r.stderr.strip(), "systemd-analyze verify passes the unit"
           + (f": {r.stderr.strip()}" if r.stderr.strip() else ""))
     for key in ("Type=notify", "ExecReload=", "Restart=on-failure", "WatchdogSec=", "RuntimeDirectory=kplug",
-                "NoNewPrivileges=yes", "ProtectSystem=strict", "ProtectHome=yes", "PrivateTmp=yes",
+                "NoNewPrivileges=yes", "ProtectSystem=strict", "ProtectHome=yes", "DevicePolicy=closed",
+                # Ordered as a loader: before sysinit.target, without the default dependencies.
+                "DefaultDependencies=no", "Before=sysinit.target", "WantedBy=sysinit.target",
                 "RestrictAddressFamilies=AF_NETLINK AF_UNIX", "CapabilityBoundingSet=CAP_SYS_MODULE",
                 "SystemCallFilter=@system-service @module"):
         if key not in unit:
             fail(f"the unit lacks {key}")
-    check(True, "the unit has the service settings and hardening the README documents")
+    check(True, "the unit has the service settings, ordering and hardening the README documents")
+    # These two cannot work before sysinit.target (README, "The unit").
+    for key in ("PrivateTmp=", "PrivateDevices=", "After=local-fs.target"):
+        if re.search(rf"^{key}", unit, re.M):
+            fail(f"the unit sets {key}, which would order it after local-fs.target or fail on a read-only root")
+    check(True, "nor PrivateTmp=, PrivateDevices= or After=local-fs.target")
     r = subprocess.run(["systemd-analyze", "security", "--offline=true", os.path.join(unit_dir, "kplugd.service")],
                        capture_output=True, text=True)
     m = re.search(r"Overall exposure level for kplugd.service: ([\d.]+)", r.stdout)
