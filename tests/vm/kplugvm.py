@@ -369,6 +369,19 @@ class VM:
     def start(self):
         self.version, self.root, self.initramfs, self.stage = build_initramfs(self.build, self.bin, self.name,
                                                                               self.keep, self.udev)
+        self.launch(["-kernel", os.path.join(self.root, "boot", f"vmlinuz-{self.version}"),
+                     "-initrd", self.initramfs, "-no-reboot",
+                     "-append", "console=ttyS0 panic=-1 rdinit=/init " +
+                     ("loglevel=4 kplug.shell" if self.shell else "loglevel=7"),
+                     "-device", "qemu-xhci,id=xhci", *self.extra_qemu])
+        self._wait_reply("ready", self.boot_timeout)
+        self.boot_seconds = time.monotonic() - self.boot_started
+        log(f"booted {self.version} in {self.boot_seconds:.1f} s")
+
+    def launch(self, machine):
+        """Starts QEMU with MACHINE (kernel, disks, devices) and this harness's channels:
+        the console on ttyS0 (to BUILD/NAME/console.log, or this terminal with --shell),
+        the agent on ttyS1, QMP on a unix socket. Returns once QMP answers."""
         self.console_log = os.path.join(self.dir, "console.log")
         self.qmp_path = os.path.join(self.dir, "qmp.sock")
         self.agent_path = os.path.join(self.dir, "agent.sock")
@@ -376,16 +389,12 @@ class VM:
             if os.path.exists(p):
                 os.unlink(p)
         argv = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "max", "-smp", "2", "-m", str(self.memory),
-                "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
-                "-kernel", os.path.join(self.root, "boot", f"vmlinuz-{self.version}"),
-                "-initrd", self.initramfs,
-                "-append", "console=ttyS0 panic=-1 rdinit=/init " +
-                ("loglevel=4 kplug.shell" if self.shell else "loglevel=7"),
+                "-nodefaults", "-no-user-config", "-display", "none",
                 "-serial", "mon:stdio" if self.shell else f"file:{self.console_log}",
                 "-chardev", f"socket,id=agent,path={self.agent_path},server=on,wait=off",
                 "-serial", "chardev:agent",
-                "-qmp", f"unix:{self.qmp_path},server=on,wait=off",
-                "-device", "qemu-xhci,id=xhci", *self.extra_qemu]
+                "-qmp", f"unix:{self.qmp_path},server=on,wait=off", *machine]
+        self._replies, self._qmp_events = {}, []
         self.boot_started = time.monotonic()
         if self.shell:
             self.qemu = subprocess.Popen(argv)
@@ -398,9 +407,6 @@ class VM:
         self._qmp_file = self._qmp.makefile("rw")
         self._qmp_file.readline()  # greeting
         self.qmp("qmp_capabilities")
-        self._wait_reply("ready", self.boot_timeout)
-        self.boot_seconds = time.monotonic() - self.boot_started
-        log(f"booted {self.version} in {self.boot_seconds:.1f} s")
 
     def stop(self):
         if self.qemu and self.qemu.poll() is None:
@@ -540,14 +546,28 @@ class VM:
         except OSError:
             return ""
 
+    # What dump() shows after the console: the daemon's log in this VM.
+    LOG_TITLE, LOG_COMMAND = "kplugd log", "tail -n 60 /tmp/kplugd.log"
+
     def dump(self, lines=60):
         print("---- VM console (tail) ----", file=sys.stderr)
         print("\n".join(self.console().splitlines()[-lines:]), file=sys.stderr)
         try:
-            print("---- kplugd log (tail) ----", file=sys.stderr)
-            print(self.run("tail -n 60 /tmp/kplugd.log", timeout=10, check=False), file=sys.stderr)
+            print(f"---- {self.LOG_TITLE} (tail) ----", file=sys.stderr)
+            print(self.run(self.LOG_COMMAND, timeout=20, check=False), file=sys.stderr)
         except Exception as e:  # the VM may be gone
-            print(f"(cannot read kplugd's log: {e})", file=sys.stderr)
+            print(f"(cannot read the {self.LOG_TITLE}: {e})", file=sys.stderr)
+
+
+def ok(message):
+    print(f"ok: {message}", flush=True)
+
+
+def check(condition, message):
+    """A test's assertion: MESSAGE as an ok line, or a VMError (a FAIL line)."""
+    if not condition:
+        raise VMError(message)
+    ok(message)
 
 
 def run_main(main):

@@ -28,7 +28,6 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -215,40 +214,15 @@ class SystemVM(VM):
 
     def boot(self):
         """Starts QEMU on the disks as they are; returns once systemd says the boot is done."""
-        self.console_log = os.path.join(self.dir, "console.log")
-        self.qmp_path = os.path.join(self.dir, "qmp.sock")
-        self.agent_path = os.path.join(self.dir, "agent.sock")
-        for p in (self.qmp_path, self.agent_path):
-            if os.path.exists(p):
-                os.unlink(p)
-        argv = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "max", "-smp", "2", "-m", str(self.memory),
-                "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
-                "-kernel", os.path.join(self.root, "boot", f"vmlinuz-{self.version}"),
-                "-initrd", self.initrd,
-                "-append", "console=ttyS0 panic=-1 rdinit=/init tsc=reliable loglevel=4 "
-                           "systemd.show_status=false",
-                "-serial", f"file:{self.console_log}",
-                "-chardev", f"socket,id=agent,path={self.agent_path},server=on,wait=off",
-                "-serial", "chardev:agent",
-                "-qmp", f"unix:{self.qmp_path},server=on,wait=off",
-                "-drive", f"file={self.root_img},if=virtio,format=raw",
-                "-drive", f"if=none,id=data,format=raw,file={self.data_img}",
-                "-device", "nvme,serial=kplugdata,drive=data",
-                "-device", "qemu-xhci,id=xhci"]
-        self._replies, self._qmp_events = {}, []
-        self.boot_started = time.monotonic()
-        self.qemu = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True)
-        self._start_channels()
+        self.launch(["-kernel", os.path.join(self.root, "boot", f"vmlinuz-{self.version}"),
+                     "-initrd", self.initrd, "-no-reboot",
+                     "-append", "console=ttyS0 panic=-1 rdinit=/init tsc=reliable loglevel=4 "
+                                "systemd.show_status=false",
+                     "-drive", f"file={self.root_img},if=virtio,format=raw",
+                     "-drive", f"if=none,id=data,format=raw,file={self.data_img}",
+                     "-device", "nvme,serial=kplugdata,drive=data",
+                     "-device", "qemu-xhci,id=xhci"])
         self._wait_booted()
-
-    def _start_channels(self):
-        self._agent = self._connect(self.agent_path)
-        threading.Thread(target=self._read_agent, daemon=True).start()
-        self._qmp = self._connect(self.qmp_path)
-        self._qmp_file = self._qmp.makefile("rw")
-        self._qmp_file.readline()  # greeting
-        self.qmp("qmp_capabilities")
 
     def _wait_booted(self):
         self._wait_reply("ready", self.boot_timeout)
@@ -269,11 +243,4 @@ class SystemVM(VM):
         self._qmp.close()
         self.boot()
 
-    def dump(self, lines=80):
-        print("---- system VM console (tail) ----", file=sys.stderr)
-        print("\n".join(self.console().splitlines()[-lines:]), file=sys.stderr)
-        try:
-            print("---- journal (tail) ----", file=sys.stderr)
-            print(self.run("journalctl -b --no-pager -n 80", timeout=20, check=False), file=sys.stderr)
-        except Exception as e:  # the VM may be gone
-            print(f"(cannot read the journal: {e})", file=sys.stderr)
+    LOG_TITLE, LOG_COMMAND = "journal", "journalctl -b --no-pager -n 80"

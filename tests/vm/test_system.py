@@ -26,20 +26,10 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from kplugvm import VMError, log, run_main  # noqa: E402
+from kplugvm import VMError, check, ok, run_main  # noqa: E402
 from systemvm import SystemVM  # noqa: E402
 
 CCID = "usb:v08E6p4433"
-
-
-def ok(message):
-    print(f"ok: {message}", flush=True)
-
-
-def check(condition, message):
-    if not condition:
-        raise VMError(message)
-    ok(message)
 
 
 def monotonic_s(vm, unit, prop="ActiveEnterTimestampMonotonic"):

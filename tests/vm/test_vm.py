@@ -13,20 +13,10 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from kplugvm import VM, VMError, run_main  # noqa: E402
+from kplugvm import VM, VMError, check, ok, run_main  # noqa: E402
 
 GRACE = "1s"
 CCID_MODALIAS = "usb:v08E6p4433d0100dc00dsc00dp00ic0Bisc00ip00in00"
-
-
-def ok(message):
-    print(f"ok: {message}", flush=True)
-
-
-def check(condition, message):
-    if not condition:
-        raise VMError(message)
-    ok(message)
 
 
 def start_kplugd(vm, *flags):
