@@ -552,7 +552,7 @@ void Daemon::on_load_done(const LoadJob& job, const LoadResult& result, const st
   if (report->rescan) {
     if (result.status == LoadStatus::loaded || result.status == LoadStatus::would_load)
       rescan_tally_.loaded.insert(job.module);
-    else if (result.status == LoadStatus::failed)
+    else if (result.status == LoadStatus::failed && !found_no_device(result))
       rescan_tally_.failed.insert(job.module);
   }
   if (--report->remaining == 0) {

@@ -43,7 +43,7 @@ struct RescanTally {
   std::size_t quiet = 0;        // devices whose rules' run:/log: actions were not repeated
   bool dry_run = false;
   std::set<std::string> loaded;  // modules the rescan loaded (or, in a dry run, would load)
-  std::set<std::string> failed;  // modules whose load failed
+  std::set<std::string> failed;  // modules whose load failed (not those that found no device)
 
   // "143 present devices decided again: 2 not seen before, 1 gone; loaded usb_hello;
   //  rule actions not repeated for 3 devices"
