@@ -11,9 +11,7 @@ nlohmann::json decision_json(const Uevent& event, const Decision& d) {
   for (const auto& [module, rule] : d.load) load.push_back(module);
   return {{"type", "decision"}, {"seqnum", event.seqnum},   {"action", event.action},
           {"devpath", event.devpath}, {"subsystem", event.subsystem}, {"modalias", d.modalias},
-          {"source", event.source == EventSource::coldplug ? "coldplug"
-                     : event.source == EventSource::rescan ? "rescan"
-                                                            : "kernel"},
+          {"source", to_string(event.source)},
           {"ignored", d.ignore},      {"autoload", d.autoload}, {"reason", d.reason},
           {"rules", rules},           {"load", load},
           {"synth_uuid", std::string(event.get_or_empty("SYNTH_UUID"))}};

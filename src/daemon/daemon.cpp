@@ -416,10 +416,13 @@ void Daemon::on_coldplug_step_done() {
   double ms = static_cast<double>(took.count()) / 1000.0;
   bool initial = !rescanning_;
   rescanning_ = false;
-  if (initial) spdlog::info("coldplug complete in {:.1f} ms: {}", ms, counters_.summary());
-  else log_fields(rescan_tally_.failed.empty() ? spdlog::level::info : spdlog::level::warn, {{"KPLUG_ACTION", "rescan"}},
-                  fmt::format("rescan complete in {:.1f} ms ({}): {}", ms, rescan_why_, rescan_tally_.summary()));
-  if (initial) on_ready();
+  if (initial) {
+    spdlog::info("coldplug complete in {:.1f} ms: {}", ms, counters_.summary());
+    on_ready();
+  } else {
+    log_fields(rescan_tally_.failed.empty() ? spdlog::level::info : spdlog::level::warn, {{"KPLUG_ACTION", "rescan"}},
+               fmt::format("rescan complete in {:.1f} ms ({}): {}", ms, rescan_why_, rescan_tally_.summary()));
+  }
   // Events lost while it ran may concern devices it had already read: once more.
   if (rescan_again_ && !stopping_) {
     rescan_again_ = false;

@@ -1,5 +1,7 @@
 #include "daemon/handled_devices.hpp"
 
+#include <fmt/format.h>
+
 namespace kplug {
 
 bool HandledDevices::note_add(const std::string& devpath) {
@@ -10,12 +12,6 @@ bool HandledDevices::note_add(const std::string& devpath) {
 }
 
 void HandledDevices::note_remove(const std::string& devpath) { devices_.erase(devpath); }
-
-}  // namespace kplug
-
-#include <fmt/format.h>
-
-namespace kplug {
 
 namespace {
 std::string joined(const std::set<std::string>& names) {

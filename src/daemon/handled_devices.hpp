@@ -31,13 +31,9 @@ class HandledDevices {
   std::uint64_t overflow_ = 0;
 };
 
-}  // namespace kplug
-
-namespace kplug {
-
 // What one rescan found and did, for its one summary line.
 struct RescanTally {
-  std::size_t devices = 0;      // present devices with a MODALIAS, decided again
+  std::size_t devices = 0;      // present devices decided again (as at coldplug)
   std::size_t not_seen = 0;     // of them, devices whose add kplugd had not handled (lost events)
   std::size_t gone = 0;         // devices kplugd loaded for that were gone from /sys
   std::size_t quiet = 0;        // devices whose rules' run:/log: actions were not repeated
@@ -45,8 +41,8 @@ struct RescanTally {
   std::set<std::string> loaded;  // modules the rescan loaded (or, in a dry run, would load)
   std::set<std::string> failed;  // modules whose load failed (not those that found no device)
 
-  // "143 present devices decided again: 2 not seen before, 1 gone; loaded usb_hello;
-  //  rule actions not repeated for 3 devices"
+  // "143 present device(s) decided again, 2 not seen before, 1 gone; loaded usb_hello;
+  //  rule actions not repeated for 141 device(s) already handled"
   std::string summary() const;
 };
 

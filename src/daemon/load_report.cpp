@@ -13,9 +13,9 @@ double ms(std::chrono::microseconds d) { return static_cast<double>(d.count()) /
 
 std::string describe_event(const Uevent& ev) {
   // Every part came from the event: escaped, so no device can forge a log line.
-  const char* source = ev.source == EventSource::coldplug ? "coldplug " : ev.source == EventSource::rescan ? "rescan " : "";
-  return fmt::format("{}{} {} ({})", source, printable(ev.action, 64),
-                     printable(ev.devpath), printable(ev.subsystem, 256));
+  std::string source = ev.source == EventSource::kernel ? "" : std::string(to_string(ev.source)) + " ";
+  return fmt::format("{}{} {} ({})", source, printable(ev.action, 64), printable(ev.devpath),
+                     printable(ev.subsystem, 256));
 }
 
 std::string shorten(std::string_view s, std::size_t max) {

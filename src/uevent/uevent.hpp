@@ -13,6 +13,8 @@ namespace kplug {
 // Where an event came from. Coldplug and rescan events are synthesized from sysfs, not
 // received: coldplug at start, rescan after the kernel dropped events.
 enum class EventSource { kernel, coldplug, rescan };
+// "kernel", "coldplug" or "rescan": the events stream's `source`, and the log's prefix.
+const char* to_string(EventSource source);
 
 struct Uevent {
   std::string action;     // add, remove, change, move, online, offline, bind, unbind
