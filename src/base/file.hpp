@@ -5,7 +5,7 @@
 #include <cstddef>
 #include <string>
 
-#include "uevent/result.hpp"
+#include "base/result.hpp"
 
 namespace kplug {
 

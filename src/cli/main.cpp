@@ -3,8 +3,9 @@
 #include <iostream>
 
 #include "cli/verbs.hpp"
-#include "daemon/logging.hpp"
+#include "base/logging.hpp"
 
+using namespace kplug;
 using namespace kplug::cli;
 
 int main(int argc, char** argv) {

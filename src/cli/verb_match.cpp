@@ -21,7 +21,7 @@ struct MatchOptions {
   bool batch = false;
 };
 
-bool print_match(Resolver& resolver, const std::string& key) {
+bool print_match(KmodResolver& resolver, const std::string& key) {
   auto names = resolver.resolve(key);
   if (!names) {
     std::cerr << "kplug match: " << names.error() << '\n';
@@ -44,7 +44,7 @@ int run_match(const MatchOptions& o) {
     std::cerr << "kplug match: " << ctx.error() << '\n';
     return exit_failure;
   }
-  Resolver resolver(std::move(*ctx));
+  KmodResolver resolver(std::move(*ctx));
   bool ok = true;
   if (o.batch) {
     std::string line;

@@ -12,8 +12,8 @@
 #include <fmt/format.h>
 
 #include "cli/verbs.hpp"
-#include "daemon/load_report.hpp"
-#include "daemon/options.hpp"
+#include "plan/load_report.hpp"
+#include "rules/settings.hpp"
 #include "kmod/dry_run_loader.hpp"
 #include "kmod/resolver.hpp"
 #include "rules/decision.hpp"
@@ -105,7 +105,7 @@ int run_test(const TestOptions& o) {
   };
   for (const auto& [module, rule] : d.load) show(module, false, fmt::format("rule '{}' loads it", rule));
   if (d.autoload && resolver_ctx) {
-    Resolver resolver(std::move(*resolver_ctx));
+    KmodResolver resolver(std::move(*resolver_ctx));
     auto modules = resolver.resolve(d.modalias);
     if (modules && modules->empty()) std::cout << fmt::format("  no module matches MODALIAS {}\n", d.modalias);
     for (const auto& module : modules.has_value() ? *modules : std::vector<std::string>{}) {

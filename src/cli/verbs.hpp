@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "base/exit_code.hpp"
 #include "control/client.hpp"
 
 namespace kplug::cli {
@@ -52,9 +53,6 @@ inline const Verb verbs[] = {
     {"rmmod", "remove loaded modules, like rmmod, naming what holds them (root)", setup_rmmod},
 };
 
-// Exit codes shared by the verbs.
-constexpr int exit_ok = 0;
-constexpr int exit_failure = 1;
-constexpr int exit_usage = 2;
+// Exit codes shared by the verbs: base/exit_code.hpp.
 
 }  // namespace kplug::cli

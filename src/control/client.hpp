@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "uevent/result.hpp"
+#include "base/result.hpp"
 
 namespace kplug::control {
 

@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "uevent/result.hpp"
+#include "base/result.hpp"
 
 namespace kplug::control {
 

@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "daemon/counters.hpp"
-#include "daemon/load_report.hpp"
+#include "plan/load_report.hpp"
 #include "rules/decision.hpp"
 #include "uevent/uevent.hpp"
 

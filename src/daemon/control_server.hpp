@@ -23,7 +23,7 @@
 
 #include "control/line_reader.hpp"
 #include "control/protocol.hpp"
-#include "uevent/result.hpp"
+#include "base/result.hpp"
 
 namespace kplug {
 

@@ -3,13 +3,9 @@
 
 #include <algorithm>
 
-#include "daemon/ledger.hpp"
+#include "base/names.hpp"
 
 namespace kplug {
-
-bool related_devices(const std::string& a, const std::string& b) {
-  return is_same_or_below(a, b) || is_same_or_below(b, a);
-}
 
 namespace {
 

@@ -48,7 +48,4 @@ class EventQueue {
   Ticket next_ = 1;
 };
 
-// True when A and B are the same device, or one lies below the other.
-bool related_devices(const std::string& a, const std::string& b);
-
 }  // namespace kplug

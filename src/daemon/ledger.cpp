@@ -1,12 +1,8 @@
 // Bookkeeping of kplugd's own loads.
 #include "daemon/ledger.hpp"
+#include "base/names.hpp"
 
 namespace kplug {
-
-bool is_same_or_below(const std::string& devpath, const std::string& ancestor) {
-  if (devpath.size() < ancestor.size() || devpath.compare(0, ancestor.size(), ancestor) != 0) return false;
-  return devpath.size() == ancestor.size() || devpath[ancestor.size()] == '/';
-}
 
 void Ledger::record_load(const std::string& module, const std::string& devpath, const std::string& modalias,
                          std::chrono::microseconds load_time, bool unload_on_remove,

@@ -54,7 +54,5 @@ class Ledger {
   std::uint64_t revision_ = 0;
 };
 
-// True when DEVPATH is ANCESTOR itself or lies below it.
-bool is_same_or_below(const std::string& devpath, const std::string& ancestor);
 
 }  // namespace kplug

@@ -8,7 +8,7 @@
 
 #include "control/protocol.hpp"
 #include "daemon/ledger.hpp"
-#include "uevent/result.hpp"
+#include "base/result.hpp"
 
 namespace kplug {
 

@@ -13,7 +13,7 @@
 
 #include "daemon/daemon.hpp"
 #include "daemon/ledger_store.hpp"
-#include "daemon/logging.hpp"
+#include "base/logging.hpp"
 #include "kmod/dry_run_loader.hpp"
 #include "kmod/kmod_context.hpp"
 #include "kmod/kmod_loader.hpp"
@@ -186,7 +186,7 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
 
   boost::asio::io_context io;
-  Daemon daemon(io, options, std::move(*source), std::make_unique<Resolver>(std::move(*resolver_ctx)),
+  Daemon daemon(io, options, std::move(*source), std::make_unique<KmodResolver>(std::move(*resolver_ctx)),
                 std::move(loaders), std::move(settings->rules));
   daemon.set_reloader([o] { return load_settings(o); });
   if (auto listening = daemon.open_control(options.control_socket); !listening) {

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "uevent/parse.hpp"  // is_safe_module_name
-#include "uevent/result.hpp"
+#include "base/names.hpp"
+#include "base/result.hpp"
 
 struct kmod_ctx;
 

@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 #include <libkmod.h>
 
+#include "base/names.hpp"
 #include "kmod/kmod_refs.hpp"
 
 namespace kplug {
@@ -103,13 +104,6 @@ void dependency_closure(kmod_module* mod, std::vector<std::string>& names) {
 }
 
 }  // namespace
-
-std::set<std::string> live_modules(const std::string& proc_modules) {
-  std::set<std::string> names;
-  std::ifstream in(proc_modules);
-  for (std::string line; std::getline(in, line);) names.insert(line.substr(0, line.find(' ')));
-  return names;
-}
 
 std::string bound_devices(const std::string& module, const std::string& sys_module_dir) {
   namespace fs = std::filesystem;

@@ -33,9 +33,6 @@ class KmodLoader : public ModuleLoader {
 std::optional<LoadResult> precheck_load(const KmodContext& ctx, const LoadJob& job, bool check_live,
                                         kmod_module** module = nullptr);
 
-// The names of the modules in /proc/modules (the running kernel's loaded modules).
-std::set<std::string> live_modules(const std::string& proc_modules = "/proc/modules");
-
 // Why MODULE must stay, read from /sys/module/MODULE/drivers: "" when no device is bound
 // to any of its drivers, else e.g. "driver usb:usb_hello is bound to 1-1:1.0".
 std::string bound_devices(const std::string& module, const std::string& sys_module_dir = "/sys/module");

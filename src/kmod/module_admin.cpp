@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 #include <libkmod.h>
 
+#include "base/names.hpp"
 #include "kmod/kmod_refs.hpp"
 
 namespace kplug {

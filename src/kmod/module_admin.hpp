@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "kmod/kmod_context.hpp"
-#include "uevent/result.hpp"
+#include "base/result.hpp"
 
 namespace kplug {
 

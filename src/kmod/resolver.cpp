@@ -10,7 +10,7 @@
 
 namespace kplug {
 
-Result<std::vector<std::string>, std::string> Resolver::resolve_uncached(const std::string& key) const {
+Result<std::vector<std::string>, std::string> KmodResolver::resolve_uncached(const std::string& key) const {
   kmod_list* list = nullptr;
   int err = kmod_module_new_from_lookup(ctx_->get(), key.c_str(), &list);
   if (err < 0) return unexpected(fmt::format("cannot look up '{}': {}", key, std::strerror(-err)));
@@ -27,7 +27,7 @@ Result<std::vector<std::string>, std::string> Resolver::resolve_uncached(const s
   return names;
 }
 
-bool Resolver::refresh() {
+bool KmodResolver::refresh() {
   last_check_ = std::chrono::steady_clock::now();
   if (!ctx_->changed()) return false;
   auto start = std::chrono::steady_clock::now();
@@ -50,7 +50,7 @@ bool Resolver::refresh() {
   return true;
 }
 
-Result<std::vector<std::string>, std::string> Resolver::resolve(const std::string& key) {
+Result<std::vector<std::string>, std::string> KmodResolver::resolve(const std::string& key) {
   if (std::chrono::steady_clock::now() - last_check_ >= check_interval) refresh();
   if (auto it = cache_.find(key); it != cache_.end()) {
     ++hits_;

@@ -14,31 +14,32 @@
 #include <vector>
 
 #include "kmod/kmod_context.hpp"
-#include "uevent/result.hpp"
+#include "kmod/module_resolver.hpp"
+#include "base/result.hpp"
 
 namespace kplug {
 
-class Resolver {
+class KmodResolver : public ModuleResolver {
  public:
   static constexpr std::size_t default_max_cached = 8192;  // a machine has a few hundred
 
-  explicit Resolver(std::unique_ptr<KmodContext> ctx, std::size_t max_cached = default_max_cached)
+  explicit KmodResolver(std::unique_ptr<KmodContext> ctx, std::size_t max_cached = default_max_cached)
       : ctx_(std::move(ctx)), max_cached_(max_cached) {}
 
   // The modules KEY names, in libkmod's order; empty when nothing matches. At most every
   // check_interval, first checks whether the indexes or modprobe.d changed on disk; if so
   // the context is read again and the cache dropped (refresh()).
-  Result<std::vector<std::string>, std::string> resolve(const std::string& key);
+  Result<std::vector<std::string>, std::string> resolve(const std::string& key) override;
   // Checks now (SIGHUP does); true when the context was rebuilt. A change is logged once.
-  bool refresh();
+  bool refresh() override;
   // The same lookup with no cache involved (for benchmarks and tests).
   Result<std::vector<std::string>, std::string> resolve_uncached(const std::string& key) const;
 
   static constexpr std::chrono::milliseconds check_interval{250};
 
-  std::uint64_t cache_hits() const { return hits_; }
-  std::uint64_t reloads() const { return reloads_; }
-  std::uint64_t cache_misses() const { return misses_; }
+  std::uint64_t cache_hits() const override { return hits_; }
+  std::uint64_t reloads() const override { return reloads_; }
+  std::uint64_t cache_misses() const override { return misses_; }
   std::size_t cache_size() const { return cache_.size(); }
   const KmodContext& context() const { return *ctx_; }
 

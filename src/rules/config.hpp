@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "rules/diagnostic.hpp"
-#include "uevent/result.hpp"
+#include "base/result.hpp"
 
 namespace kplug {
 

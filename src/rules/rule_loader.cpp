@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "base/names.hpp"
 #include "base/file.hpp"
 #include "rules/glob.hpp"
 #include "rules/template.hpp"
@@ -33,9 +34,7 @@ bool is_yaml_name(const std::string& name) {
 }
 
 bool is_env_key(const std::string& key) {
-  return !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
-  });
+  return !key.empty() && std::all_of(key.begin(), key.end(), is_key_char);
 }
 
 // An attribute path below the device: names separated by '/', never "." or "..".

@@ -8,7 +8,7 @@
 
 #include "rules/diagnostic.hpp"
 #include "rules/rule.hpp"
-#include "uevent/result.hpp"
+#include "base/result.hpp"
 
 namespace kplug {
 

@@ -3,13 +3,9 @@
 
 #include <fmt/format.h>
 
-namespace kplug {
+#include "base/names.hpp"
 
-namespace {
-bool is_key_char(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
-}
-}  // namespace
+namespace kplug {
 
 std::optional<std::string> template_error(const std::string& text) {
   for (std::size_t i = 0; i < text.size(); ++i) {

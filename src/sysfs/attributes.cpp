@@ -6,6 +6,7 @@
 
 #include <filesystem>
 
+#include "base/names.hpp"
 #include "uevent/parse.hpp"
 
 namespace kplug {

@@ -17,6 +17,7 @@
 
 #include <fmt/format.h>
 
+#include "base/names.hpp"
 #include "uevent/parse.hpp"
 
 namespace kplug {

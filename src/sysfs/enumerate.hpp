@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "uevent/result.hpp"
+#include "base/result.hpp"
 #include "uevent/uevent.hpp"
 
 namespace kplug {

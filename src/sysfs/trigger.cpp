@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 #include <libudev.h>
 
+#include "base/names.hpp"
 #include "uevent/parse.hpp"
 
 namespace kplug {

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "uevent/result.hpp"
+#include "base/result.hpp"
 
 namespace kplug {
 

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "uevent/parse.hpp"
-#include "uevent/result.hpp"
+#include "base/result.hpp"
 #include "uevent/sender_check.hpp"
 #include "uevent/seqnum_tracker.hpp"
 #include "uevent/uevent.hpp"

@@ -9,6 +9,8 @@
 
 #include <fmt/format.h>
 
+#include "base/text.hpp"
+
 namespace kplug {
 
 namespace {
@@ -18,20 +20,7 @@ Unexpected<ParseError> fail(ParseErrorKind kind, std::string detail) {
 }
 
 // Printable, shortened copy of untrusted bytes for error messages.
-std::string quote(std::string_view s) {
-  std::string out;
-  for (char c : s.substr(0, 64)) {
-    auto u = static_cast<unsigned char>(c);
-    if (u >= 0x20 && u < 0x7f && c != '\\') out += c;
-    else out += fmt::format("\\x{:02x}", u);
-  }
-  if (s.size() > 64) out += "...";
-  return out;
-}
-
-bool is_key_char(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
-}
+std::string quote(std::string_view s) { return printable(s, 64); }
 
 }  // namespace
 
@@ -61,26 +50,6 @@ bool is_known_action(std::string_view action) {
   static constexpr std::array<std::string_view, 8> actions = {
       "add", "remove", "change", "move", "online", "offline", "bind", "unbind"};
   return std::find(actions.begin(), actions.end(), action) != actions.end();
-}
-
-bool is_safe_module_name(const std::string& name) {
-  return !name.empty() && name.find('/') == std::string::npos && name.find("..") == std::string::npos &&
-         name.size() < 256;
-}
-
-bool is_safe_devpath(std::string_view devpath) {
-  if (devpath.size() < 2 || devpath.front() != '/' || devpath.back() == '/') return false;
-  for (char c : devpath)
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return false;
-  std::size_t pos = 1;
-  while (pos <= devpath.size()) {
-    std::size_t end = devpath.find('/', pos);
-    if (end == std::string_view::npos) end = devpath.size();
-    std::string_view part = devpath.substr(pos, end - pos);
-    if (part.empty() || part == "." || part == "..") return false;
-    pos = end + 1;
-  }
-  return true;
 }
 
 Result<Uevent, ParseError> parse_datagram(std::span<const char> bytes, bool truncated,

@@ -6,7 +6,8 @@
 #include <span>
 #include <string>
 
-#include "uevent/result.hpp"
+#include "base/names.hpp"
+#include "base/result.hpp"
 #include "uevent/uevent.hpp"
 
 namespace kplug {
@@ -51,13 +52,6 @@ const char* to_string(ParseErrorKind kind);
 // `truncated` is the MSG_TRUNC flag of the recvmsg that produced the bytes.
 Result<Uevent, ParseError> parse_datagram(std::span<const char> bytes, bool truncated = false,
                                           const ParseLimits& limits = {});
-
-// True for a devpath that is absolute, has no empty, "." or ".." components and no
-// control characters: one that cannot leave /sys when appended to it.
-bool is_safe_devpath(std::string_view devpath);
-
-// A module name that can be handed to libkmod: no '/', no "..", not empty, short.
-bool is_safe_module_name(const std::string& name);
 
 // True for the actions the kernel emits (kobject_action names).
 bool is_known_action(std::string_view action);

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "base/names.hpp"
 #include "uevent/parse.hpp"
 
 namespace kplug {

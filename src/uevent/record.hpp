@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "uevent/result.hpp"
+#include "base/result.hpp"
 #include "uevent/uevent.hpp"
 
 namespace kplug {

@@ -22,4 +22,12 @@ std::string_view Uevent::get_or_empty(std::string_view key) const {
   return get(key).value_or(std::string_view{});
 }
 
+std::vector<std::pair<std::string, std::string>> event_fields(const Uevent& event) {
+  std::vector<std::pair<std::string, std::string>> fields{{"DEVPATH", event.devpath}};
+  if (!event.subsystem.empty()) fields.emplace_back("SUBSYSTEM", event.subsystem);
+  if (auto modalias = event.modalias(); !modalias.empty()) fields.emplace_back("MODALIAS", std::string(modalias));
+  if (auto seqnum = event.get("SEQNUM"); seqnum && *seqnum != "0") fields.emplace_back("SEQNUM", std::string(*seqnum));
+  return fields;
+}
+
 }  // namespace kplug

@@ -32,4 +32,7 @@ struct Uevent {
   std::string_view modalias() const { return get_or_empty("MODALIAS"); }
 };
 
+// DEVPATH, SUBSYSTEM, MODALIAS and SEQNUM of EVENT (those it has), as journal fields.
+std::vector<std::pair<std::string, std::string>> event_fields(const Uevent& event);
+
 }  // namespace kplug

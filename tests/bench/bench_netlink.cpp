@@ -26,15 +26,16 @@
 #include <spdlog/spdlog.h>
 
 #include "daemon/daemon.hpp"
+#include "kmod/resolver.hpp"
 #include "null_loader.hpp"
 #include "rules/rule_loader.hpp"
 
 using namespace kplug;
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 namespace {
 
-double since(Clock::time_point start, Clock::time_point t) { return std::chrono::duration<double>(t - start).count(); }
+double since(SteadyClock::time_point start, SteadyClock::time_point t) { return std::chrono::duration<double>(t - start).count(); }
 
 // CPU seconds the calling thread has used.
 double thread_cpu() {
@@ -47,7 +48,7 @@ double thread_cpu() {
 struct Bare {
   int fd = -1;
   std::uint64_t events = 0, gaps = 0, last_seqnum = 0;
-  Clock::time_point done;
+  SteadyClock::time_point done;
 
   bool open() {
     fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_KOBJECT_UEVENT);
@@ -81,7 +82,7 @@ struct Bare {
       }
       if (d.substr(0, header.size()) == header && d.size() > header.size() && d[header.size()] == '\0') ++events;
     }
-    done = Clock::now();
+    done = SteadyClock::now();
   }
 };
 
@@ -114,21 +115,21 @@ int main(int argc, char** argv) {
   DaemonOptions o;
   o.coldplug = false;
   o.dry_run = true;
-  Daemon daemon(io, o, std::move(*source), std::make_unique<Resolver>(std::move(*ctx)), std::make_unique<NullLoader>(),
+  Daemon daemon(io, o, std::move(*source), std::make_unique<KmodResolver>(std::move(*ctx)), std::make_unique<NullLoader>(),
                 *rules);
   daemon.start();
   // kplugd's side is done when it has accepted COUNT events and its queue is empty.
-  Clock::time_point kplug_done{};
+  SteadyClock::time_point kplug_done{};
   std::atomic<bool> writing{true};
-  Clock::time_point writer_done{};
+  SteadyClock::time_point writer_done{};
   boost::asio::steady_timer poll(io);
   std::function<void()> check = [&] {
     const auto& c = daemon.counters();
     if (c.events_received >= count && daemon.queue().waiting() + daemon.queue().running() == 0) {
-      kplug_done = Clock::now();
+      kplug_done = SteadyClock::now();
       return daemon.stop();
     }
-    if (!writing && Clock::now() - writer_done > std::chrono::seconds(3)) return daemon.stop();  // lost some
+    if (!writing && SteadyClock::now() - writer_done > std::chrono::seconds(3)) return daemon.stop();  // lost some
     poll.expires_after(std::chrono::microseconds(200));
     poll.async_wait([&](const boost::system::error_code& ec) {
       if (!ec) check();
@@ -138,7 +139,7 @@ int main(int argc, char** argv) {
 
   // CPU time per thread tells what each costs per event, whatever the scheduler did.
   double bare_cpu = 0, kplug_cpu = 0;
-  auto start = Clock::now();
+  auto start = SteadyClock::now();
   std::thread bare_thread([&] {
     double t0 = thread_cpu();
     bare.run(count, devpath);
@@ -155,7 +156,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "bench_netlink: write failed: %s\n", std::strerror(errno));
       return 1;
     }
-  writer_done = Clock::now();
+  writer_done = SteadyClock::now();
   writer_cpu = thread_cpu() - writer_cpu;
   writing = false;
   bare_thread.join();
@@ -168,7 +169,7 @@ int main(int argc, char** argv) {
   std::printf("bare receive loop: %llu events, done %.3f s after the first write, %.0f events/s, gaps %llu\n",
               static_cast<unsigned long long>(bare.events), since(start, bare.done),
               static_cast<double>(bare.events) / since(start, bare.done), static_cast<unsigned long long>(bare.gaps));
-  bool kplug_ok = kplug_done != Clock::time_point{};
+  bool kplug_ok = kplug_done != SteadyClock::time_point{};
   double kt = kplug_ok ? since(start, kplug_done) : 0;
   std::printf("kplug pipeline:    %llu events, done %.3f s after the first write, %.0f events/s, missed %llu, "
               "overruns %llu\n",

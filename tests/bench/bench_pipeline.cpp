@@ -11,12 +11,13 @@
 #include <spdlog/spdlog.h>
 
 #include "daemon/daemon.hpp"
+#include "kmod/resolver.hpp"
 #include "rules/rule_loader.hpp"
 #include "null_loader.hpp"
 #include "uevent/parse.hpp"
 
 using namespace kplug;
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 namespace {
 
@@ -48,7 +49,7 @@ double run(const std::vector<std::string>& keys, std::size_t events, const std::
   boost::asio::io_context io;
   DaemonOptions o;
   o.coldplug = false;
-  Daemon daemon(io, o, nullptr, std::make_unique<Resolver>(std::move(*ctx)), std::make_unique<NullLoader>(), rules);
+  Daemon daemon(io, o, nullptr, std::make_unique<KmodResolver>(std::move(*ctx)), std::make_unique<NullLoader>(), rules);
   auto feed = [&](const std::vector<std::string>& stream) {
     std::size_t i = 0;
     for (const auto& bytes : stream) {
@@ -63,9 +64,9 @@ double run(const std::vector<std::string>& keys, std::size_t events, const std::
   };
   if (warm && !feed(recording(keys, keys.size(), 0))) return -1;
   auto stream = recording(keys, events, 10'000'000);
-  auto start = Clock::now();
+  auto start = SteadyClock::now();
   if (!feed(stream)) return -1;
-  std::chrono::duration<double, std::micro> took = Clock::now() - start;
+  std::chrono::duration<double, std::micro> took = SteadyClock::now() - start;
   return took.count() / static_cast<double>(events);
 }
 

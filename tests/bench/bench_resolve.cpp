@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
       kmod_module_unref_list(list);
     }
   });
-  Resolver resolver(std::move(*resolver_ctx));
+  KmodResolver resolver(std::move(*resolver_ctx));
   double cold = us_per_key(keys, 1, [&](const std::string& k) { (void)resolver.resolve(k); });
   double cached = us_per_key(keys, 20, [&](const std::string& k) { (void)resolver.resolve(k); });
   std::printf("keys %zu (%zu matched)\n", keys.size(), found / 3);

@@ -17,6 +17,7 @@
 #include <spdlog/spdlog.h>
 
 #include "daemon/daemon.hpp"
+#include "kmod/resolver.hpp"
 #include "null_loader.hpp"
 #include "rules/rule_loader.hpp"
 #include "uevent/parse.hpp"
@@ -80,7 +81,7 @@ int main(int argc, char** argv) {
   DaemonOptions o;
   o.coldplug = false;
   o.unload_grace = std::chrono::milliseconds(0);
-  Daemon daemon(io, o, nullptr, std::make_unique<Resolver>(std::move(*ctx)), std::make_unique<NullLoader>(), *rules);
+  Daemon daemon(io, o, nullptr, std::make_unique<KmodResolver>(std::move(*ctx)), std::make_unique<NullLoader>(), *rules);
   // Without Daemon::start() nothing else keeps the loop alive while a loader thread
   // works: an idle io_context would stop and never run the result the thread posts.
   auto busy = boost::asio::make_work_guard(io);

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "base/names.hpp"
 #include "rules/config.hpp"
 #include "rules/decision.hpp"
 #include "rules/rule_loader.hpp"

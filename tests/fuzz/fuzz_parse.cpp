@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <span>
 
+#include "base/names.hpp"
 #include "uevent/parse.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

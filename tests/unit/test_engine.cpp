@@ -9,6 +9,7 @@
 #include <set>
 #include <thread>
 
+#include "base/names.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon_fixtures.hpp"
 #include "daemon/event_queue.hpp"
@@ -128,7 +129,7 @@ TEST_CASE("1536 events with the same MODALIAS: one resolution, one load attempt"
   k.open_gate();
   boost::asio::io_context io;
   auto r = resolver();
-  Resolver* res = r.get();
+  test::FakeResolver* res = r.get();
   Daemon daemon(io, options(), nullptr, std::move(r), loaders(k, 2));
   for (int cpu = 0; cpu < 1536; ++cpu) daemon.on_uevent(add("/devices/system/cpu/cpu" + std::to_string(cpu), balloon));
   io.run();

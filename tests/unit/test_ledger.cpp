@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "base/names.hpp"
 #include "daemon/ledger.hpp"
 #include "daemon/ledger_store.hpp"
 

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cerrno>
 
-#include "daemon/load_report.hpp"
+#include "plan/load_report.hpp"
 
 using namespace kplug;
 

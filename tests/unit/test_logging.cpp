@@ -8,7 +8,8 @@
 #include <set>
 #include <string>
 
-#include "daemon/logging.hpp"
+#include "base/logging.hpp"
+#include "uevent/uevent.hpp"
 
 using namespace kplug;
 

@@ -5,6 +5,7 @@
 #include <iterator>
 #include <string>
 
+#include "base/names.hpp"
 #include "uevent/parse.hpp"
 
 using namespace kplug;

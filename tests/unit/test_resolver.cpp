@@ -13,6 +13,7 @@
 
 #include "kmod/dry_run_loader.hpp"
 #include "kmod/kmod_loader.hpp"
+#include "daemon_fixtures.hpp"
 #include "kmod/resolver.hpp"
 
 using namespace kplug;
@@ -41,7 +42,7 @@ std::vector<std::string> sorted(std::vector<std::string> v) {
 }  // namespace
 
 TEST_CASE("resolves wildcard, multi-module, builtin and unmatched keys", "[resolver]") {
-  Resolver r(context());
+  KmodResolver r(context());
   CHECK(*r.resolve("virtio:d00000005v00001AF4") == std::vector<std::string>{"virtio_balloon"});
   CHECK(*r.resolve("usb:v0627p0001d0000dc00dsc00dp00ic03isc01ip01in00") == std::vector<std::string>{"usbhid"});
   auto cpu = sorted(*r.resolve("cpu:type:x86,ven0000fam0006mod0055:feature:,0000,0001"));
@@ -52,7 +53,7 @@ TEST_CASE("resolves wildcard, multi-module, builtin and unmatched keys", "[resol
 }
 
 TEST_CASE("answers are cached, including 'nothing matches'", "[resolver]") {
-  Resolver r(context());
+  KmodResolver r(context());
   CHECK(r.resolve("nothing:here")->empty());
   CHECK(r.resolve("virtio:d00000005v00001AF4")->size() == 1);
   CHECK(r.cache_misses() == 2);
@@ -65,7 +66,7 @@ TEST_CASE("answers are cached, including 'nothing matches'", "[resolver]") {
 }
 
 TEST_CASE("the cache is bounded: full, it starts over, and answers stay right", "[resolver]") {
-  Resolver r(context(), 4);
+  KmodResolver r(context(), 4);
   for (int i = 0; i < 10; ++i) CHECK(r.resolve("usb:v1234p" + std::to_string(1000 + i) + "d0000")->empty());
   CHECK(r.cache_size() <= 4);
   CHECK(*r.resolve("virtio:d00000005v00001AF4") == std::vector<std::string>{"virtio_balloon"});
@@ -139,7 +140,7 @@ TEST_CASE("a changed modprobe.d or module index is noticed and read again", "[re
   std::string dir = "/tmp/kplug-modprobe-" + std::to_string(::getpid());
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
-  Resolver resolver(context({dir}));
+  KmodResolver resolver(context({dir}));
   CHECK(resolver.resolve("kplug-test-alias")->empty());  // cached: nothing matches
   CHECK_FALSE(resolver.refresh());                         // nothing changed
   std::ofstream(dir + "/local.conf") << "alias kplug-test-alias virtio_rng\n";
@@ -148,7 +149,7 @@ TEST_CASE("a changed modprobe.d or module index is noticed and read again", "[re
   CHECK(*resolver.resolve("kplug-test-alias") == std::vector<std::string>{"virtio_rng"});
   // Without being asked: resolve() checks at most every check_interval.
   std::ofstream(dir + "/local.conf") << "alias kplug-test-alias virtio_balloon\n";
-  std::this_thread::sleep_for(Resolver::check_interval + std::chrono::milliseconds(50));
+  std::this_thread::sleep_for(KmodResolver::check_interval + std::chrono::milliseconds(50));
   CHECK(*resolver.resolve("kplug-test-alias") == std::vector<std::string>{"virtio_balloon"});
   CHECK(resolver.reloads() == 2);
   std::filesystem::remove_all(dir);
@@ -168,4 +169,12 @@ TEST_CASE("a loader thread's context follows a new blacklist", "[loader]") {
   std::ofstream(dir + "/blacklist.conf") << "blacklist virtio_balloon\n";
   CHECK(loader.load(job).status == LoadStatus::blacklisted);
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("the daemon tests' fake resolver answers what the Debian tree answers", "[resolver]") {
+  KmodResolver r(context());
+  auto fake = kplug::test::resolver();
+  for (const auto& [key, modules] : fake->aliases_) CHECK(*r.resolve(key) == modules);
+  CHECK(r.resolve("nothing:here")->empty());
+  CHECK(fake->resolve("nothing:here")->empty());
 }

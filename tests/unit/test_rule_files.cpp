@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "daemon/options.hpp"
+#include "rules/settings.hpp"
 #include "rules/config.hpp"
 #include "rules/rule_loader.hpp"
 

@@ -19,8 +19,7 @@ namespace kplug {
 struct LoadReport {
   std::string event;     // "add /devices/... (usb)", "coldplug add ..."
   std::string modalias;
-  bool coldplug = false;  // synthesized from sysfs: coldplug or rescan
-  bool rescan = false;    // a rescan's: told in the rescan's summary, at debug level here
+  EventSource source = EventSource::kernel;  // a rescan's is told in the rescan's summary
   bool unload_on_remove = false;  // from the decision: goes into the ledger with each load
   std::chrono::milliseconds unload_grace{0};
   std::size_t remaining = 0;  // outcomes still to come
@@ -28,6 +27,7 @@ struct LoadReport {
   std::vector<std::pair<std::string, LoadResult>> outcomes;  // module, result
   std::vector<std::pair<std::string, std::string>> event_fields;  // the event's journal fields
 
+  bool rescan() const { return source == EventSource::rescan; }
   // A failure worth a warning: any but a driver that found no device (found_no_device).
   bool any_failed() const;
   // "add /devices/x (usb) MODALIAS=usb:v...: loaded usb_hello in 12.3 ms, usbhid is already loaded"

@@ -1,5 +1,5 @@
 // Wording of load decisions for people reading logs.
-#include "daemon/load_report.hpp"
+#include "plan/load_report.hpp"
 
 #include <cerrno>
 

@@ -1,5 +1,5 @@
 // Config file, command line and rules combined into kplugd's settings.
-#include "daemon/options.hpp"
+#include "rules/settings.hpp"
 
 #include "rules/rule_loader.hpp"
 

@@ -1,7 +1,7 @@
 // stderr logging with levels, or the journal with structured fields through sd-journal.
 // The fields of a line travel to the journal sink in a thread-local: logging is
 // synchronous, so the sink runs on the thread that logged, inside log_fields().
-#include "daemon/logging.hpp"
+#include "base/logging.hpp"
 
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -96,14 +96,6 @@ bool setup_logging(const std::string& program, const std::string& level, const s
   logger->flush_on(spdlog::level::trace);  // people tail these logs live
   spdlog::set_default_logger(logger);
   return true;
-}
-
-LogFields event_fields(const Uevent& event) {
-  LogFields fields{{"DEVPATH", event.devpath}};
-  if (!event.subsystem.empty()) fields.emplace_back("SUBSYSTEM", event.subsystem);
-  if (auto modalias = event.modalias(); !modalias.empty()) fields.emplace_back("MODALIAS", std::string(modalias));
-  if (auto seqnum = event.get("SEQNUM"); seqnum && *seqnum != "0") fields.emplace_back("SEQNUM", std::string(*seqnum));
-  return fields;
 }
 
 const char* message_id(const std::string& kplug_action) {

@@ -8,8 +8,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include "uevent/uevent.hpp"
-
 namespace kplug {
 
 // LEVEL is trace, debug, info, warn, error or off; TARGET is stderr, journal or auto
@@ -23,9 +21,6 @@ std::string resolve_log_target(const std::string& target, const char* journal_st
 // Journal fields of one log line, e.g. {"KPLUG_ACTION","load"}, {"MODULE","usbhid"}. A
 // key may repeat (an event that loads two modules has two MODULE fields).
 using LogFields = std::vector<std::pair<std::string, std::string>>;
-
-// DEVPATH, SUBSYSTEM, MODALIAS and SEQNUM of EVENT (those it has).
-LogFields event_fields(const Uevent& event);
 
 // The MESSAGE_ID for a KPLUG_ACTION value ("" for none), so that `journalctl
 // MESSAGE_ID=...` finds every entry of one kind across versions.

@@ -1,5 +1,5 @@
-// kplugd's settings: the config file's (rules/config.hpp) plus those that only the
-// command line sets. `load_settings` reads the config and the rules, with the command
+// kplugd's settings: the config file's (config.hpp) plus those that only the command
+// line sets. `load_settings` reads the config and the rules, with the command
 // line's flags overriding the file.
 #pragma once
 
@@ -13,7 +13,8 @@
 #include "rules/diagnostic.hpp"
 #include "rules/rule.hpp"
 #include "rules/units.hpp"
-#include "uevent/result.hpp"
+#include "base/exit_code.hpp"
+#include "base/result.hpp"
 
 namespace kplug {
 
@@ -48,13 +49,5 @@ struct Settings {
 // Reads the config file (a missing default file means defaults), applies OVERRIDES and
 // loads the rules from the resulting rules dirs. Every problem is a diagnostic.
 Result<Settings, Diagnostics> load_settings(const Overrides& overrides);
-
-// Exit codes, documented in `kplugd --help` and the README.
-enum ExitCode : int {
-  exit_ok = 0,
-  exit_runtime_error = 1,  // the event loop failed after start
-  exit_usage = 2,          // bad command line
-  exit_startup = 3,        // bad config or rules, or the environment is unusable
-};
 
 }  // namespace kplug

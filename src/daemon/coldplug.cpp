@@ -1,0 +1,139 @@
+// Coldplug and rescan (see the header).
+#include "daemon/coldplug.hpp"
+
+#include <cstring>
+
+#include <spdlog/spdlog.h>
+
+#include "base/logging.hpp"
+#include "plan/load_report.hpp"
+
+namespace kplug {
+
+namespace {
+// After lost events, wait this long for the storm to pass before reading sysfs again.
+constexpr std::chrono::milliseconds rescan_delay{200};
+}  // namespace
+
+Coldplug::Coldplug(boost::asio::io_context& io, SystemView& system, Counters& counters, Clock clock, bool dry_run,
+                   Hooks hooks)
+    : io_(io), system_(system), counters_(counters), clock_(std::move(clock)), dry_run_(dry_run),
+      hooks_(std::move(hooks)) {}
+
+void Coldplug::start() { do_walk(false); }
+
+void Coldplug::do_walk(bool rescan) {
+  started_ = clock_();
+  // The +1 keeps it open until every event has been handed out.
+  running_ = true;
+  rescanning_ = rescan;
+  pending_ = 1;
+  // Each device goes into the pipeline as the walk finds it: its module loads on a
+  // loader thread while the walk goes on.
+  auto walked = system_.walk_devices(hooks_.wanted, [this, rescan](Uevent&& ev) {
+    ++counters_.coldplug_events;
+    if (rescan) ev.source = EventSource::rescan;
+    hooks_.feed(std::move(ev));
+  });
+  auto took = std::chrono::duration<double, std::milli>(clock_() - started_);
+  if (!walked) {
+    spdlog::error("{} failed: {}", rescan ? "rescan" : "coldplug", walked.error());
+    // Out of descriptors is passing: read sysfs again once this pass is done.
+    if (walked.error().find(std::strerror(EMFILE)) != std::string::npos ||
+        walked.error().find(std::strerror(ENFILE)) != std::string::npos)
+      rescan_again_ = true;
+  } else if (rescan) {
+    spdlog::debug("rescan ({}): {} present devices to decide (sysfs read in {:.1f} ms)", rescan_why_, *walked,
+                  took.count());
+  } else {
+    spdlog::info("coldplug: {} present devices to decide: those with a MODALIAS and those a rule loads for "
+                 "(sysfs read in {:.1f} ms)", *walked, took.count());
+  }
+  on_step_done();
+}
+
+bool Coldplug::note_event(const Uevent& event, const Decision& decision) {
+  bool repeat = false;
+  if (event.action == "add")
+    repeat = handled_.note_add(event.devpath) && event.source == EventSource::rescan;
+  else if (event.action == "remove")
+    handled_.note_remove(event.devpath);
+  if (event.source == EventSource::rescan) {
+    ++tally_.devices;
+    if (!repeat) ++tally_.not_seen;
+    else if (!decision.run.empty() || !decision.logs.empty()) ++tally_.quiet;
+  }
+  return !repeat;
+}
+
+void Coldplug::load_started(const Uevent& event) {
+  if (event.source != EventSource::kernel && running_) ++pending_;
+}
+
+void Coldplug::load_done(EventSource source, const std::string& module, const LoadResult& result) {
+  if (source == EventSource::kernel) return;
+  if (source == EventSource::rescan) {
+    if (result.status == LoadStatus::loaded || result.status == LoadStatus::would_load)
+      tally_.loaded.insert(module);
+    else if (result.status == LoadStatus::failed && !found_no_device(result))
+      tally_.failed.insert(module);
+  }
+  on_step_done();
+}
+
+void Coldplug::on_step_done() {
+  if (!running_ || --pending_ > 0) return;
+  running_ = false;
+  auto took = std::chrono::duration_cast<std::chrono::microseconds>(clock_() - started_);
+  double ms = static_cast<double>(took.count()) / 1000.0;
+  bool initial = !rescanning_;
+  rescanning_ = false;
+  if (initial)
+    spdlog::info("coldplug complete in {:.1f} ms: {}", ms, counters_.summary());
+  else
+    log_fields(tally_.failed.empty() ? spdlog::level::info : spdlog::level::warn, {{"KPLUG_ACTION", "rescan"}},
+               fmt::format("rescan complete in {:.1f} ms ({}): {}", ms, rescan_why_, tally_.summary()));
+  // Events lost while it ran may concern devices it had already read: once more.
+  if (rescan_again_ && !stopping_) {
+    rescan_again_ = false;
+    request_rescan(initial ? "events were lost during coldplug" : "events were lost during the last rescan");
+  }
+  hooks_.finished(initial);
+}
+
+void Coldplug::request_rescan(const std::string& why) {
+  if (stopping_) return;
+  if (running_) {
+    rescan_again_ = true;
+    return;
+  }
+  if (rescan_timer_) return;  // one is already due: a storm gets one rescan
+  rescan_why_ = why;
+  rescan_timer_.emplace(io_, rescan_delay);
+  rescan_timer_->async_wait([this](const boost::system::error_code& ec) {
+    rescan_timer_.reset();
+    if (!ec && !stopping_) do_rescan();
+  });
+}
+
+void Coldplug::do_rescan() {
+  if (running_) {
+    rescan_again_ = true;
+    return;
+  }
+  ++counters_.rescans;
+  tally_ = RescanTally{};
+  tally_.dry_run = dry_run_;
+  // Removals first: a device that went while events were lost frees its modules.
+  auto gone = hooks_.forget_gone();
+  for (const auto& devpath : gone) handled_.note_remove(devpath);
+  tally_.gone = gone.size();
+  do_walk(true);
+}
+
+void Coldplug::stop() {
+  stopping_ = true;
+  if (rescan_timer_) rescan_timer_->cancel();
+}
+
+}  // namespace kplug

@@ -1,0 +1,81 @@
+// Coldplug and rescan: every present device read from the system view and fed into the
+// pipeline as an `add`, at start (coldplug) and again after the kernel dropped events
+// (a rescan, debounced to one per storm). It remembers which devices' adds were handled,
+// so a rescan decides every device again but does not repeat the rules' run:/log:
+// actions, and it tells a rescan in one summary line. Complete when every load the walk
+// started has been answered.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "base/clock.hpp"
+#include "daemon/counters.hpp"
+#include "daemon/handled_devices.hpp"
+#include "kmod/module_loader.hpp"
+#include "rules/decision.hpp"
+#include "sysfs/system_view.hpp"
+#include "uevent/uevent.hpp"
+
+namespace kplug {
+
+class Coldplug {
+ public:
+  struct Hooks {
+    SystemView::Wanted wanted;                         // which present devices to hand on
+    std::function<void(Uevent&&)> feed;                // into the daemon's pipeline
+    std::function<std::vector<std::string>()> forget_gone;  // ledger devices gone from /sys, handled as removed
+    std::function<void(bool initial)> finished;        // a coldplug (initial) or a rescan is complete
+  };
+
+  Coldplug(boost::asio::io_context& io, SystemView& system, Counters& counters, Clock clock, bool dry_run,
+           Hooks hooks);
+
+  // The initial coldplug.
+  void start();
+  // Events were lost (ENOBUFS): read sysfs again shortly, once per storm.
+  void request_rescan(const std::string& why);
+
+  // Every event on its way through the pipeline, with its decision. False when it is a
+  // rescan's add of a device already handled: its rules' actions are not repeated.
+  bool note_event(const Uevent& event, const Decision& decision);
+  // A load for an event from the walk was handed out, and later answered.
+  void load_started(const Uevent& event);
+  void load_done(EventSource source, const std::string& module, const LoadResult& result);
+
+  bool running() const { return running_; }
+  // Running, or a rescan is due.
+  bool busy() const { return running_ || rescan_timer_.has_value(); }
+  void stop();
+  const HandledDevices& handled() const { return handled_; }
+
+ private:
+  void do_walk(bool rescan);
+  void do_rescan();
+  void on_step_done();
+
+  boost::asio::io_context& io_;
+  SystemView& system_;
+  Counters& counters_;
+  Clock clock_;
+  bool dry_run_;
+  Hooks hooks_;
+  bool running_ = false;
+  std::size_t pending_ = 0;  // the walk itself, plus loads it started still unanswered
+  std::chrono::steady_clock::time_point started_;
+  bool rescanning_ = false;     // the running walk is a rescan
+  bool rescan_again_ = false;   // more events were lost while it ran
+  std::string rescan_why_;
+  RescanTally tally_;           // what the running rescan found
+  HandledDevices handled_;      // devices whose add was handled
+  std::optional<boost::asio::steady_timer> rescan_timer_;  // a rescan due (debounce)
+  bool stopping_ = false;
+};
+
+}  // namespace kplug

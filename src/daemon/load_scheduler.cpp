@@ -1,0 +1,116 @@
+// Loads and unloads on the loader threads, results back on the loop (see the header).
+#include "daemon/load_scheduler.hpp"
+
+#include <cerrno>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+#include "base/logging.hpp"
+#include "base/text.hpp"
+
+namespace kplug {
+
+namespace {
+
+// A load that failed for lack of file descriptors is tried this many times in all.
+constexpr int max_load_attempts = 5;
+constexpr std::chrono::milliseconds load_retry_delay{500};
+
+}  // namespace
+
+LoadScheduler::LoadScheduler(boost::asio::io_context& io, std::vector<std::unique_ptr<ModuleLoader>> loaders,
+                             std::chrono::milliseconds slow_load, Counters& counters, Clock clock)
+    : io_(io), loaders_(std::move(loaders)), slow_load_(slow_load), counters_(counters), clock_(std::move(clock)) {}
+
+template <typename Fn, typename Done>
+void LoadScheduler::on_loader(Fn fn, Done done) {
+  // The guard keeps io.run() alive until the result is back on the loop.
+  loaders_.post([this, fn = std::move(fn), done = std::move(done),
+                 guard = boost::asio::make_work_guard(io_)](ModuleLoader& loader) mutable {
+    boost::asio::post(io_, [done = std::move(done), result = fn(loader), guard = std::move(guard)] { done(result); });
+  });
+}
+
+void LoadScheduler::load(LoadJob job, LoadDone done) {
+  ++in_flight_;
+  // At most one load of a module at a time: later requests share the result.
+  if (auto it = waiting_.find(job.module); it != waiting_.end()) {
+    it->second.push_back(std::move(done));
+    return;
+  }
+  waiting_[job.module].push_back(std::move(done));
+  auto& timer = slow_timers_[job.module];
+  timer = std::make_unique<boost::asio::steady_timer>(io_, slow_load_);
+  timer->async_wait([this, job](const boost::system::error_code& ec) {
+    if (!ec && !stopping_) on_slow(job);
+  });
+  do_attempt(job, 1);
+}
+
+void LoadScheduler::do_attempt(const LoadJob& job, int attempt) {
+  on_loader([job](ModuleLoader& loader) { return loader.load(job); },
+            [this, job, attempt](const LoadResult& result) { on_result(job, attempt, result); });
+}
+
+void LoadScheduler::on_result(const LoadJob& job, int attempt, const LoadResult& result) {
+  // Out of descriptors says nothing about the module: try again shortly (kplugd's own
+  // descriptors are bounded, so this passes once whoever holds the rest lets go).
+  bool no_fds = result.status == LoadStatus::failed && (result.error == EMFILE || result.error == ENFILE);
+  if (no_fds && attempt < max_load_attempts && !stopping_) {
+    ++counters_.loads_retried;
+    spdlog::warn("{}; trying again in {} ms (try {} of {})", printable(result.message), load_retry_delay.count(),
+                 attempt + 1, max_load_attempts);
+    auto timer = std::make_shared<boost::asio::steady_timer>(io_, load_retry_delay);
+    timer->async_wait([this, job, attempt, result, timer](const boost::system::error_code& ec) {
+      if (!ec && !stopping_) do_attempt(job, attempt + 1);
+      else on_result(job, max_load_attempts, result);  // stopping: report it as it stands
+    });
+    return;
+  }
+  slow_timers_.erase(job.module);
+  if (slow_loads_.erase(job.module))
+    spdlog::info("the slow load of {} finished after {:.1f} s", job.module,
+                 static_cast<double>(result.duration.count()) / 1e6);
+  auto waiting = std::move(waiting_[job.module]);
+  waiting_.erase(job.module);
+  for (std::size_t i = 0; i < waiting.size(); ++i) {
+    --in_flight_;
+    waiting[i](result, i > 0);
+  }
+  if (after_each_) after_each_();
+}
+
+void LoadScheduler::on_slow(const LoadJob& job) {
+  ++counters_.slow_loads;
+  slow_loads_[job.module] = {job.devpath, clock_() - slow_load_};
+  log_fields(spdlog::level::warn, {{"KPLUG_ACTION", "slow_load"}, {"MODULE", job.module}, {"DEVPATH", job.devpath}},
+             fmt::format("loading {} for {} is slow: still in the kernel's module init after {:.1f} s; other events go on",
+                         job.module, printable(job.devpath), static_cast<double>(slow_load_.count()) / 1000.0));
+}
+
+void LoadScheduler::unload(const std::string& module, std::vector<std::string> deps, UnloadDone done) {
+  ++in_flight_;
+  on_loader([module, deps = std::move(deps)](ModuleLoader& loader) { return loader.unload(module, deps); },
+            [this, done = std::move(done)](const UnloadResult& result) {
+              --in_flight_;
+              done(result);
+              if (after_each_) after_each_();
+            });
+}
+
+void LoadScheduler::stop() {
+  stopping_ = true;
+  for (auto& [module, timer] : slow_timers_) timer->cancel();
+}
+
+std::vector<LoadScheduler::SlowLoad> LoadScheduler::slow_loads() const {
+  std::vector<SlowLoad> out;
+  auto now = clock_();
+  for (const auto& [module, info] : slow_loads_)
+    out.push_back({module, info.first, std::chrono::duration<double>(now - info.second).count()});
+  return out;
+}
+
+}  // namespace kplug

@@ -1,0 +1,76 @@
+// The load scheduler: hands module loads and unloads to the loader threads and their
+// results back to the event loop. It is the one owner of "work in flight" (what settle
+// waits to be zero): at most one load of a module runs at a time and later requests for
+// it share that result; a load still in the kernel's init after slow_load is reported;
+// a load that failed for lack of descriptors is tried again.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "base/clock.hpp"
+#include "daemon/counters.hpp"
+#include "daemon/loader_pool.hpp"
+#include "kmod/module_loader.hpp"
+
+namespace kplug {
+
+class LoadScheduler {
+ public:
+  // The load's result; COALESCED when the request shared a load another one started.
+  using LoadDone = std::function<void(const LoadResult& result, bool coalesced)>;
+  using UnloadDone = std::function<void(const UnloadResult& result)>;
+  struct SlowLoad {
+    std::string module, devpath;
+    double seconds = 0;  // in the kernel so far
+  };
+
+  LoadScheduler(boost::asio::io_context& io, std::vector<std::unique_ptr<ModuleLoader>> loaders,
+                std::chrono::milliseconds slow_load, Counters& counters, Clock clock);
+
+  // DONE runs on the loop with the result, after the work has left in_flight().
+  void load(LoadJob job, LoadDone done);
+  // Unloads MODULE and then those of DEPS nothing else holds.
+  void unload(const std::string& module, std::vector<std::string> deps, UnloadDone done);
+  // Reports no more slow loads; retries still due report their last result.
+  void stop();
+  // AFTER runs on the loop after every result's done callback (the daemon checks settle).
+  void set_after_each(std::function<void()> after) { after_each_ = std::move(after); }
+  // Waits for the loader threads (at destruction).
+  void join() { loaders_.join(); }
+
+  std::size_t in_flight() const { return in_flight_; }
+  std::size_t threads() const { return loaders_.size(); }
+  std::vector<SlowLoad> slow_loads() const;
+
+ private:
+  // Runs FN(ModuleLoader&) on a loader thread, then DONE(result) back on the loop.
+  template <typename Fn, typename Done>
+  void on_loader(Fn fn, Done done);
+  void do_attempt(const LoadJob& job, int attempt);
+  void on_result(const LoadJob& job, int attempt, const LoadResult& result);
+  void on_slow(const LoadJob& job);
+
+  boost::asio::io_context& io_;
+  LoaderPool loaders_;
+  std::chrono::milliseconds slow_load_;
+  Counters& counters_;
+  Clock clock_;
+  std::function<void()> after_each_;
+  std::size_t in_flight_ = 0;
+  bool stopping_ = false;
+  // Module -> the requests for its load in flight: the first started it, the rest share it.
+  std::map<std::string, std::vector<LoadDone>> waiting_;
+  std::map<std::string, std::unique_ptr<boost::asio::steady_timer>> slow_timers_;
+  std::map<std::string, std::pair<std::string, std::chrono::steady_clock::time_point>> slow_loads_;
+};
+
+}  // namespace kplug

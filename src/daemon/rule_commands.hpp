@@ -1,0 +1,38 @@
+// Rule actions: the lines `log:` asks to say and the commands `run:` asks to run, on the
+// command pool (their own threads, a bounded queue, killed with their process group at
+// their time limit and at stop), so a slow command never delays a module load.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+
+#include "daemon/command_pool.hpp"
+#include "daemon/counters.hpp"
+#include "rules/decision.hpp"
+#include "rules/settings.hpp"
+#include "uevent/uevent.hpp"
+
+namespace kplug {
+
+class RuleCommands {
+ public:
+  // OPTIONS is the daemon's (dry_run, commands.timeout and commands.queue are read from it).
+  RuleCommands(boost::asio::io_context& io, const DaemonOptions& options, Counters& counters);
+
+  void run_actions(const Uevent& event, const Decision& decision);
+  // Kills what runs, drops what waits.
+  void stop();
+  std::size_t running() const { return pool_.running(); }
+  std::size_t queued() const { return pool_.queued(); }
+
+ private:
+  void do_run(const std::string& rule, const std::vector<std::string>& argv, const std::string& about);
+
+  const DaemonOptions& options_;
+  Counters& counters_;
+  CommandPool pool_;
+};
+
+}  // namespace kplug

@@ -1,0 +1,102 @@
+// In-memory fakes for the daemon's seams: a resolver backed by a map, a system view
+// with devices, modules, a SEQNUM and attributes set by the test, and a clock the test
+// moves. With them, coldplug, rescan, restore and settle run without /sys or a kernel tree.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "base/clock.hpp"
+#include "kmod/module_resolver.hpp"
+#include "sysfs/system_view.hpp"
+#include "uevent/uevent.hpp"
+
+namespace kplug::test {
+
+// MODALIAS -> modules, exact keys; a key not in the map resolves to nothing. Counts the
+// first lookup of a key as a miss and later ones as hits, as the cached resolver does.
+class FakeResolver : public ModuleResolver {
+ public:
+  explicit FakeResolver(std::map<std::string, std::vector<std::string>> aliases) : aliases_(std::move(aliases)) {}
+  Result<std::vector<std::string>, std::string> resolve(const std::string& key) override {
+    ++(seen_.insert(key).second ? misses_ : hits_);
+    if (broken_) return unexpected(std::string("cannot read the module index"));
+    auto it = aliases_.find(key);
+    return it == aliases_.end() ? std::vector<std::string>{} : it->second;
+  }
+  bool refresh() override {
+    ++refreshes_;
+    return false;
+  }
+  std::uint64_t cache_hits() const override { return hits_; }
+  std::uint64_t cache_misses() const override { return misses_; }
+  std::uint64_t reloads() const override { return 0; }
+
+  std::map<std::string, std::vector<std::string>> aliases_;
+  bool broken_ = false;  // every lookup fails
+  int refreshes_ = 0;
+
+ private:
+  std::set<std::string> seen_;
+  std::uint64_t hits_ = 0, misses_ = 0;
+};
+
+// A machine's present devices, loaded modules and SEQNUM, all set by the test. Shared
+// with the test through a shared_ptr, so it can change after the daemon took it.
+struct FakeSystem {
+  std::vector<Uevent> devices;  // present, in walk order
+  std::set<std::string> modules;
+  std::uint64_t seqnum = 0;
+  std::map<std::pair<std::string, std::string>, std::string> attributes;  // (devpath, name) -> value
+  std::optional<std::string> walk_error;  // the walk fails with this
+  int walks = 0;
+};
+
+class FakeSystemView : public SystemView {
+ public:
+  explicit FakeSystemView(std::shared_ptr<FakeSystem> system) : s_(std::move(system)) {}
+  Result<std::size_t, std::string> walk_devices(const Wanted& wanted, const Visit& visit) override {
+    ++s_->walks;
+    if (s_->walk_error) return unexpected(*s_->walk_error);
+    std::size_t n = 0;
+    for (Uevent ev : std::vector<Uevent>(s_->devices)) {
+      ev.source = EventSource::coldplug;
+      if (!wanted(ev)) continue;
+      ++n;
+      visit(std::move(ev));
+    }
+    return n;
+  }
+  bool device_present(const std::string& devpath) override {
+    for (const auto& d : s_->devices)
+      if (d.devpath == devpath) return true;
+    return false;
+  }
+  std::set<std::string> live_modules() override { return s_->modules; }
+  std::uint64_t kernel_seqnum() override { return s_->seqnum; }
+  std::optional<std::string> read_attribute(const std::string& devpath, const std::string& name) override {
+    auto it = s_->attributes.find({devpath, name});
+    if (it == s_->attributes.end()) return std::nullopt;
+    return it->second;
+  }
+
+ private:
+  std::shared_ptr<FakeSystem> s_;
+};
+
+// A clock that moves only when the test says so.
+struct FakeClock {
+  std::chrono::steady_clock::time_point now{std::chrono::hours(1)};
+  Clock clock() {
+    return [this] { return now; };
+  }
+};
+
+}  // namespace kplug::test
