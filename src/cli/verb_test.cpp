@@ -1,7 +1,6 @@
 // `kplug test`: one event through the rules and the resolver, with no side effects,
 // explained in plain words: which rules matched and why, which modules would load and
 // why, what would happen on removal, which commands would run.
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -12,10 +11,11 @@
 #include <fmt/format.h>
 
 #include "cli/verbs.hpp"
-#include "plan/load_report.hpp"
-#include "rules/settings.hpp"
 #include "kmod/dry_run_loader.hpp"
 #include "kmod/resolver.hpp"
+#include "plan/load_plan.hpp"
+#include "plan/load_report.hpp"
+#include "rules/settings.hpp"
 #include "rules/decision.hpp"
 #include "sysfs/attributes.hpp"
 #include "sysfs/enumerate.hpp"
@@ -92,30 +92,26 @@ int run_test(const TestOptions& o) {
   auto resolver_ctx = KmodContext::open({options.modules_dir, options.modprobe_config});
   DryRunLoader checker(std::move(*ctx));
   std::cout << fmt::format("autoload: {} ({})\n", d.autoload ? "yes" : "no", d.reason);
-  std::cout << "modules:\n";
-  std::vector<std::string> listed;
-  auto show = [&](const std::string& module, bool via_alias, const std::string& why) {
-    if (std::find(listed.begin(), listed.end(), module) != listed.end()) return;
-    listed.push_back(module);
-    auto opts = d.options.find(module);
-    LoadResult r = checker.load({module, via_alias, event->devpath, d.modalias,
-                                 opts == d.options.end() ? "" : opts->second});
-    std::cout << fmt::format("  {}: {}{}\n", describe_outcome(module, r), why,
-                             opts == d.options.end() ? "" : fmt::format(", with options \"{}\"", opts->second));
-  };
-  for (const auto& [module, rule] : d.load) show(module, false, fmt::format("rule '{}' loads it", rule));
+  // The same planner as kplugd's: what is listed here is what kplugd would hand its loaders.
+  std::optional<std::vector<std::string>> resolved;
   if (d.autoload && resolver_ctx) {
     KmodResolver resolver(std::move(*resolver_ctx));
     auto modules = resolver.resolve(d.modalias);
-    if (modules && modules->empty()) std::cout << fmt::format("  no module matches MODALIAS {}\n", d.modalias);
-    for (const auto& module : modules.has_value() ? *modules : std::vector<std::string>{}) {
-      if (d.blacklist.count(module)) {
-        std::cout << fmt::format("  {} is blacklisted by a rule: MODALIAS {} names it\n", module, d.modalias);
-        continue;
-      }
-      show(module, true, fmt::format("MODALIAS {} names it in modules.alias", shorten(d.modalias, 96)));
-    }
+    if (modules) resolved = std::move(*modules);
+    else std::cout << fmt::format("  cannot resolve MODALIAS {}: {}\n", d.modalias, modules.error());
   }
+  LoadPlan plan = plan_loads(*event, d, resolved);
+  std::cout << "modules:\n";
+  std::vector<std::string> listed;
+  for (const auto& load : plan.loads) {
+    listed.push_back(load.job.module);
+    LoadResult r = checker.load(load.job);
+    std::cout << fmt::format("  {}: {}{}\n", describe_outcome(load.job.module, r), load.why,
+                             load.job.options.empty() ? "" : fmt::format(", with options \"{}\"", load.job.options));
+  }
+  if (plan.no_module) std::cout << fmt::format("  no module matches MODALIAS {}\n", d.modalias);
+  for (const auto& skipped : plan.skipped)
+    std::cout << fmt::format("  {} is {}: MODALIAS {} names it\n", skipped.module, skipped.why, d.modalias);
   if (listed.empty()) std::cout << "  none\n";
   else if (d.unload_on_remove)
     std::cout << fmt::format("on removal: {} would be unloaded {:.1f} s after the device goes, if kplugd loaded "

@@ -33,4 +33,15 @@ inline Uevent add(std::string devpath, std::string modalias) {
   return ev;
 }
 
+// A value with everything a shell would act on.
+inline const std::string hostile = "a; rm -rf / $(id) `id` 'q' \"dq\"\nnext line  two  spaces $HOME *";
+
+// An add of /devices/x (usb) with one more property, EVIL=VALUE.
+inline Uevent event_with(const std::string& value) {
+  Uevent ev = add("/devices/x", "");
+  ev.subsystem = "usb";
+  ev.properties = {{"ACTION", "add"}, {"DEVPATH", "/devices/x"}, {"SUBSYSTEM", "usb"}, {"EVIL", value}};
+  return ev;
+}
+
 }  // namespace kplug::test

@@ -9,7 +9,6 @@
 #include <string>
 
 #include "base/logging.hpp"
-#include "uevent/uevent.hpp"
 
 using namespace kplug;
 
@@ -39,15 +38,4 @@ TEST_CASE("every kind of decision has its own MESSAGE_ID", "[logging]") {
   }
   CHECK(ids.size() == 17);
   CHECK(std::string(message_id("nonsense")).empty());
-}
-
-TEST_CASE("an event's journal fields", "[logging]") {
-  Uevent ev;
-  ev.devpath = "/devices/x";
-  ev.subsystem = "usb";
-  ev.properties = {{"MODALIAS", "usb:v1"}, {"SEQNUM", "42"}};
-  CHECK(event_fields(ev) == LogFields{{"DEVPATH", "/devices/x"}, {"SUBSYSTEM", "usb"}, {"MODALIAS", "usb:v1"},
-                                      {"SEQNUM", "42"}});
-  ev.properties = {{"SEQNUM", "0"}};  // coldplug: no kernel SEQNUM
-  CHECK(event_fields(ev) == LogFields{{"DEVPATH", "/devices/x"}, {"SUBSYSTEM", "usb"}});
 }

@@ -7,34 +7,15 @@
 #include <filesystem>
 #include <fstream>
 
-#include "rules/settings.hpp"
 #include "rules/config.hpp"
 #include "rules/rule_loader.hpp"
+#include "temp_tree.hpp"
 
 using namespace kplug;
 namespace fs = std::filesystem;
+using kplug::test::TempTree;
 
 namespace {
-
-struct TempTree {
-  fs::path root;
-  TempTree() {
-    root = fs::temp_directory_path() / fs::path("kplug-rules-" + std::to_string(::getpid()) + "-" +
-                                                std::to_string(reinterpret_cast<std::uintptr_t>(this)));
-    fs::create_directories(root);
-  }
-  ~TempTree() { fs::remove_all(root); }
-  std::string write(const std::string& rel, const std::string& text) {
-    fs::path p = root / rel;
-    fs::create_directories(p.parent_path());
-    std::ofstream(p) << text;
-    return p;
-  }
-  std::string dir(const std::string& rel) {
-    fs::create_directories(root / rel);
-    return root / rel;
-  }
-};
 
 std::string rule(const std::string& name) { return "- name: " + name + "\n"; }
 
@@ -71,33 +52,6 @@ TEST_CASE("a rule name may be used once across all files", "[rules][dirs]") {
   REQUIRE_FALSE(set.has_value());
   REQUIRE(set.error().size() == 1);
   CHECK(set.error()[0].to_string() == b + ":2:1: duplicate rule name 'same' (first defined at " + a + ":1)");
-}
-
-TEST_CASE("settings: config file, then flags, then the rules of the resulting dirs", "[rules][dirs]") {
-  TempTree t;
-  std::string dir = t.dir("rules");
-  t.write("rules/10-x.yaml", rule("x"));
-  std::string config = t.write("config.yaml", "rules_dirs: [" + dir + "]\nautoload: false\nunload:\n  grace: 2s\n");
-  Overrides o;
-  o.config_path = config;
-  o.unload_grace = std::chrono::milliseconds(700);
-  auto s = load_settings(o);
-  REQUIRE(s.has_value());
-  CHECK_FALSE(s->options.autoload);
-  CHECK(s->options.unload_grace == std::chrono::milliseconds(700));  // the flag wins
-  REQUIRE(s->rules.rules.size() == 1);
-  CHECK(s->rules.rules[0].name == "x");
-
-  t.write("rules/20-bad.yaml", "- name: y\n  lod: [z]\n");
-  auto bad = load_settings(o);
-  REQUIRE_FALSE(bad.has_value());
-  CHECK(bad.error()[0].to_string() == dir + "/20-bad.yaml:2:3: unknown rule key 'lod', did you mean 'load'?");
-
-  Overrides missing;
-  missing.config_path = (t.root / "nope.yaml").string();
-  auto m = load_settings(missing);
-  REQUIRE_FALSE(m.has_value());  // a config named on the command line must exist
-  CHECK(m.error()[0].message.find("cannot read the config file") == 0);
 }
 
 TEST_CASE("a rule or config file that is not a regular file is a diagnostic, never a read", "[rules][dirs]") {

@@ -1,6 +1,6 @@
-// The engine: per-device ordering, parallel loads, coalescing, slow loads. Fake loaders
-// stand in for the kernel; a gate holds a load "in the kernel's init" for as long as the
-// test wants.
+// The load scheduler, through the daemon: per-device ordering with parallel loads,
+// coalescing, slow loads. Fake loaders stand in for the kernel; a gate holds a load "in
+// the kernel's init" for as long as the test wants.
 #include <catch2/catch.hpp>
 
 #include <condition_variable>
@@ -9,10 +9,8 @@
 #include <set>
 #include <thread>
 
-#include "base/names.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon_fixtures.hpp"
-#include "daemon/event_queue.hpp"
 
 using namespace kplug;
 using kplug::test::add;
@@ -88,27 +86,7 @@ bool run_until(boost::asio::io_context& io, Pred pred) {
 
 }  // namespace
 
-TEST_CASE("the event queue orders related devices and lets unrelated ones go", "[engine][queue]") {
-  EventQueue q;
-  auto parent = q.push(add("/devices/usb1/1-1", ""));
-  q.push(add("/devices/usb1/1-1/1-1:1.0", ""));  // a child
-  q.push(add("/devices/usb1/1-10", ""));         // a sibling whose name shares a prefix
-  q.push(add("/devices/usb1", ""));              // an ancestor
-  auto first = q.take_ready();
-  REQUIRE(first.size() == 2);
-  CHECK(first[0].second.devpath == "/devices/usb1/1-1");
-  CHECK(first[1].second.devpath == "/devices/usb1/1-10");
-  CHECK(q.waiting() == 2);
-  CHECK(q.take_ready().empty());  // nothing new until the parent is done
-  q.finish(parent);
-  auto second = q.take_ready();
-  REQUIRE(second.size() == 1);
-  CHECK(second[0].second.devpath == "/devices/usb1/1-1/1-1:1.0");  // the ancestor still waits for the sibling
-  CHECK(related_devices("/devices/a", "/devices/a/b"));
-  CHECK_FALSE(related_devices("/devices/a", "/devices/ab"));
-}
-
-TEST_CASE("a child's event waits for its parent's load; unrelated events do not", "[engine][ordering]") {
+TEST_CASE("a child's event waits for its parent's load; unrelated events do not", "[load_scheduler][ordering]") {
   Kernel k;
   boost::asio::io_context io;
   Daemon daemon(io, options(), nullptr, resolver(), loaders(k, 2));
@@ -124,7 +102,7 @@ TEST_CASE("a child's event waits for its parent's load; unrelated events do not"
   CHECK(run_until(io, [&] { return daemon.queue().running() == 0 && daemon.queue().waiting() == 0; }));
 }
 
-TEST_CASE("1536 events with the same MODALIAS: one resolution, one load attempt", "[engine][coalescing]") {
+TEST_CASE("1536 events with the same MODALIAS: one resolution, one load attempt", "[load_scheduler][coalescing]") {
   Kernel k;
   k.open_gate();
   boost::asio::io_context io;
@@ -141,7 +119,7 @@ TEST_CASE("1536 events with the same MODALIAS: one resolution, one load attempt"
   CHECK(daemon.ledger().entries().at("virtio_balloon").devices.size() == 1536);  // every cpu is recorded
 }
 
-TEST_CASE("a slow load is reported and does not hold up other modules", "[engine][slow]") {
+TEST_CASE("a slow load is reported and does not hold up other modules", "[load_scheduler][slow]") {
   Kernel k;
   boost::asio::io_context io;
   DaemonOptions o = options();
@@ -158,7 +136,7 @@ TEST_CASE("a slow load is reported and does not hold up other modules", "[engine
   CHECK(daemon.counters().loads_ok == 2);
 }
 
-TEST_CASE("an event that needs no load frees the next event of its tree at once", "[engine][ordering]") {
+TEST_CASE("an event that needs no load frees the next event of its tree at once", "[load_scheduler][ordering]") {
   Kernel k;
   k.open_gate();
   boost::asio::io_context io;
@@ -172,27 +150,3 @@ TEST_CASE("an event that needs no load frees the next event of its tree at once"
   CHECK(daemon.queue().running() == 0);
 }
 
-TEST_CASE("events of one device run one at a time in arrival order, and a finish frees only its tree",
-          "[engine][queue]") {
-  EventQueue q;
-  auto parent = q.push(add("/devices/a", ""));
-  q.push(add("/devices/a/b", ""));  // 2: waits for the parent
-  q.push(add("/devices/a/b", ""));  // 3: waits for 2
-  auto other = q.push(add("/devices/z", ""));
-  q.push(add("/devices/z/y", ""));  // 5: waits for z
-  CHECK(q.take_ready().size() == 2);  // /devices/a and /devices/z
-  q.finish(parent);
-  auto next = q.take_ready();
-  REQUIRE(next.size() == 1);  // only 2; 3 waits for it; z's child still waits for z
-  CHECK(next[0].first == parent + 1);
-  q.finish(next[0].first);
-  next = q.take_ready();
-  REQUIRE(next.size() == 1);
-  CHECK(next[0].first == parent + 2);
-  q.finish(other);
-  next = q.take_ready();
-  REQUIRE(next.size() == 1);
-  CHECK(next[0].second.devpath == "/devices/z/y");
-  CHECK(q.waiting() == 0);
-  CHECK(q.running() == 2);
-}

@@ -1,0 +1,149 @@
+// Coldplug and rescan on a fake system view: what is fed into the pipeline, what a rescan
+// repeats and what it does not, gone devices, a walk that runs out of descriptors; and
+// a whole daemon's coldplug over the fake, with no /sys and no kernel tree.
+#include <catch2/catch.hpp>
+
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+
+#include "daemon/coldplug.hpp"
+#include "daemon/daemon.hpp"
+#include "daemon_fixtures.hpp"
+#include "fakes.hpp"
+
+using namespace kplug;
+using kplug::test::add;
+
+namespace {
+
+struct Harness {
+  boost::asio::io_context io;
+  std::shared_ptr<test::FakeSystem> system = std::make_shared<test::FakeSystem>();
+  test::FakeSystemView view{system};
+  test::FakeClock clock;
+  Counters counters;
+  std::vector<Uevent> fed;
+  std::vector<std::string> gone;  // what forget_gone reports next
+  std::vector<bool> finished;     // initial?
+  Coldplug coldplug{io, view, counters, clock.clock(), false,
+                    {[](const Uevent& ev) { return !ev.modalias().empty(); },
+                     [this](Uevent&& ev) { fed.push_back(std::move(ev)); },
+                     [this] { return std::exchange(gone, {}); },
+                     [this](bool initial) { finished.push_back(initial); }}};
+};
+
+Decision with_actions() {
+  Decision d;
+  d.logs.emplace_back("say", "hello");
+  return d;
+}
+
+}  // namespace
+
+TEST_CASE("coldplug feeds every wanted present device and completes when its loads are answered", "[coldplug]") {
+  Harness h;
+  h.system->devices = {add("/devices/a", "virtio:d00000005v00001AF4"), add("/devices/b", ""),
+                       add("/devices/c", "pci:v1")};
+  h.coldplug.start();
+  REQUIRE(h.fed.size() == 2);  // /devices/b has no MODALIAS
+  CHECK(h.fed[0].devpath == "/devices/a");
+  CHECK(h.fed[0].source == EventSource::coldplug);
+  CHECK(h.counters.coldplug_events == 2);
+  CHECK(h.finished == std::vector<bool>{true});  // nothing was handed to a loader
+  CHECK_FALSE(h.coldplug.busy());
+
+}
+
+TEST_CASE("coldplug stays running until every load its walk handed out is answered", "[coldplug]") {
+  boost::asio::io_context io;
+  auto system = std::make_shared<test::FakeSystem>();
+  system->devices = {add("/devices/a", "virtio:d1")};
+  test::FakeSystemView view(system);
+  test::FakeClock clock;
+  Counters counters;
+  bool complete = false;
+  Coldplug* self = nullptr;
+  // The feed starts a load, as the daemon does for an event that needs one.
+  Coldplug c(io, view, counters, clock.clock(), false,
+             {[](const Uevent&) { return true; }, [&](Uevent&& ev) { self->load_started(ev); },
+              [] { return std::vector<std::string>{}; }, [&](bool) { complete = true; }});
+  self = &c;
+  c.start();
+  CHECK(c.running());
+  CHECK_FALSE(complete);
+  c.load_done(EventSource::coldplug, "virtio_x", LoadResult{});
+  CHECK_FALSE(c.running());
+  CHECK(complete);
+}
+
+TEST_CASE("a rescan decides every device again but repeats no rule action, and forgets gone devices", "[coldplug][rescan]") {
+  Harness h;
+  h.system->devices = {add("/devices/a", "m:1"), add("/devices/b", "m:2")};
+  h.coldplug.start();
+  for (const auto& ev : h.fed) CHECK(h.coldplug.note_event(ev, with_actions()));  // first time: actions due
+  h.fed.clear();
+
+  // /devices/c appeared while events were lost; /devices/b went.
+  h.system->devices = {add("/devices/a", "m:1"), add("/devices/c", "m:3")};
+  h.gone = {"/devices/b"};
+  h.coldplug.request_rescan("receive buffer overrun");
+  h.coldplug.request_rescan("receive buffer overrun");  // a storm gets one rescan
+  CHECK(h.coldplug.busy());
+  h.io.run();  // the debounce timer, then the walk
+  CHECK(h.counters.rescans == 1);
+  REQUIRE(h.fed.size() == 2);
+  CHECK(h.fed[0].source == EventSource::rescan);
+  CHECK_FALSE(h.coldplug.note_event(h.fed[0], with_actions()));  // a: handled before, nothing repeated
+  CHECK(h.coldplug.note_event(h.fed[1], with_actions()));        // c: not seen before, its actions run
+  CHECK(h.finished == std::vector<bool>{true, false});
+  CHECK_FALSE(h.coldplug.handled().contains("/devices/b"));
+  CHECK(h.coldplug.handled().contains("/devices/c"));
+}
+
+TEST_CASE("a walk that ran out of descriptors is done again once it completes", "[coldplug][rescan]") {
+  Harness h;
+  h.system->walk_error = std::string("cannot open /sys/devices: ") + std::strerror(EMFILE);
+  h.coldplug.start();
+  CHECK(h.finished == std::vector<bool>{true});
+  CHECK(h.coldplug.busy());  // a rescan is due
+  h.system->walk_error.reset();
+  h.system->devices = {add("/devices/a", "m:1")};
+  h.io.run();
+  CHECK(h.system->walks == 2);
+  CHECK(h.fed.size() == 1);
+}
+
+TEST_CASE("a daemon's coldplug over a fake system loads what the present devices need", "[coldplug][daemon]") {
+  boost::asio::io_context io;
+  auto system = std::make_shared<test::FakeSystem>();
+  system->devices = {add("/devices/virtio0", "virtio:d00000005v00001AF4"), add("/devices/none", "nothing:here"),
+                     add("/devices/bare", "")};
+  std::vector<std::string> loads;
+  struct Recorder : ModuleLoader {
+    std::vector<std::string>& loads;
+    explicit Recorder(std::vector<std::string>& l) : loads(l) {}
+    LoadResult load(const LoadJob& job) override {
+      loads.push_back(job.module);
+      return LoadResult{LoadStatus::loaded};
+    }
+    UnloadResult unload(const std::string&, const std::vector<std::string>&) override { return {}; }
+  };
+  DaemonSeams seams;
+  seams.resolver = test::resolver();
+  seams.loaders.push_back(std::make_unique<Recorder>(loads));
+  seams.system = std::make_unique<test::FakeSystemView>(system);
+  DaemonOptions options;
+  options.exit_after_coldplug = true;
+  Daemon daemon(io, options, std::move(seams));
+  daemon.start();
+  io.run();
+  CHECK(daemon.ready());
+  CHECK(loads == std::vector<std::string>{"virtio_balloon"});
+  CHECK(daemon.counters().coldplug_events == 2);
+  CHECK(daemon.counters().no_module == 1);
+  CHECK(daemon.ledger().owns("virtio_balloon"));
+}
