@@ -29,6 +29,16 @@ DaemonSeams real_system(std::unique_ptr<NetlinkSource> source, std::unique_ptr<M
   return {std::move(source), std::move(resolver), std::move(loaders), nullptr, {}};
 }
 
+// A rescan's loads are told in its summary; others by how bad their worst outcome is.
+spdlog::level::level_enum level_of(const LoadReport& report) {
+  if (report.rescan()) return spdlog::level::debug;
+  switch (report.severity()) {
+    case LoadReport::Severity::error: return spdlog::level::err;
+    case LoadReport::Severity::warning: return spdlog::level::warn;
+    default: return spdlog::level::info;  // spdlog has no notice; the journal gets info
+  }
+}
+
 std::unique_ptr<SystemView> or_real(std::unique_ptr<SystemView> system) {
   return system ? std::move(system) : make_sysfs_view();
 }
@@ -196,8 +206,7 @@ void Daemon::on_load_done(const LoadJob& job, const LoadResult& result, const st
   unloader_.on_loaded(job, result, report->unload_on_remove, report->unload_grace);
   report->outcomes.emplace_back(job.module, result);
   if (--report->remaining == 0) {
-    auto level = report->rescan() ? spdlog::level::debug : report->any_failed() ? spdlog::level::warn : spdlog::level::info;
-    log_fields(level, report->journal_fields(), report->line());
+    log_fields(level_of(*report), report->journal_fields(), report->line());
     if (control_.has_subscribers()) control_.publish(report_json(*report));
     queue_.finish(report->ticket);
     do_dispatch();

@@ -1,10 +1,11 @@
 // Per-device ordering: events that touch the same device, or an ancestor or descendant
 // of it, are handled one after the other in arrival (SEQNUM) order; unrelated events do
-// not wait for each other. Pure bookkeeping: the daemon says when an event's work is done.
+// not wait for each other. A `move` touches its old path (DEVPATH_OLD) as well. Pure bookkeeping: the daemon says when an event's work is done.
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -34,6 +35,9 @@ class EventQueue {
   // True when a running event, or a waiting one queued before TICKET, touches DEVPATH's
   // tree.
   bool blocked(Ticket ticket, const std::string& devpath) const;
+  bool blocked(Ticket ticket, const Uevent& event) const;
+  // For a move, the old path it orders on beside its devpath (DEVPATH_OLD).
+  static std::optional<std::string> old_path(const Uevent& event);
   void start(Ticket ticket, Uevent event);
 
   // Waiting events by ticket (arrival order), and their tickets by devpath: sorted paths
@@ -43,7 +47,7 @@ class EventQueue {
   std::map<Ticket, Uevent> waiting_;
   std::map<std::string, std::set<Ticket>> waiting_paths_;
   std::multiset<std::string> running_paths_;
-  std::unordered_map<Ticket, std::multiset<std::string>::iterator> running_;  // into running_paths_
+  std::unordered_map<Ticket, std::vector<std::multiset<std::string>::iterator>> running_;  // into running_paths_
   std::vector<std::pair<Ticket, Uevent>> ready_;  // started, not yet handed out
   Ticket next_ = 1;
 };

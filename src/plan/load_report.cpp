@@ -1,6 +1,7 @@
 // Wording of load decisions for people reading logs.
 #include "plan/load_report.hpp"
 
+#include <algorithm>
 #include <cerrno>
 
 #include <fmt/format.h>
@@ -35,10 +36,16 @@ std::string describe_outcome(const std::string& module, const LoadResult& r) {
   return module;
 }
 
-bool LoadReport::any_failed() const {
-  for (const auto& [module, result] : outcomes)
-    if (result.status == LoadStatus::failed && !found_no_device(result)) return true;
-  return false;
+LoadReport::Severity LoadReport::severity() const {
+  Severity worst = Severity::fine;
+  for (const auto& [module, result] : outcomes) {
+    if (result.status != LoadStatus::failed) continue;
+    Severity s = found_no_device(result) ? Severity::notice
+                 : result.error == ENOENT ? Severity::warning
+                                          : Severity::error;
+    worst = std::max(worst, s);
+  }
+  return worst;
 }
 
 bool found_no_device(const LoadResult& r) {

@@ -28,8 +28,13 @@ struct LoadReport {
   std::vector<std::pair<std::string, std::string>> event_fields;  // the event's journal fields
 
   bool rescan() const { return source == EventSource::rescan; }
-  // A failure worth a warning: any but a driver that found no device (found_no_device).
-  bool any_failed() const;
+  // How bad the worst outcome is, by errno as udevd sorts load errors: a driver that
+  // found no device (ENODEV, ENXIO) is a notice, a module that is not there (ENOENT) a
+  // warning, any other failure (EPERM, EINVAL, ENOEXEC, ...) an error.
+  enum class Severity { fine, notice, warning, error };
+  Severity severity() const;
+  // A failure worth a warning or worse: any but a driver that found no device.
+  bool any_failed() const { return severity() >= Severity::warning; }
   // "add /devices/x (usb) MODALIAS=usb:v...: loaded usb_hello in 12.3 ms, usbhid is already loaded"
   std::string line() const;
   // event_fields plus KPLUG_ACTION (the outcome that matters most: load_failed, load,

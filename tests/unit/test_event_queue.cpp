@@ -52,3 +52,37 @@ TEST_CASE("events of one device run one at a time in arrival order, and a finish
   CHECK(q.waiting() == 0);
   CHECK(q.running() == 2);
 }
+
+TEST_CASE("a move waits for the events of its old path, and later events of that path wait for it", "[event_queue]") {
+  EventQueue q;
+  auto old_add = q.push(add("/devices/net/eth0", ""));
+  Uevent move = add("/devices/net/enp1s0", "");
+  move.action = "move";
+  move.properties.emplace_back("DEVPATH_OLD", "/devices/net/eth0");
+  auto moved = q.push(move);
+  auto later_old = q.push(add("/devices/net/eth0", ""));
+  q.push(add("/devices/net/other", ""));  // unrelated: goes at once
+  auto first = q.take_ready();
+  REQUIRE(first.size() == 2);
+  CHECK(first[0].first == old_add);
+  CHECK(first[1].second.devpath == "/devices/net/other");
+  q.finish(old_add);
+  auto second = q.take_ready();
+  REQUIRE(second.size() == 1);
+  CHECK(second[0].first == moved);
+  q.finish(moved);
+  auto third = q.take_ready();
+  REQUIRE(third.size() == 1);
+  CHECK(third[0].first == later_old);
+  CHECK(q.waiting() == 0);
+
+  // A DEVPATH_OLD that could leave /sys is not a path to order on.
+  EventQueue r;
+  auto held = r.push(add("/devices/a", ""));
+  Uevent odd = add("/devices/b", "");
+  odd.action = "move";
+  odd.properties.emplace_back("DEVPATH_OLD", "/devices/a/../../x");
+  r.push(odd);
+  CHECK(r.take_ready().size() == 2);
+  r.finish(held);
+}

@@ -48,9 +48,15 @@ TEST_CASE("a report joins the outcomes of one event into one line", "[report]") 
   CHECK(found_no_device(no_device));
   report.outcomes.emplace_back("acpi_cpufreq", no_device);
   CHECK_FALSE(report.any_failed());
+  CHECK(report.severity() == LoadReport::Severity::notice);
+  LoadResult missing = result(LoadStatus::failed, 0, "failed to load gone: no such module");
+  missing.error = ENOENT;
+  report.outcomes.emplace_back("gone", missing);
+  CHECK(report.severity() == LoadReport::Severity::warning);
   report.outcomes.emplace_back("bad", result(LoadStatus::failed));
   CHECK_FALSE(found_no_device(report.outcomes.back().second));
   CHECK(report.any_failed());
+  CHECK(report.severity() == LoadReport::Severity::error);  // EPERM, EINVAL, ...: udevd's LOG_ERR
 }
 
 TEST_CASE("long strings are shortened for the log", "[report]") {
