@@ -1,10 +1,9 @@
-// The control protocol's decoders (control/protocol.cpp, control/line_reader.cpp): what
+// The control protocol's decoders (control/protocol.cpp): what
 // any local user may send, and what the CLI accepts back, never throws.
 #include <catch2/catch.hpp>
 
 #include <string>
 
-#include "control/line_reader.hpp"
 #include "control/protocol.hpp"
 
 using namespace kplug::control;
@@ -121,22 +120,4 @@ TEST_CASE("status, loaded, reload and settle replies survive a round trip", "[pr
   REQUIRE(reload.has_value());
   CHECK_FALSE(reload->ok);
   CHECK(settle_from_json(to_json(SettleReply{true, 42, ""}))->seqnum == 42);
-}
-
-TEST_CASE("request lines are framed with a cap on their length", "[protocol]") {
-  LineReader r(16);
-  std::vector<std::string> lines;
-  CHECK(r.feed("{\"a\"}\n{\"b", lines));
-  CHECK(lines == std::vector<std::string>{"{\"a\"}"});
-  CHECK(r.pending() == 3);
-  CHECK(r.feed("\"}\n\n", lines));
-  CHECK(lines == std::vector<std::string>{"{\"a\"}", "{\"b\"}", ""});
-  CHECK_FALSE(r.feed(std::string(17, 'x'), lines));  // one byte past the cap, no newline yet
-  CHECK(r.overflowed());
-  CHECK(r.pending() == 0);
-  CHECK_FALSE(r.feed("\n", lines));  // nothing more is taken
-  LineReader exact(4);
-  std::vector<std::string> ok;
-  CHECK(exact.feed("abcd\n", ok));
-  CHECK(ok == std::vector<std::string>{"abcd"});
 }
