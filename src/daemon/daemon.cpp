@@ -208,6 +208,7 @@ void Daemon::on_load_done(const LoadJob& job, const LoadResult& result, const st
   if (--report->remaining == 0) {
     log_fields(level_of(*report), report->journal_fields(), report->line());
     if (control_.has_subscribers()) control_.publish(report_json(*report));
+    unloader_.save();  // once per event, not per module
     queue_.finish(report->ticket);
     do_dispatch();
   }

@@ -62,7 +62,6 @@ void Unloader::on_loaded(const LoadJob& job, const LoadResult& result, bool unlo
   else if (result.status == LoadStatus::already_loaded)
     // A second device that arrived while kplugd's own load of the module was in flight.
     ledger_.add_device(job.module, job.devpath);
-  save();
 }
 
 void Unloader::keep_loaded_for(const std::vector<LoadJob>& jobs, const Uevent& event) {

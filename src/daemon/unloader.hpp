@@ -39,7 +39,8 @@ class Unloader {
   std::vector<std::string> forget_gone_devices(spdlog::level::level_enum level = spdlog::level::info);
 
   // A load for JOB came back with RESULT: what kplugd inserted is recorded (only that is
-  // ever unloaded), and a device that shares a module kplugd loaded is added to it.
+  // ever unloaded), and a device that shares a module kplugd loaded is added to it. Not
+  // saved yet: the daemon saves once all of an event's loads have answered (save()).
   void on_loaded(const LoadJob& job, const LoadResult& result, bool unload_on_remove,
                  std::chrono::milliseconds unload_grace);
   // Modules kplugd loaded earlier now serve EVENT's device too: no unload while it stays.
@@ -47,6 +48,8 @@ class Unloader {
   // DEVPATH went away: modules left with no device are unloaded after their grace.
   void on_device_removed(const std::string& devpath);
 
+  // Writes the ledger to the state file if it changed since the last write.
+  void save();
   // Pending unloads are abandoned: the modules stay loaded, which is always safe.
   void stop();
 
@@ -59,7 +62,6 @@ class Unloader {
   void do_unload(const std::string& module);
   void on_unloaded(const std::string& module, const UnloadResult& result);
   void do_unload_leftovers();
-  void save();
 
   boost::asio::io_context& io_;
   LoadScheduler& scheduler_;

@@ -66,7 +66,7 @@ class FakeSystemView : public SystemView {
     ++s_->walks;
     if (s_->walk_error) return unexpected(*s_->walk_error);
     std::size_t n = 0;
-    for (Uevent ev : std::vector<Uevent>(s_->devices)) {
+    for (Uevent ev : s_->devices) {
       ev.source = EventSource::coldplug;
       if (!wanted(ev)) continue;
       ++n;
