@@ -5,9 +5,11 @@
 
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <unistd.h>
 #include <syslog.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 
@@ -88,7 +90,13 @@ bool setup_logging(const std::string& program, const std::string& level, const s
       logger = std::make_shared<spdlog::logger>(program, std::make_shared<JournalSink>(program));
       spdlog::register_logger(logger);
     } else {
-      logger = spdlog::stderr_color_mt(program);
+      auto sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
+      // Colour only for a person at a terminal, and never when NO_COLOR is set (no-color.org).
+      const char* no_color = std::getenv("NO_COLOR");
+      bool colour = isatty(2) && !(no_color && *no_color);
+      sink->set_color_mode(colour ? spdlog::color_mode::always : spdlog::color_mode::never);
+      logger = std::make_shared<spdlog::logger>(program, sink);
+      spdlog::register_logger(logger);
       logger->set_pattern("%H:%M:%S.%e %^%-5l%$ %v");
     }
   }

@@ -6,10 +6,15 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace kplug {
 
 // S with such bytes escaped, cut to at most MAX characters ("..." when cut).
 std::string printable(std::string_view s, std::size_t max = 4096);
+
+// The closest of CANDIDATES to WORD, when it is close enough to be a likely typo (rule
+// keys, verbs, flags); "" when none is.
+std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates);
 
 }  // namespace kplug

@@ -1,12 +1,62 @@
 // kplug: the command-line tool. Dispatches to one verb from the verb table.
+#include <algorithm>
 #include <exception>
 #include <iostream>
 
-#include "cli/verbs.hpp"
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include "base/logging.hpp"
+#include "base/text.hpp"
+#include "cli/verbs.hpp"
 
 using namespace kplug;
 using namespace kplug::cli;
+
+namespace {
+
+std::vector<std::string> long_flags(const CLI::App& app) {
+  std::vector<std::string> out;
+  for (const CLI::Option* opt : app.get_options())
+    for (const auto& name : opt->get_lnames()) out.push_back("--" + name);
+  return out;
+}
+
+// What a mistyped verb or flag was meant to be, as one line; "" when nothing on the
+// command line is unknown (the error is about something else).
+std::string typo_hint(CLI::App& app, int argc, char** argv) {
+  CLI::App* verb = nullptr;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--") break;
+    if (arg.starts_with("--")) {
+      std::string name = arg.substr(0, arg.find('='));
+      auto known = long_flags(verb ? *verb : app);
+      if (verb)
+        for (const auto& global : long_flags(app)) known.push_back(global);
+      if (std::find(known.begin(), known.end(), name) != known.end()) {
+        if (arg.find('=') == std::string::npos && name == "--log-level") ++i;  // its value
+        continue;
+      }
+      std::string hint = did_you_mean(name, known);
+      return fmt::format("unknown option '{}'{}", name, hint.empty() ? "" : fmt::format("; did you mean '{}'?", hint));
+    }
+    if (verb || arg.starts_with("-")) continue;
+    try {
+      verb = app.get_subcommand(arg);
+    } catch (const CLI::OptionNotFound&) {
+      std::vector<std::string> names;
+      for (const Verb& v : verbs) names.emplace_back(v.name);
+      std::string hint = did_you_mean(arg, names);
+      return fmt::format("unknown verb '{}'{}", arg,
+                         hint.empty() ? fmt::format(" (verbs: {})", fmt::join(names, ", "))
+                                      : fmt::format("; did you mean '{}'?", hint));
+    }
+  }
+  return "";
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"kplug: watch uevents, explain and drive module autoloading.\n"
@@ -28,7 +78,11 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? exit_ok : exit_usage;
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    std::string hint = typo_hint(app, argc, argv);
+    std::cerr << "kplug: " << (hint.empty() ? std::string(e.what()) : hint) << "\n"
+              << "Run 'kplug --help' for the verbs, 'kplug VERB --help' for a verb's options.\n";
+    return exit_usage;
   }
   kplug::setup_logging("kplug", log_level);
   // The verbs report bad input and bad replies as errors; this is the last line of

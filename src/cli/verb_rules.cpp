@@ -4,6 +4,9 @@
 #include <iostream>
 #include <memory>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include "cli/verbs.hpp"
 #include "rules/config.hpp"
 #include "rules/rule_loader.hpp"
@@ -35,6 +38,11 @@ int run_check(const RulesOptions& o) {
     if (o.paths.empty() && !std::filesystem::exists(p, ec)) continue;
     auto more = o.paths.empty() ? rule_files({p}, diags) : expand_rule_paths({p}, diags);
     files.insert(files.end(), more.begin(), more.end());
+  }
+  if (files.empty() && diags.empty()) {
+    std::cout << "kplug rules check: no rule files to check in " << fmt::format("{}", fmt::join(paths, ", "))
+              << (paths.empty() ? "(no rules dirs configured)" : "") << '\n';
+    return exit_failure;
   }
   auto rules = load_rules(files);
   if (!rules) diags.insert(diags.end(), rules.error().begin(), rules.error().end());

@@ -1,6 +1,9 @@
 // `kplug trigger`: make the kernel announce present devices again (coldplug on demand).
 // With --settle, wait until kplugd has handled exactly the events this run caused.
+#include <cerrno>
+#include <cstring>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <optional>
 
@@ -46,12 +49,22 @@ int run_trigger(const TriggerOptions& o) {
   }
   std::string uuid = new_uuid();
   std::size_t written = 0, failed = 0;
+  std::map<std::string, std::size_t> reasons;  // why writes were refused, and how often
   for (const auto& d : *devices) {
-    if (write_uevent(d, o.action, uuid)) ++written;
-    else ++failed;  // some devices refuse synthetic events; nothing to wait for then
+    if (auto w = write_uevent(d, o.action, uuid)) {
+      ++written;
+    } else {
+      ++failed;
+      auto why = w.error();
+      ++reasons[why.substr(why.rfind(": ") == std::string::npos ? 0 : why.rfind(": ") + 2)];
+    }
   }
   std::cerr << fmt::format("kplug trigger: '{}' written to {} device(s){}, SYNTH_UUID={}\n", o.action, written,
                            failed ? fmt::format(" ({} refused)", failed) : "", uuid);
+  for (const auto& [why, n] : reasons)
+    std::cerr << fmt::format("kplug trigger: {} write(s) refused: {}{}\n", n, why,
+                             why == std::strerror(EACCES) || why == std::strerror(EPERM) ? " (run as root)" : "");
+  if (failed) return exit_failure;
   if (!o.settle) return exit_ok;
 
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<long long>(o.timeout * 1000));

@@ -19,7 +19,4 @@ struct Diagnostic {
 
 using Diagnostics = std::vector<Diagnostic>;
 
-// The closest of CANDIDATES to WORD, when it is close enough to be a likely typo.
-std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates);
-
 }  // namespace kplug

@@ -29,8 +29,10 @@ const std::vector<std::string> rule_keys = {"name", "match", "load", "autoload",
 const std::vector<std::string> match_keys = {"action", "subsystem", "devtype", "driver", "modalias",
                                              "devpath", "env", "attr", "not"};
 
+// Rule files end in .yaml or .yml (both are YAML's own suffixes); hidden files are skipped.
 bool is_yaml_name(const std::string& name) {
-  return name.size() > 5 && name.compare(name.size() - 5, 5, ".yaml") == 0 && name[0] != '.';
+  if (name.empty() || name[0] == '.') return false;
+  return (name.size() > 5 && name.ends_with(".yaml")) || (name.size() > 4 && name.ends_with(".yml"));
 }
 
 bool is_env_key(const std::string& key) {

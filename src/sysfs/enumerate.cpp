@@ -155,7 +155,9 @@ Result<std::vector<Uevent>, std::string> enumerate_modalias_devices(const std::s
   return events;
 }
 
-Result<Uevent, std::string> read_device(const std::string& devpath) {
+Result<Uevent, std::string> read_device(const std::string& path) {
+  // Taken with or without /sys in front, as udevadm takes it.
+  std::string devpath = path.starts_with("/sys/") ? path.substr(4) : path;
   if (!is_safe_devpath(devpath))
     return unexpected(fmt::format("'{}' is not a device path under /sys (expected /devices/...)", devpath));
   // A path through links (/class/net/lo) names the device by its real path, as an event would.
