@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+"""The man pages say what --help says: every long flag each kplug verb's --help lists is in
+that verb's entry of kplug(8), and every flag of kplugd --help is in kplugd(8)."""
+import os
+import re
+import subprocess
+
+from common import BIN, HERE, check, fail
+
+MAN = os.path.join(HERE, "..", "..", "packaging", "man")
+# An option line of CLI11's help: "  -F,--field TEXT  ..." or "  --json  ...".
+FLAG = re.compile(r"^\s+(?:-\w,)?(--[a-z][a-z0-9-]*)", re.M)
+
+
+def help_flags(*argv):
+    r = subprocess.run([os.path.join(BIN, argv[0]), *argv[1:], "--help"], capture_output=True, text=True)
+    if r.returncode != 0:
+        fail(f"{' '.join(argv)} --help exited {r.returncode}: {r.stderr.strip()}")
+    # Only the options list: the footer's examples may use flags of other verbs.
+    options = r.stdout.split("Options:", 1)[-1].split("\n\n", 1)[0] if "Options:" in r.stdout else r.stdout
+    return set(FLAG.findall(options)) - {"--help", "--version"}
+
+
+def verb_entries(text):
+    """kplug(8)'s VERBS section: each entry from its '*verb*' line to the next one."""
+    section = text.split("# VERBS", 1)[1].split("\n# ", 1)[0]
+    entries, current = {}, None
+    for line in section.splitlines():
+        m = re.match(r"^\*([a-z]+(?: [a-z]+)?)\*", line)
+        if m:
+            current = m.group(1)
+            entries[current] = ""
+        if current:
+            entries[current] += line + "\n"
+    return entries
+
+
+def main():
+    kplug_man = open(os.path.join(MAN, "kplug.8.scd")).read()
+    entries = verb_entries(kplug_man)
+    r = subprocess.run([os.path.join(BIN, "kplug"), "--help"], capture_output=True, text=True)
+    verbs = re.findall(r"^  ([a-z]+)\s", r.stdout.split("Subcommands:", 1)[1], re.M)
+    check(len(verbs) >= 10, f"kplug --help lists {len(verbs)} verbs")
+    missing = []
+    for verb in verbs:
+        names = [verb] if verb != "rules" else ["rules check"]
+        argv = ["kplug", verb] if verb != "rules" else ["kplug", "rules", "check"]
+        entry = "".join(entries.get(n, "") for n in names)
+        if not entry:
+            missing.append(f"kplug(8) has no entry for '{names[0]}'")
+            continue
+        for flag in sorted(help_flags(*argv)):
+            if f"*{flag}*" not in entry:
+                missing.append(f"kplug(8) '{names[0]}' lacks {flag}")
+    kplugd_man = open(os.path.join(MAN, "kplugd.8.scd")).read()
+    for flag in sorted(help_flags("kplugd")):
+        if f"*{flag}*" not in kplugd_man:
+            missing.append(f"kplugd(8) lacks {flag}")
+    for m in missing:
+        print(f"missing: {m}")
+    check(not missing, f"every --help flag is in the man pages ({len(missing)} missing)")
+
+
+if __name__ == "__main__":
+    main()
