@@ -126,6 +126,7 @@ const char* message_id(const std::string& kplug_action) {
       {"missed", "70b3ee692f0a44ffb9499391562fc2ff"},
       {"slow_load", "5fd8f4adc1884478b72d00e3dac5b8c6"},
       {"rescan", "ebc80b2834764835a3e182af7f61a025"},
+      {"command_dropped", "6110df297d3a4fea9845aef8d861335d"},
   };
   auto it = ids.find(kplug_action);
   return it == ids.end() ? "" : it->second;

@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """The man pages say what --help says: every long flag each kplug verb's --help lists is in
-that verb's entry of kplug(8), and every flag of kplugd --help is in kplugd(8)."""
+that verb's entry of kplug(8), and every flag of kplugd --help is in kplugd(8). And the
+journal is documented as the code writes it: every KPLUG_ACTION the code logs has a
+MESSAGE_ID, and kplugd(8) and README.md list every action (README with its MESSAGE_ID)
+and every KPLUG_ field."""
 import os
 import re
 import subprocess
@@ -56,9 +59,35 @@ def main():
     for flag in sorted(help_flags("kplugd")):
         if f"*{flag}*" not in kplugd_man:
             missing.append(f"kplugd(8) lacks {flag}")
+    # The journal: actions with their MESSAGE_IDs (base/logging.cpp), actions and fields used.
+    src = os.path.join(HERE, "..", "..", "src")
+    code = ""
+    for folder, _, files in os.walk(src):
+        for f in files:
+            if f.endswith((".cpp", ".hpp")):
+                code += open(os.path.join(folder, f)).read()
+    ids = dict(re.findall(r'\{"([a-z_]+)", "([0-9a-f]{32})"\}', open(os.path.join(src, "base", "logging.cpp")).read()))
+    # Logged by name, and the load report's (plan/load_report.cpp: "load_failed", "load", ...).
+    report = open(os.path.join(src, "plan", "load_report.cpp")).read().split("std::string action =", 1)[1].split(";", 1)[0]
+    used = set(re.findall(r'"KPLUG_ACTION", "([a-z_]+)"', code)) | set(re.findall(r'"([a-z_]+)"', report))
+    fields = set(re.findall(r'"(KPLUG_[A-Z_]+)"', code))
+    check(len(ids) >= 15, f"{len(ids)} MESSAGE_IDs in base/logging.cpp")
+    readme = open(os.path.join(HERE, "..", "..", "README.md")).read()
+    for action in sorted(used - set(ids)):
+        missing.append(f"KPLUG_ACTION={action} is logged but has no MESSAGE_ID")
+    for action, mid in sorted(ids.items()):
+        if not re.search(rf"\b{action}\b", kplugd_man.split("KPLUG_ACTION", 1)[1].split("|  MODULE", 1)[0]):
+            missing.append(f"kplugd(8) does not list KPLUG_ACTION {action}")
+        if f"| `{action}` | `{mid}` |" not in readme:
+            missing.append(f"README.md's journal table lacks `{action}` with its MESSAGE_ID {mid}")
+    for field in sorted(fields):
+        if field not in kplugd_man:
+            missing.append(f"kplugd(8) does not describe the field {field}")
+        if f"| `{field}` |" not in readme:
+            missing.append(f"README.md's field table lacks {field}")
     for m in missing:
         print(f"missing: {m}")
-    check(not missing, f"every --help flag is in the man pages ({len(missing)} missing)")
+    check(not missing, f"every --help flag and every journal action and field is documented ({len(missing)} missing)")
 
 
 if __name__ == "__main__":
