@@ -35,6 +35,7 @@ VerbRun setup_lsmod(CLI::App& command);
 VerbRun setup_modinfo(CLI::App& command);
 VerbRun setup_insmod(CLI::App& command);
 VerbRun setup_rmmod(CLI::App& command);
+VerbRun setup_completion(CLI::App& command);
 
 inline const Verb verbs[] = {
     {"monitor", "print the kernel's uevents as they arrive (like udevadm monitor --kernel --property)",
@@ -51,6 +52,7 @@ inline const Verb verbs[] = {
     {"modinfo", "show a module's metadata like modinfo, and the present devices it matches", setup_modinfo},
     {"insmod", "insert a module file with parameters, like insmod (root)", setup_insmod},
     {"rmmod", "remove loaded modules, like rmmod, naming what holds them (root)", setup_rmmod},
+    {"completion", "print the bash, zsh or fish completion script (the package installs them)", setup_completion},
 };
 
 // Exit codes shared by the verbs: base/exit_code.hpp.

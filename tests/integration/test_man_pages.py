@@ -6,7 +6,9 @@ MESSAGE_ID, and kplugd(8) and README.md list every action (README with its MESSA
 and every KPLUG_ field."""
 import os
 import re
+import shutil
 import subprocess
+import tempfile
 
 from common import BIN, HERE, check, fail
 
@@ -85,6 +87,24 @@ def main():
             missing.append(f"kplugd(8) does not describe the field {field}")
         if f"| `{field}` |" not in readme:
             missing.append(f"README.md's field table lacks {field}")
+    # The catalog: one entry per MESSAGE_ID, each saying what to do, and journalctl reads it.
+    catalog_file = os.path.join(HERE, "..", "..", "packaging", "systemd", "kplug.catalog")
+    catalog = dict(re.findall(r"^-- ([0-9a-f]{32})\n(.*?)(?=^-- |\Z)", open(catalog_file).read(), re.M | re.S))
+    for action, mid in sorted(ids.items()):
+        if mid not in catalog:
+            missing.append(f"kplug.catalog has no entry for {action} ({mid})")
+        elif not re.search(r"^Subject: .+", catalog[mid], re.M) or len(catalog[mid].split("\n\n", 1)[-1]) < 80:
+            missing.append(f"kplug.catalog's entry for {action} lacks a Subject or an explanation")
+    for mid in sorted(set(catalog) - set(ids.values())):
+        missing.append(f"kplug.catalog has an entry {mid} that no action uses")
+    root = tempfile.mkdtemp(prefix="kplug-catalog-")
+    os.makedirs(os.path.join(root, "usr/lib/systemd/catalog"))
+    shutil.copy(catalog_file, os.path.join(root, "usr/lib/systemd/catalog"))
+    subprocess.run(["journalctl", f"--root={root}", "--update-catalog"], check=True)
+    listed = subprocess.run(["journalctl", f"--root={root}", "--list-catalog"], capture_output=True, text=True).stdout
+    check(len(re.findall(r"^[0-9a-f]{32} kplug: ", listed, re.M)) == len(catalog) == len(ids),
+          f"journalctl --update-catalog reads kplug.catalog: {len(catalog)} entries, one per MESSAGE_ID")
+    shutil.rmtree(root)
     for m in missing:
         print(f"missing: {m}")
     check(not missing, f"every --help flag and every journal action and field is documented ({len(missing)} missing)")
