@@ -41,7 +41,22 @@ std::string typo_hint(CLI::App& app, int argc, char** argv) {
       std::string hint = did_you_mean(name, known);
       return fmt::format("unknown option '{}'{}", name, hint.empty() ? "" : fmt::format("; did you mean '{}'?", hint));
     }
-    if (verb || arg.starts_with("-")) continue;
+    if (arg.starts_with("-")) continue;
+    if (verb) {
+      // A verb with verbs of its own (`rules check`): the next word must be one of them.
+      auto nested = verb->get_subcommands({});
+      if (nested.empty()) continue;  // an operand
+      std::vector<std::string> names;
+      for (const CLI::App* n : nested) names.push_back(n->get_name());
+      if (std::find(names.begin(), names.end(), arg) != names.end()) {
+        verb = verb->get_subcommand(arg);
+        continue;
+      }
+      std::string hint = did_you_mean(arg, names);
+      return fmt::format("unknown verb '{} {}'{}", verb->get_name(), arg,
+                         hint.empty() ? fmt::format(" ({} verbs: {})", verb->get_name(), fmt::join(names, ", "))
+                                      : fmt::format("; did you mean '{} {}'?", verb->get_name(), hint));
+    }
     try {
       verb = app.get_subcommand(arg);
     } catch (const CLI::OptionNotFound&) {

@@ -2,7 +2,7 @@
 """The man pages say what --help says: every long flag each kplug verb's --help lists is in
 that verb's entry of kplug(8), and every flag of kplugd --help is in kplugd(8). And the
 journal is documented as the code writes it: every KPLUG_ACTION the code logs has a
-MESSAGE_ID, and kplugd(8) and README.md list every action (README with its MESSAGE_ID)
+MESSAGE_ID, and kplugd(8) and docs/service.md list every action (with its MESSAGE_ID)
 and every KPLUG_ field."""
 import os
 import re
@@ -74,19 +74,19 @@ def main():
     used = set(re.findall(r'"KPLUG_ACTION", "([a-z_]+)"', code)) | set(re.findall(r'"([a-z_]+)"', report))
     fields = set(re.findall(r'"(KPLUG_[A-Z_]+)"', code))
     check(len(ids) >= 15, f"{len(ids)} MESSAGE_IDs in base/logging.cpp")
-    readme = open(os.path.join(HERE, "..", "..", "README.md")).read()
+    readme = open(os.path.join(HERE, "..", "..", "docs", "service.md")).read()  # the journal tables
     for action in sorted(used - set(ids)):
         missing.append(f"KPLUG_ACTION={action} is logged but has no MESSAGE_ID")
     for action, mid in sorted(ids.items()):
         if not re.search(rf"\b{action}\b", kplugd_man.split("KPLUG_ACTION", 1)[1].split("|  MODULE", 1)[0]):
             missing.append(f"kplugd(8) does not list KPLUG_ACTION {action}")
         if f"| `{action}` | `{mid}` |" not in readme:
-            missing.append(f"README.md's journal table lacks `{action}` with its MESSAGE_ID {mid}")
+            missing.append(f"docs/service.md's journal table lacks `{action}` with its MESSAGE_ID {mid}")
     for field in sorted(fields):
         if field not in kplugd_man:
             missing.append(f"kplugd(8) does not describe the field {field}")
         if f"| `{field}` |" not in readme:
-            missing.append(f"README.md's field table lacks {field}")
+            missing.append(f"docs/service.md's field table lacks {field}")
     # The catalog: one entry per MESSAGE_ID, each saying what to do, and journalctl reads it.
     catalog_file = os.path.join(HERE, "..", "..", "packaging", "systemd", "kplug.catalog")
     catalog = dict(re.findall(r"^-- ([0-9a-f]{32})\n(.*?)(?=^-- |\Z)", open(catalog_file).read(), re.M | re.S))

@@ -24,6 +24,9 @@ def main():
     shipped = os.path.join(TOP, "rules")
     r = run("rules", "check", shipped)
     check(r.returncode == 0 and "no problems" in r.stdout, f"the shipped rules are clean: {r.stdout.strip()}")
+    demo = os.path.join(TOP, "docs", "examples", "50-kplug-demo.yaml")
+    r = run("rules", "check", demo, os.path.join(TOP, "docs", "examples", "90-examples.yaml"))
+    check(r.returncode == 0 and "no problems" in r.stdout, f"the example rules are clean: {r.stdout.strip()}")
 
     with tempfile.TemporaryDirectory() as tmp:
         bad = os.path.join(tmp, "10-bad.yaml")
@@ -78,7 +81,7 @@ def main():
         with open(event, "w") as f:
             f.write("ACTION=add\nDEVPATH=/devices/pci0000:00/0000:00:02.0/usb1/1-1/1-1:1.0\nSUBSYSTEM=usb\n"
                     "MODALIAS=usb:v0627p0001d0000dc00dsc00dp00ic03isc01ip01in00\n")
-        r = run("test", "--rules", shipped, "--modules-dir", MODULES_DIR, "--event", event)
+        r = run("test", "--rules", shipped, "--rules", demo, "--modules-dir", MODULES_DIR, "--event", event)
         check(r.returncode == 0, f"kplug test exits 0 ({r.stderr.strip()})")
         out = r.stdout
         check("MATCH    autoload (" in out and "no match usb-hello-demo (" in out, "it says which rules matched")

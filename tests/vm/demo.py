@@ -6,8 +6,8 @@ and stream kplugd's log and the kernel's messages live, each with its own prefix
 usage: demo.py [--interactive | --shell] [--grace SECONDS]
   --interactive   after start-up, read monitor commands from you instead of the script
   --shell         a root shell in the VM on this terminal, with the demo modules built in
-                  ~/kmods and kplugd running: the place to follow README.md's
-                  "Play with Linux" (Ctrl-A c: QEMU monitor, Ctrl-A x or poweroff: quit)
+                  ~/kmods and kplugd running: the place to follow
+                  docs/tutorial.md (Ctrl-A c: QEMU monitor, Ctrl-A x or poweroff: quit)
 """
 import argparse
 import os

@@ -43,7 +43,7 @@ KEEP = ("drivers/usb/core/", "drivers/usb/common/", "drivers/usb/host/", "driver
 TEST_TOOLS = ("tests/forge_uevent",)
 # What the VM installs from the build directory (`cmake --install` needs the man pages too):
 # built before every install, so a fresh build directory works as well as a full one.
-VM_TARGETS = ("kplugd", "kplug", "man", "forge_uevent")
+VM_TARGETS = ("kplugd", "kplug", "man", "completion", "forge_uevent")
 
 
 class VMError(Exception):
@@ -203,7 +203,7 @@ export PS1='(vm) \w # '
 cd /root
 echo
 echo "  kplug tutorial VM: Debian's kernel $(uname -r), kplugd running (log: /tmp/kplugd.log)."
-echo "  The demo modules are built in ~/kmods; README.md's 'Play with Linux' walks through them."
+echo "  The demo modules are built in ~/kmods; docs/tutorial.md walks through them."
 echo "  Ctrl-A c switches to the QEMU monitor (device_add usb-ccid,id=card,bus=xhci.0,port=1) and back;"
 echo "  'poweroff' or Ctrl-A x leaves."
 echo
@@ -289,6 +289,10 @@ def _build_initramfs(build, bin_dir, name, keep, udev):
     sh(["cmake", "--build", bin_dir, "--target", *VM_TARGETS, "-j", str(os.cpu_count() or 2)])
     sh(["cmake", "--install", bin_dir, "--prefix", "/usr", "--strip"], env=dict(os.environ, DESTDIR=stage))
     installed = [os.path.join(stage, "usr", "sbin", "kplugd"), os.path.join(stage, "usr", "bin", "kplug")]
+    # The demo modules' rules, installed from the examples as the tutorial does.
+    os.makedirs(os.path.join(stage, "etc", "kplug", "rules.d"), exist_ok=True)
+    shutil.copy(os.path.join(stage, "usr", "share", "doc", "kplug", "examples", "50-kplug-demo.yaml"),
+                os.path.join(stage, "etc", "kplug", "rules.d"))
     tools = [os.path.join(bin_dir, t) for t in TEST_TOOLS] + [shutil.which("kmod"), "/bin/bash"]
     for t in tools:
         shutil.copy(t, os.path.join(stage, "usr", "sbin", os.path.basename(t)))

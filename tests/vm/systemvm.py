@@ -22,7 +22,6 @@ The agent and QMP work as in kplugvm.VM; reboot() powers the VM off and boots it
 in a new QEMU from the same disks. The console (kernel and systemd) is in BUILD/system-vm/console.log.
 """
 import base64
-import glob
 import hashlib
 import os
 import shutil
@@ -74,16 +73,12 @@ LABEL=KPLUGDATA /data ext4 defaults 0 0
 
 
 def _deb(build):
-    """The .deb of this build, packed afresh as scripts/package packs it."""
-    log("packing the .deb (cmake --build, cpack -G DEB)")
-    sh(["cmake", "--build", build, "--target", "kplugd", "kplug", "man", "-j", str(os.cpu_count() or 2)])
-    for old in glob.glob(os.path.join(build, "package", "kplug_*.deb")):
-        os.unlink(old)
-    sh(["cpack", "-G", "DEB"], cwd=build)
-    debs = sorted(glob.glob(os.path.join(build, "package", "kplug_*.deb")))
-    if not debs:
-        raise VMError("cpack made no .deb")
-    return debs[-1]
+    """The .deb of this source, built afresh by scripts/package (dpkg-buildpackage)."""
+    log("building the .deb with scripts/package")
+    out = sh([os.path.join(TOP, "scripts", "package")], env=dict(os.environ, KPLUG_BUILD_DIR=build)).split()
+    if not out or not out[-1].endswith(".deb"):
+        raise VMError("scripts/package made no .deb")
+    return out[-1]
 
 
 def _depends(deb):

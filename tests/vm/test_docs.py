@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The tutorial is tested: every command that README.md's "Play with Linux" and the
+"""The tutorial is tested: every command that docs/tutorial.md ("Play with Linux") and the
 kmods/*/README.md files tell the reader to type in the VM is run there, in order, in one
 shell per stretch of commands (so `cd`, `exec 3< FILE` and `&` jobs carry on as they
 would for the reader), and
@@ -28,8 +28,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kplugvm import TOP, VM, VMError, run_main  # noqa: E402
 
-# In the order the top-level README walks through them.
-TUTORIAL = ["README.md"] + [f"kmods/{d}/README.md" for d in
+# In the order docs/tutorial.md walks through them.
+TUTORIAL = ["docs/tutorial.md"] + [f"kmods/{d}/README.md" for d in
                             ("insmod", "modinfo", "lsmod", "rmmod", "hotplug", "usb_hello")]
 CHECK = re.compile(r"<!--\s*check:\s*(.*?)\s*-->", re.S)
 
@@ -40,10 +40,6 @@ def sessions(path):
     """The steps of PATH: ("sh", cmd, expected), ("qemu", cmd, expected), ("check", words)."""
     with open(os.path.join(TOP, path)) as f:
         text = f.read()
-    if path == "README.md":  # only the tutorial section
-        start = text.index("\n## Play with Linux")
-        end = text.find("\n## ", start + 1)
-        text = text[start:end if end > 0 else len(text)]
     steps, in_block, fence = [], False, None
     for line in text.splitlines():
         if line.startswith("```"):

@@ -108,6 +108,9 @@ def plug_cycle(vm, label, expect_unload):
                               lambda e: e.get("MODULE") == "usb_hello" and e.get("KPLUG_ACTION") == "unload")
         check(has_fields(unload, "KPLUG_ACTION", "MODULE"),
               f"{label}: unplugging unloads usb_hello, in the journal: {unload.get('MESSAGE')}")
+        explained = vm.run("journalctl -x -u kplugd --no-pager MESSAGE_ID=6f2a9984f2e048f99b414072d6483f39", check=False)
+        check("Subject: kplugd unloaded module usb_hello" in explained and "grace period ended" in explained,
+              f"{label}: journalctl -x explains the unload from kplug's catalog")
     return entry
 
 
@@ -127,11 +130,26 @@ def main():
         check("nvme" in udevd_modules and "nvme" not in vm.initrd_modules and
               vm.run("findmnt -n -o SOURCE /data", check=False).strip(),
               "udevd loaded nvme (not in the initramfs) and /data is mounted")
-        out = vm.run("dpkg -i /root/kplug.deb", timeout=120)
+        vm.run("dpkg -i /root/kplug.deb", timeout=120)
         check(vm.run("systemctl is-active kplugd", check=False).strip() == "active",
               "dpkg -i: the postinst enabled and started kplugd.service")
         check(vm.run("systemctl is-enabled kplugd", check=False).strip() == "enabled", "kplugd.service is enabled")
-        del out
+        # Debian's semantics under a running systemd: an administrator's disable survives
+        # an upgrade (the same package with a higher version), enabling again works.
+        vm.run("dpkg-deb -R /root/kplug.deb /tmp/up && sed -i 's/^Version: .*/Version: 99.0.0/' /tmp/up/DEBIAN/control"
+               " && dpkg-deb -b /tmp/up /root/kplug-up.deb >/dev/null && rm -rf /tmp/up")
+        vm.run("systemctl disable kplugd")
+        vm.run("dpkg -i /root/kplug-up.deb", timeout=120)
+        check(vm.run("systemctl is-enabled kplugd", check=False).strip() == "disabled" and
+              "99.0.0" in vm.run("dpkg-query -W -f='${Version}' kplug"),
+              "systemctl disable, then an upgrade to 99.0.0: kplugd.service stays disabled")
+        vm.run("systemctl enable --now kplugd")
+        # The demo modules' rule, from the examples the package ships (not a shipped rule).
+        check("usb-hello-demo" not in vm.run("cat /usr/lib/kplug/rules.d/*.yaml"), "no demo rule among the shipped rules")
+        vm.run("cp /usr/share/doc/kplug/examples/50-kplug-demo.yaml /etc/kplug/rules.d/ && systemctl reload kplugd")
+        # The journal explains kplug's messages (the catalog, compiled by systemd's trigger).
+        explained = vm.run("journalctl --list-catalog | grep -c ' kplug: '", check=False).strip()
+        check(explained == "18", f"journalctl knows kplug's catalog: {explained} entries")
 
         # ---- a: beside udevd's loader
         vm.reboot()

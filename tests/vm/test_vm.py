@@ -451,7 +451,8 @@ def scenario_installed(vm):
     check("xhci_pci" in vm.loaded_modules(), "coldplug loaded xhci_pci")
     vm.plug("usb-ccid", "c1")
     vm.wait_until(lambda: "usb_hello" in vm.loaded_modules(), "usb_hello to load", timeout=60)
-    check("rule 'usb-hello-demo'" in kplugd_log(vm), "the shipped rule in /usr/lib/kplug/rules.d applied")
+    check("rule 'usb-hello-demo'" in kplugd_log(vm),
+          "the demo rule, copied from /usr/share/doc/kplug/examples into /etc/kplug/rules.d, applied")
     status = vm.run("kplug status")
     check("loads" in status or "loaded" in status, "kplug status reaches kplugd on the default socket /run/kplug/control.sock")
     vm.run("test -s /run/kplug/state.json")
