@@ -28,13 +28,14 @@ const std::map<std::string, std::string> value_kinds = {
     {"--socket", "path"},           {"--state-file", "path"},   {"--event", "path"},
     {"--config", "path"},           {"--modprobe-config", "path"}, {"--subsystem", "subsystem"},
     {"--action", "action"},         {"--devpath", "devpath"},   {"--field", "field"},
-    {"--log-level", "level"},
+    {"--log-level", "level"},       {"--format", "format"},     {"--metrics-file", "path"},
 };
 
 // What a verb's operands are, for the verbs that take any.
 const std::map<std::string, std::string> operand_kinds = {
     {"rules check", "path"}, {"insmod", "ko"}, {"rmmod", "module"},
     {"modinfo", "module-or-ko"}, {"match", "value"}, {"completion", "shell"},
+    {"info", "devpath"}, {"doctor", "devpath"},
 };
 
 // The values the fixed kinds offer, as shell words (the same in every shell).
@@ -43,6 +44,7 @@ const std::map<std::string, std::string> fixed_values = {
     {"level", "trace debug info warn error off"},
     {"field", "filename alias author description license version parm depends softdep firmware vermagic"},
     {"shell", "bash zsh fish"},
+    {"format", "text json prometheus"},
 };
 
 struct Flag {
@@ -117,7 +119,7 @@ std::vector<std::string> flags_of_kind(const std::vector<Command>& commands, con
   return out;
 }
 
-const char* const all_kinds[] = {"dir", "path", "subsystem", "action", "devpath", "field", "level", "value"};
+const char* const all_kinds[] = {"dir", "path", "subsystem", "action", "devpath", "field", "level", "format", "value"};
 
 // ---- bash
 void bash(const std::vector<Command>& commands, const std::vector<Flag>& global, std::ostream& out) {

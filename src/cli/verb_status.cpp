@@ -8,6 +8,7 @@
 #include "control/client.hpp"
 #include "control/protocol.hpp"
 #include "cli/verbs.hpp"
+#include "control/metrics.hpp"
 
 namespace kplug::cli {
 
@@ -16,6 +17,7 @@ namespace {
 struct StatusOptions {
   std::string socket = default_control_socket;
   bool json = false;
+  std::string format = "text";
 };
 
 int run_status(const StatusOptions& o) {
@@ -25,8 +27,12 @@ int run_status(const StatusOptions& o) {
   if (!reply) return std::cerr << "kplug status: " << reply.error() << '\n', exit_failure;
   auto status = control::status_from_json(*reply);
   if (!status) return std::cerr << "kplug status: " << status.error() << '\n', exit_failure;
-  if (o.json) {
+  if (o.json || o.format == "json") {
     std::cout << control::to_line(control::to_json(*status));
+    return exit_ok;
+  }
+  if (o.format == "prometheus") {
+    std::cout << control::prometheus_text(*status);
     return exit_ok;
   }
   const auto& r = *status;
@@ -68,7 +74,10 @@ int run_status(const StatusOptions& o) {
 VerbRun setup_status(CLI::App& command) {
   auto o = std::make_shared<StatusOptions>();
   command.add_option("--socket", o->socket, "kplugd's control socket")->capture_default_str();
-  command.add_flag("--json", o->json, "print kplugd's answer as JSON (docs/control-protocol.md)");
+  command.add_flag("--json", o->json, "print kplugd's answer as JSON (docs/control-protocol.md); --format json");
+  command.add_option("--format", o->format, "text, json, or prometheus (metrics in Prometheus's text format)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"text", "json", "prometheus"}));
   return [o] { return run_status(*o); };
 }
 

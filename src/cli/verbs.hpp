@@ -35,6 +35,8 @@ VerbRun setup_lsmod(CLI::App& command);
 VerbRun setup_modinfo(CLI::App& command);
 VerbRun setup_insmod(CLI::App& command);
 VerbRun setup_rmmod(CLI::App& command);
+VerbRun setup_doctor(CLI::App& command);
+VerbRun setup_info(CLI::App& command);
 VerbRun setup_completion(CLI::App& command);
 
 inline const Verb verbs[] = {
@@ -43,6 +45,9 @@ inline const Verb verbs[] = {
     {"match", "resolve MODALIAS strings to module names, like modprobe -R", setup_match},
     {"rules", "work with rule files: 'kplug rules check [PATH...]'", setup_rules},
     {"test", "explain what kplugd would do with one event, with no side effects", setup_test},
+    {"info", "what a rule can match on a device, as match: blocks ready to paste (--attribute-walk: and its parents)",
+     setup_info},
+    {"doctor", "why a device has no driver: every device's driver, or the reason and what to do", setup_doctor},
     {"status", "what kplugd has seen and done (counters, in-flight loads)", setup_status},
     {"loaded", "the modules kplugd loaded itself, and for which devices", setup_loaded},
     {"reload", "make kplugd re-read its config and rules (root)", setup_reload},

@@ -171,8 +171,12 @@ json to_json(const StatusReply& r) {
   json slow = json::array();
   for (const auto& s : r.slow_loads)
     slow.push_back({{"module", s.module}, {"devpath", s.devpath}, {"running_s", s.running_s}});
+  json failed = json::array();
+  for (const auto& f : r.failed_loads)
+    failed.push_back({{"module", f.module}, {"devpath", f.devpath}, {"errno", f.error}, {"message", f.message},
+                      {"count", f.count}, {"last_unix", f.last_unix}});
   json j = {{"ok", true},         {"version", r.version}, {"uptime_s", r.uptime_s}, {"ready", r.ready},
-            {"dry_run", r.dry_run}, {"counters", counters}, {"slow_loads", slow}};
+            {"dry_run", r.dry_run}, {"counters", counters}, {"slow_loads", slow}, {"failed_loads", failed}};
   for (const auto& [k, v] : r.gauges) j[k] = v;
   return j;
 }
@@ -204,6 +208,15 @@ Result<StatusReply, std::string> status_from_json(const json& j) {
       JsonFields sf(s, "a slow load");
       r.slow_loads.push_back({sf.string("module"), sf.string("devpath"), sf.number("running_s")});
       if (!sf.ok()) return unexpected(sf.error());
+    }
+  const json& failed = f.raw("failed_loads");
+  if (!failed.is_null() && !failed.is_array()) f.fail("failed_loads", "a list");
+  if (failed.is_array())
+    for (const auto& e : failed) {
+      JsonFields ff(e, "a failed load");
+      r.failed_loads.push_back({ff.string("module"), ff.string("devpath"), static_cast<int>(ff.count("errno")),
+                                ff.string("message"), ff.count("count"), ff.number("last_unix")});
+      if (!ff.ok()) return unexpected(ff.error());
     }
   if (!f.ok()) return unexpected(f.error());
   if (!c.ok()) return unexpected(c.error());

@@ -76,6 +76,15 @@ struct SlowLoad {
   double running_s = 0;
 };
 
+// A module kplugd failed to load, from its bounded history (`kplug doctor`).
+struct FailedLoadInfo {
+  std::string module, devpath;
+  int error = 0;
+  std::string message;
+  std::uint64_t count = 0;
+  double last_unix = 0;
+};
+
 struct StatusReply {
   std::string version;
   double uptime_s = 0;
@@ -85,6 +94,7 @@ struct StatusReply {
   std::map<std::string, std::uint64_t> forged_by_shape;     // inside "counters"
   std::map<std::string, std::uint64_t> gauges;  // cache_hits, in_flight, queue_depth, sessions, ...
   std::vector<SlowLoad> slow_loads;
+  std::vector<FailedLoadInfo> failed_loads;  // most recent first
   std::uint64_t counter(const std::string& name) const;
   std::uint64_t gauge(const std::string& name) const;
 };

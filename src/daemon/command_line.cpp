@@ -39,7 +39,7 @@ std::variant<CommandLine, int> parse_command_line(int argc, char** argv) {
   Overrides& o = cl.overrides;
   CLI::App app{description, "kplugd"};
   app.set_version_flag("--version", std::string("kplugd ") + KPLUG_VERSION);
-  std::string config_path, modules_dir, log_level, grace, rcvbuf, control_socket, state_dir;
+  std::string config_path, modules_dir, log_level, grace, rcvbuf, control_socket, state_dir, metrics_file;
   bool dry_run = false, no_coldplug = false, no_unload = false;
   app.add_option("--config", config_path, "config file (default /etc/kplug/config.yaml; a missing default is fine)");
   app.add_option("--modules-dir", modules_dir,
@@ -67,6 +67,9 @@ std::variant<CommandLine, int> parse_command_line(int argc, char** argv) {
   app.add_option("--loader-threads", o.loader_threads, "threads that insert modules (default: two per CPU, at least 4)");
   app.add_option("--control-socket", control_socket, "the control socket (default /run/kplug/control.sock)");
   app.add_option("--state-dir", state_dir, "where the ledger is kept across restarts (default /run/kplug)");
+  app.add_option("--metrics-file", metrics_file,
+                 "write Prometheus metrics to this file (for node_exporter's textfile collector), atomically, "
+                 "when they change, at most every 5 s");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -77,6 +80,7 @@ std::variant<CommandLine, int> parse_command_line(int argc, char** argv) {
   if (app.count("--log-level")) o.log_level = log_level;
   if (app.count("--control-socket")) o.control_socket = control_socket;
   if (app.count("--state-dir")) o.state_dir = state_dir;
+  if (app.count("--metrics-file")) o.metrics_file = metrics_file;
   if (dry_run) o.dry_run = true;
   if (no_coldplug) o.coldplug = false;
   if (no_unload) o.unload = false;

@@ -2,12 +2,14 @@
 #include "daemon/daemon.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 
 #include <spdlog/spdlog.h>
 
 #include "base/logging.hpp"
 #include "base/text.hpp"
+#include "control/metrics.hpp"
 #include "daemon/control_json.hpp"
 #include "daemon/ledger_store.hpp"
 #include "daemon/notify.hpp"
@@ -200,7 +202,11 @@ void Daemon::on_load_done(const LoadJob& job, const LoadResult& result, const st
   switch (result.status) {
     case LoadStatus::loaded:
     case LoadStatus::would_load: ++(coalesced ? counters_.loads_coalesced : counters_.loads_ok); break;
-    case LoadStatus::failed: ++counters_.loads_failed; break;
+    case LoadStatus::failed:
+      ++counters_.loads_failed;
+      failures_.record(job.module, job.devpath, result.error, result.message,
+                       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
+      break;
     default: ++counters_.loads_skipped; break;
   }
   unloader_.on_loaded(job, result, report->unload_on_remove, report->unload_grace);
@@ -228,6 +234,11 @@ void Daemon::start() {
     watchdog_timer_.emplace(io_, *interval / 2);
     do_watchdog();
   }
+  if (!options_.metrics_file.empty()) {
+    metrics_.emplace(io_, options_.metrics_file, std::chrono::seconds(5),
+                     [this] { return control::prometheus_text(status_reply()); });
+    metrics_->start();
+  }
 }
 
 void Daemon::on_coldplug_finished(bool initial) {
@@ -253,6 +264,7 @@ void Daemon::stop(int exit_code) {
   control_.stop();
   coldplug_.stop();
   if (watchdog_timer_) watchdog_timer_->cancel();
+  if (metrics_) metrics_->stop();
   // Rule commands: what runs is killed with its process group, what waits is dropped,
   // so stopping takes moments whatever the rules run.
   commands_.stop();
@@ -358,6 +370,8 @@ control::StatusReply Daemon::status_reply() const {
   r.gauges["commands_running"] = commands_.running();
   r.gauges["commands_queued"] = commands_.queued();
   for (const auto& slow : scheduler_.slow_loads()) r.slow_loads.push_back({slow.module, slow.devpath, slow.seconds});
+  for (const auto& f : failures_.entries())
+    r.failed_loads.push_back({f.module, f.devpath, f.error, f.message, f.count, f.last_unix});
   return r;
 }
 

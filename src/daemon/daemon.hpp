@@ -20,6 +20,8 @@
 #include "daemon/control_service.hpp"
 #include "daemon/counters.hpp"
 #include "daemon/event_queue.hpp"
+#include "daemon/failure_history.hpp"
+#include "daemon/metrics_file.hpp"
 #include "daemon/load_scheduler.hpp"
 #include "daemon/netlink_intake.hpp"
 #include "daemon/rule_commands.hpp"
@@ -109,6 +111,7 @@ class Daemon {
   Reloader reloader_;
   AttrReader attrs_;
   Counters counters_;
+  FailureHistory failures_;  // for `kplug doctor`, through the status reply
   EventQueue queue_;
   // The parts, in the order they are built (each may use those above it).
   LoadScheduler scheduler_;
@@ -119,6 +122,7 @@ class Daemon {
   NetlinkIntake intake_;
   boost::asio::signal_set signals_;
   std::optional<boost::asio::steady_timer> watchdog_timer_;
+  std::optional<MetricsFile> metrics_;  // with metrics_file: set
   std::uint64_t last_seqnum_ = 0;  // highest kernel SEQNUM handled
   std::chrono::steady_clock::time_point started_;
   bool ready_ = false;

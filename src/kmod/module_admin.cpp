@@ -15,6 +15,7 @@
 
 #include <fmt/format.h>
 #include <libkmod.h>
+#include <sys/stat.h>
 
 #include "base/names.hpp"
 #include "kmod/kmod_refs.hpp"
@@ -286,6 +287,29 @@ Result<std::string, std::string> remove_live_module(const KmodContext& ctx, cons
     }
   }
   return name;
+}
+
+ModuleStanding module_standing(const KmodContext& ctx, const std::string& name) {
+  ModuleStanding out;
+  ModuleList found;
+  if (kmod_module_new_from_lookup(ctx.get(), name.c_str(), &found.list) < 0 || !found.list) return out;
+  out.in_index = true;
+  ModuleRef m{kmod_module_ref(found.first())};
+  int state = kmod_module_get_initstate(m.mod);
+  out.builtin = state == KMOD_MODULE_BUILTIN;
+  out.live = state == KMOD_MODULE_LIVE || state == KMOD_MODULE_COMING;
+  if (const char* path = kmod_module_get_path(m.mod)) {
+    out.path = path;
+    struct stat st {};
+    out.file_present = ::stat(path, &st) == 0 && S_ISREG(st.st_mode);
+  }
+  if (!out.builtin) {
+    // A tree for another kernel: modules.builtin says so (the filter drops builtin modules).
+    ModuleList kept;
+    if (kmod_module_apply_filter(ctx.get(), KMOD_FILTER_BUILTIN, found.list, &kept.list) == 0 && !kept.list)
+      out.builtin = true;
+  }
+  return out;
 }
 
 }  // namespace kplug

@@ -54,6 +54,16 @@ std::vector<std::string> unknown_parameters(const ModuleInfo& info, const std::s
 Result<std::string, std::string> insert_module_file(const KmodContext& ctx, const std::string& file,
                                                     const std::string& options);
 
+// Where module NAME stands in ctx's tree and the running kernel (`kplug doctor`).
+struct ModuleStanding {
+  bool in_index = false;      // modules.dep or modules.builtin knows it
+  bool builtin = false;
+  bool live = false;          // loaded now (or loading)
+  std::string path;           // its .ko per modules.dep, "" when none
+  bool file_present = false;  // PATH exists
+};
+ModuleStanding module_standing(const KmodContext& ctx, const std::string& name);
+
 // Removes the loaded module NAME (a path to its .ko also names it), like rmmod: refused,
 // naming the holders, while anything uses it.
 Result<std::string, std::string> remove_live_module(const KmodContext& ctx, const std::string& name);

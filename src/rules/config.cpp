@@ -20,7 +20,7 @@ namespace {
 
 const std::vector<std::string> top_keys = {"modules_dir", "rules_dirs", "autoload", "unload", "receive_buffer",
                                            "coldplug", "loader_threads", "slow_load", "control_socket", "state_dir",
-                                           "log_level", "log_target", "dry_run", "control", "commands"};
+                                           "log_level", "log_target", "dry_run", "control", "commands", "metrics_file"};
 const std::vector<std::string> unload_keys = {"enabled", "grace", "subsystems"};
 const std::vector<std::string> control_keys = {"max_sessions", "max_line", "idle_timeout", "max_output"};
 const std::vector<std::string> command_keys = {"workers", "queue", "timeout"};
@@ -93,6 +93,7 @@ void read_top(YamlReader& r, const std::string& key, const YAML::Node& value, Co
   else if (key == "coldplug") set(r.boolean(value, key), c.coldplug);
   else if (key == "control_socket") set(r.string(value, key), c.control_socket);
   else if (key == "state_dir") set(r.string(value, key), c.state_dir);
+  else if (key == "metrics_file") set(r.string(value, key), c.metrics_file);
   else if (key == "dry_run") set(r.boolean(value, key), c.dry_run);
   else if (key == "slow_load") set(r.duration(value, key), c.slow_load);
   else if (key == "receive_buffer") {

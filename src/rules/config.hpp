@@ -26,6 +26,7 @@ struct Config {
   std::chrono::milliseconds slow_load{10000};  // a load running longer is reported as slow
   std::string control_socket = "/run/kplug/control.sock";  // used by the engine
   std::string state_dir = "/run/kplug";                    // used by the engine
+  std::string metrics_file;  // Prometheus text written here (node_exporter's textfile collector); "" = none
   // The control socket's bounds: it is open to every local user.
   std::size_t control_max_sessions = 64;       // sessions at once (root gets 8 more)
   std::size_t control_max_line = 64 * 1024;    // bytes in one request line

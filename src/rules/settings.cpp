@@ -24,6 +24,7 @@ Result<Settings, Diagnostics> load_settings(const Overrides& o) {
   if (o.receive_buffer) s.options.receive_buffer = *o.receive_buffer;
   if (o.control_socket) s.options.control_socket = *o.control_socket;
   if (o.state_dir) s.options.state_dir = *o.state_dir;
+  if (o.metrics_file) s.options.metrics_file = *o.metrics_file;
   if (o.loader_threads) s.options.loader_threads = *o.loader_threads;
   if (!o.rules_dirs.empty()) s.options.rules_dirs = o.rules_dirs;
 

@@ -499,6 +499,62 @@ def scenario_index(vm):
     check("usb_hello" not in vm.loaded_modules(), f"a blacklist added while kplugd runs applies at the next plug: {line}")
 
 
+def scenario_doctor(vm):
+    """kplug doctor names the reason of each device that lacks a driver: a module
+    blacklisted in modprobe.d (usb-kbd: usbhid), a module whose file went after depmod
+    (usb-storage: usb_storage), an init that fails (usb-serial: kmods/fail_init), a device
+    no module of the VM matches (usb-net); and the card reader is driven by usb_hello,
+    loaded by kplugd for it. Text and JSON, exit 1; once the blacklist goes and the
+    keyboard is announced again, it is no longer listed."""
+    vm.run("mkdir -p /etc/modprobe.d && echo 'blacklist usbhid' > /etc/modprobe.d/kplug-doctor.conf")
+    storage = vm.run(f"modinfo -n usb_storage").strip()
+    vm.run(f"mkdir -p /root/aside && mv {storage} /root/aside/")
+    start_kplugd(vm)
+    for driver, dev_id in (("usb-ccid", "c1"), ("usb-kbd", "k1"), ("usb-storage", "s1"),
+                           ("usb-serial", "u1"), ("usb-net", "n1")):
+        props = {"drive": "stick"} if driver == "usb-storage" else {}
+        if props:
+            vm.qmp("blockdev-add", driver="null-co", **{"node-name": "stick"}, size=16 << 20)
+        vm.plug(driver, dev_id, **props)
+    vm.wait_until(lambda: "usb_hello" in vm.loaded_modules(), "usb_hello to load", timeout=60)
+    vm.wait_until(lambda: "fail_init" in kplugd_log(vm) and "usb_storage" in kplugd_log(vm),
+                  "kplugd's lines for fail_init and usb_storage", timeout=60)
+    vm.run("kplug settle --timeout 60")
+    out = vm.run("kplug doctor --json > /tmp/doctor.json; echo exit=$?", check=False)
+    check("exit=1" in out, f"kplug doctor exits 1 with devices not driven ({out.strip()})")
+    report = json.loads(vm.run("cat /tmp/doctor.json"))
+    by_alias = {}
+    for d in report["devices"]:
+        if d.get("modalias"):
+            by_alias.setdefault(d["modalias"][:14], d)
+    want = {"usb:v08E6p4433": ("driven", "kplugd_this"), "usb:v0627p0001": ("not_driven", "blacklisted"),
+            "usb:v46F4p0001": ("not_driven", "file_missing"), "usb:v0403p6001": ("not_driven", "load_failed"),
+            "usb:v0525pA4A2": ("not_driven", "no_module")}
+    for alias, (verdict, reason) in want.items():
+        d = by_alias.get(alias)
+        check(d is not None and d["verdict"] == verdict and d["reason"] == reason,
+              f"{alias}: {verdict}/{reason}: " + (f"{d['reason']}: {d['text']}" if d else "not listed"))
+    kbd = by_alias["usb:v0627p0001"]
+    check("/etc/modprobe.d/kplug-doctor.conf:1" in kbd["text"], f"the blacklist's file and line: {kbd['text']}")
+    serial = by_alias["usb:v0403p6001"]
+    check("errno 19" in serial["text"] and any("fail_init" in l for l in serial["details"]),
+          f"the failed init: errno and the kernel's line: {serial['text']} {serial['details'][-1:]}")
+    text = vm.run("kplug doctor; echo exit=$?", check=False)
+    print(text)
+    check("NOT DRIVEN" in text and "kplug-doctor.conf:1" in text and "depmod" in text and "exit=1" in text,
+          "the text report says the same, with what to do")
+    # Fix one cause: the blacklist goes, the keyboard is replugged, usbhid loads.
+    vm.run("rm /etc/modprobe.d/kplug-doctor.conf")
+    vm.unplug("k1")
+    vm.plug("usb-kbd", "k2")
+    vm.wait_until(lambda: "usbhid" in vm.loaded_modules(), "usbhid to load once the blacklist is gone", timeout=60)
+    vm.run("kplug settle --timeout 60")
+    report = json.loads(vm.run("kplug doctor --json", check=False))
+    kbd = [d for d in report["devices"] if str(d.get("modalias", "")).startswith("usb:v0627p0001")]
+    check(kbd and all(d["verdict"] == "driven" for d in kbd), "after the fix the keyboard is driven, no longer listed")
+    vm.run(f"mv /root/aside/{os.path.basename(storage)} {storage}")
+
+
 SCENARIOS = {
     "coldplug": scenario_coldplug,
     "plug": scenario_plug,
@@ -513,6 +569,7 @@ SCENARIOS = {
     "modverbs": scenario_modverbs,
     "installed": scenario_installed,
     "index": scenario_index,
+    "doctor": scenario_doctor,
 }
 
 

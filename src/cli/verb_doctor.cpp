@@ -1,0 +1,276 @@
+// `kplug doctor [DEVPATH...] [--json]`: why a device has no driver. Gathers the facts —
+// sysfs (the device, its bound driver and that driver's module), the rules, the module
+// index and modprobe.d, kplugd's ledger and failure history, the kernel log — and lets
+// plan/diagnosis.cpp say what they mean. Exit 0 when every device that could have a
+// driver (a module matches it) has one, 1 otherwise.
+#include <unistd.h>
+
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "base/text.hpp"
+#include "cli/verbs.hpp"
+#include "control/protocol.hpp"
+#include "kmod/modprobe_blacklist.hpp"
+#include "kmod/module_admin.hpp"
+#include "kmod/resolver.hpp"
+#include "plan/diagnosis.hpp"
+#include "plan/load_plan.hpp"
+#include "rules/decision.hpp"
+#include "rules/settings.hpp"
+#include "sysfs/attributes.hpp"
+#include "sysfs/enumerate.hpp"
+#include "sysfs/kernel_log.hpp"
+#include "sysfs/system_view.hpp"
+
+namespace kplug::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct DoctorOptions {
+  std::vector<std::string> devpaths;
+  bool json = false;
+  std::string config_path, modules_dir, socket = default_control_socket;
+};
+
+// What kplugd says about itself: running or not, its ledger and failed loads.
+struct KplugdView {
+  KplugdFacts facts;
+  control::LedgerModules ledger;
+  std::vector<control::FailedLoadInfo> failures;
+  std::string problem;  // why it could not be asked
+};
+
+KplugdView ask_kplugd(const std::string& socket) {
+  KplugdView view;
+  auto client = ControlClient::connect(socket);
+  if (!client) {
+    view.problem = client.error();
+    return view;
+  }
+  auto status = client->request(control::to_json(control::Request{control::RequestKind::status}));
+  auto decoded = status ? control::status_from_json(*status) : unexpected(status.error());
+  if (!decoded) {
+    view.problem = decoded.error();
+    return view;
+  }
+  view.facts = {true, decoded->dry_run};
+  view.failures = decoded->failed_loads;
+  auto loaded = client->request(control::to_json(control::Request{control::RequestKind::loaded}));
+  if (loaded)
+    if (auto ledger = control::loaded_from_json(*loaded)) view.ledger = ledger->modules;
+  return view;
+}
+
+std::string link_name(const fs::path& link) {
+  std::error_code ec;
+  fs::path target = fs::read_symlink(link, ec);
+  return ec ? "" : target.filename().string();
+}
+
+struct Gatherer {
+  const Settings& settings;
+  std::unique_ptr<KmodContext> ctx;       // for module_standing
+  std::unique_ptr<KmodResolver> resolver;
+  const KplugdView& kplugd;
+  std::vector<std::string> kernel_log;
+
+  DeviceFacts facts(const Uevent& ev) {
+    DeviceFacts d;
+    d.devpath = ev.devpath;
+    d.subsystem = ev.subsystem;
+    if (auto m = ev.properties.find("MODALIAS"); m != ev.properties.end() && !m->second.empty()) d.modalias = m->second;
+    fs::path sys = fs::path("/sys") / ev.devpath.substr(1);
+    d.driver = link_name(sys / "driver");
+    if (!d.driver.empty()) {
+      d.driver_module = link_name(sys / "driver" / "module");
+      if (auto it = kplugd.ledger.find(d.driver_module); it != kplugd.ledger.end())
+        d.kplugd_loaded_for = it->second.devices;
+      return d;  // driven: who loaded it is all there is to say
+    }
+    if (!d.modalias) return d;
+    const DaemonOptions& options = settings.options;
+    Decision decision = decide(settings.rules, options, ev, [](const std::string& devpath, const std::string& name) {
+      return read_attribute(devpath, name);
+    });
+    std::optional<std::vector<std::string>> resolved;
+    if (resolver)
+      if (auto r = resolver->resolve(*d.modalias)) resolved = *r;
+    if (decision.ignore) d.autoload_off = "a rule ignores its events";
+    else if (!decision.autoload) d.autoload_off = decision.reason;
+    Decision planning = decision;
+    planning.autoload = true;  // what would load if autoload were on
+    planning.modalias = *d.modalias;
+    LoadPlan plan = plan_loads(ev, planning, resolved);
+    auto add = [&](const std::string& name, bool via_alias, const std::string& rule_blacklist) {
+      ModuleFacts m{name};
+      if (ctx) {
+        ModuleStanding s = module_standing(*ctx, name);
+        m.in_index = s.in_index;
+        m.builtin = s.builtin;
+        m.live = s.live;
+        m.file_present = s.file_present || s.builtin || !s.in_index;
+      }
+      if (via_alias) m.blacklisted_by = find_blacklist(name, options.modprobe_config);
+      m.rule_blacklist = rule_blacklist;
+      d.modules.push_back(m);
+    };
+    for (const auto& load : plan.loads) add(load.job.module, load.job.via_alias, "");
+    for (const auto& skipped : plan.skipped) add(skipped.module, true, skipped.why);
+    for (const auto& f : kplugd.failures)
+      for (const auto& m : d.modules)
+        if (f.module == m.name) d.failures.push_back({f.module, f.error, f.message, f.count, f.last_unix});
+    // The kernel's lines about this device (by its kernel name) or its modules.
+    std::string name = fs::path(ev.devpath).filename();
+    for (const auto& line : kernel_log) {
+      bool about = line.find(name) != std::string::npos;
+      for (const auto& m : d.modules) about = about || line.find(m.name) != std::string::npos;
+      if (about) d.kernel_log.push_back(printable(line));
+    }
+    if (d.kernel_log.size() > 5) d.kernel_log.erase(d.kernel_log.begin(), d.kernel_log.end() - 5);
+    return d;
+  }
+};
+
+const char* verdict_name(Verdict v) {
+  switch (v) {
+    case Verdict::driven: return "driven";
+    case Verdict::not_driven: return "not_driven";
+    case Verdict::nothing_to_autoload: return "nothing_to_autoload";
+  }
+  return "?";
+}
+
+int run_doctor(const DoctorOptions& o) {
+  Overrides overrides;
+  if (!o.config_path.empty()) overrides.config_path = o.config_path;
+  if (!o.modules_dir.empty()) overrides.modules_dir = o.modules_dir;
+  auto settings = load_settings(overrides);
+  if (!settings) {
+    for (const auto& d : settings.error()) std::cerr << d.to_string() << '\n';
+    return exit_failure;
+  }
+  const DaemonOptions& options = settings->options;
+  KplugdView kplugd = ask_kplugd(o.socket);
+
+  Gatherer g{*settings, nullptr, nullptr, kplugd, {}};
+  if (auto ctx = KmodContext::open({options.modules_dir, options.modprobe_config})) g.ctx = std::move(*ctx);
+  else std::cerr << "kplug doctor: " << ctx.error() << " (module facts left out)\n";
+  if (auto ctx = KmodContext::open({options.modules_dir, options.modprobe_config}))
+    g.resolver = std::make_unique<KmodResolver>(std::move(*ctx));
+  std::string log_problem;
+  if (auto log = read_kernel_log()) g.kernel_log = std::move(*log);
+  else log_problem = log.error();
+
+  std::vector<Uevent> devices;
+  if (o.devpaths.empty()) {
+    auto walked = make_sysfs_view()->walk_devices([](const Uevent&) { return true; },
+                                                  [&](Uevent&& ev) { devices.push_back(std::move(ev)); });
+    if (!walked) {
+      std::cerr << "kplug doctor: cannot walk /sys/devices: " << walked.error() << '\n';
+      return exit_failure;
+    }
+  } else {
+    for (const auto& path : o.devpaths) {
+      auto ev = read_device(path);
+      if (!ev) {
+        std::cerr << "kplug doctor: " << ev.error() << '\n';
+        return exit_failure;
+      }
+      devices.push_back(std::move(*ev));
+    }
+  }
+
+  std::vector<std::pair<DeviceFacts, Diagnosis>> results;
+  for (const auto& ev : devices) {
+    DeviceFacts facts = g.facts(ev);
+    Diagnosis diagnosis = diagnose(facts, kplugd.facts);
+    results.emplace_back(std::move(facts), std::move(diagnosis));
+  }
+  auto failing = [](const Diagnosis& d) { return d.verdict == Verdict::not_driven && d.reason != "no_module"; };
+  std::size_t driven = 0, not_driven = 0, no_module = 0, no_modalias = 0;
+  for (const auto& [facts, d] : results) {
+    if (d.verdict == Verdict::driven) ++driven;
+    else if (d.verdict == Verdict::nothing_to_autoload) ++no_modalias;
+    else if (failing(d)) ++not_driven;
+    else ++no_module;
+  }
+  int code = not_driven ? exit_failure : exit_ok;
+
+  if (o.json) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& [facts, d] : results) {
+      nlohmann::json modules = nlohmann::json::array();
+      for (const auto& m : facts.modules)
+        modules.push_back({{"name", m.name}, {"builtin", m.builtin}, {"live", m.live}, {"file_present", m.file_present},
+                           {"blacklisted_by", m.blacklisted_by}, {"rule_blacklist", m.rule_blacklist}});
+      list.push_back({{"devpath", d.devpath}, {"subsystem", facts.subsystem},
+                      {"modalias", facts.modalias ? nlohmann::json(*facts.modalias) : nlohmann::json(nullptr)},
+                      {"verdict", verdict_name(d.verdict)}, {"reason", d.reason}, {"text", d.text},
+                      {"advice", d.advice}, {"details", d.details}, {"driver", facts.driver},
+                      {"driver_module", facts.driver_module}, {"modules", modules}});
+    }
+    nlohmann::json out = {
+        {"kplugd", {{"running", kplugd.facts.running}, {"dry_run", kplugd.facts.dry_run}, {"problem", kplugd.problem}}},
+        {"summary",
+         {{"devices", results.size()}, {"driven", driven}, {"not_driven", not_driven}, {"no_module", no_module},
+          {"no_modalias", no_modalias}}},
+        {"kernel_log", log_problem.empty() ? "read" : log_problem},
+        {"devices", list}};
+    std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+    return code;
+  }
+
+  std::cout << fmt::format("kplugd: {}\n", !kplugd.facts.running ? "not running (" + kplugd.problem + ")"
+                                           : kplugd.facts.dry_run ? "running, in dry-run mode"
+                                                                   : "running");
+  if (!log_problem.empty()) std::cout << "kernel log: " << log_problem << " (probe errors left out)\n";
+  auto section = [&](const char* title, auto&& wanted, bool with_details) {
+    bool first = true;
+    for (const auto& [facts, d] : results) {
+      if (!wanted(d)) continue;
+      if (first) std::cout << '\n' << title << '\n';
+      first = false;
+      std::cout << fmt::format("  {} ({})\n", printable(d.devpath), facts.subsystem);
+      std::cout << "    " << printable(d.text) << '\n';
+      if (!with_details) continue;
+      for (const auto& line : d.details) std::cout << "    | " << printable(line) << '\n';
+      if (!d.advice.empty()) std::cout << "    what to do: " << d.advice << '\n';
+    }
+  };
+  section("NOT DRIVEN (a module matches, no driver is bound):", failing, true);
+  section("NO MODULE MATCHES (no driver module for it in this kernel):",
+          [&](const Diagnosis& d) { return d.verdict == Verdict::not_driven && !failing(d); }, true);
+  section("DRIVEN:", [](const Diagnosis& d) { return d.verdict == Verdict::driven; }, false);
+  std::cout << fmt::format("\n{} device(s): {} driven, {} not driven, {} with no matching module, {} with no "
+                           "MODALIAS (nothing to autoload)\n",
+                           results.size(), driven, not_driven, no_module, no_modalias);
+  return code;
+}
+
+}  // namespace
+
+VerbRun setup_doctor(CLI::App& command) {
+  auto o = std::make_shared<DoctorOptions>();
+  command.add_option("devpath", o->devpaths, "devices to look at (/devices/... or /sys/devices/...; default: all)");
+  command.add_flag("--json", o->json, "the same facts as JSON, for scripts");
+  command.add_option("--config", o->config_path, "config file (default /etc/kplug/config.yaml)");
+  command.add_option("--modules-dir", o->modules_dir, "the lib/modules/VERSION directory (default: the running kernel's)");
+  command.add_option("--socket", o->socket, "kplugd's control socket")->capture_default_str();
+  command.footer(
+      "For each device: driven (its driver, and who loaded the module: kplugd for it, kplugd\n"
+      "for another device, someone else, built in) or not, with the reason in plain words\n"
+      "and what to do: no module matches; blacklisted (modprobe.d file:line or kplug rule);\n"
+      "module file missing (run depmod); loaded but not bound (the kernel's lines); kplugd's\n"
+      "failed loads (errno, count, when); kplugd stopped, in a dry run, or autoload off.\n"
+      "Exit status: 0 when every device a module matches has a driver, 1 otherwise.");
+  return [o] { return run_doctor(*o); };
+}
+
+}  // namespace kplug::cli

@@ -1,0 +1,137 @@
+// `kplug info DEVPATH [--attribute-walk]`: what a rule can match on a device, printed as
+// `match:` blocks ready to paste into a rule file — the device's own keys (subsystem,
+// devtype, driver, modalias, its uevent properties as env:), and with --attribute-walk
+// its sysfs attributes and those of every parent, one block per device (a rule sees the
+// attributes of the device its event is about, so each parent's block matches that
+// parent's own events), like `udevadm info --attribute-walk`.
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "base/names.hpp"
+#include "base/text.hpp"
+#include "cli/verbs.hpp"
+#include "sysfs/attributes.hpp"
+#include "sysfs/enumerate.hpp"
+
+namespace kplug::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct InfoOptions {
+  std::string devpath;
+  bool attribute_walk = false;
+};
+
+// A YAML scalar in double quotes, with what YAML needs escaped.
+std::string quoted(const std::string& value) {
+  std::string out = "\"";
+  for (unsigned char c : value) {
+    if (c == '"' || c == '\\') out += '\\', out += static_cast<char>(c);
+    else if (c < 0x20 || c >= 0x7f) out += fmt::format("\\x{:02x}", c);
+    else out += static_cast<char>(c);
+  }
+  return out + "\"";
+}
+
+// A value usable in a glob as it is: the glob characters are bracketed.
+std::string literal(const std::string& value) {
+  std::string out;
+  for (char c : value) {
+    if (c == '*' || c == '?' || c == '[') out += std::string("[") + c + "]";
+    else out += c;
+  }
+  return out;
+}
+
+// Readable attribute files of DEVPATH (not links, not directories, not write-only), by name.
+std::vector<std::pair<std::string, std::string>> attributes(const std::string& devpath) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::error_code ec;
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(fs::path("/sys") / devpath.substr(1), ec)) {
+    if (entry.is_symlink(ec) || !entry.is_regular_file(ec)) continue;
+    std::string name = entry.path().filename();
+    if (name == "uevent" || !(entry.status(ec).permissions() & fs::perms::owner_read)) continue;
+    names.push_back(name);
+  }
+  std::sort(names.begin(), names.end());
+  for (const auto& name : names) {
+    auto value = read_attribute(devpath, name);
+    if (!value || value->find('\n') != std::string::npos || value->size() > 200) continue;  // one-line values only
+    out.emplace_back(name, *value);
+  }
+  return out;
+}
+
+bool plain_key(const std::string& key) {
+  return !key.empty() && std::all_of(key.begin(), key.end(), [](char c) { return is_key_char(c); });
+}
+
+void print_block(const Uevent& ev, bool with_attributes, bool is_parent) {
+  std::cout << fmt::format("# {} {}\n", is_parent ? "parent device" : "device", printable(ev.devpath));
+  std::cout << "- name: CHANGE-ME\n  match:\n";
+  std::cout << "    action: add\n";
+  std::cout << fmt::format("    devpath: {}\n", quoted(literal(ev.devpath)));
+  if (!ev.subsystem.empty()) std::cout << fmt::format("    subsystem: {}\n", quoted(literal(ev.subsystem)));
+  for (const char* key : {"DEVTYPE", "DRIVER", "MODALIAS"}) {
+    auto it = ev.properties.find(key);
+    if (it == ev.properties.end()) continue;
+    std::string name = key == std::string("DEVTYPE") ? "devtype" : key == std::string("DRIVER") ? "driver" : "modalias";
+    std::cout << fmt::format("    {}: {}\n", name, quoted(literal(it->second)));
+  }
+  std::cout << "    env:\n";
+  for (const auto& [k, v] : ev.properties) {
+    if (k == "ACTION" || k == "DEVPATH" || k == "SUBSYSTEM" || k == "SEQNUM" || !plain_key(k)) continue;
+    std::cout << fmt::format("      {}: {}\n", k, quoted(literal(v)));
+  }
+  if (with_attributes) {
+    auto attrs = attributes(ev.devpath);
+    if (!attrs.empty()) std::cout << "    attr:\n";
+    for (const auto& [name, value] : attrs) std::cout << fmt::format("      {}: {}\n", name, quoted(literal(value)));
+  }
+  std::cout << "# (keep the keys that identify it; delete the others)\n\n";
+}
+
+int run_info(const InfoOptions& o) {
+  auto ev = read_device(o.devpath);
+  if (!ev) {
+    std::cerr << "kplug info: " << ev.error() << '\n';
+    return exit_failure;
+  }
+  print_block(*ev, o.attribute_walk, false);
+  if (!o.attribute_walk) return exit_ok;
+  // Up the chain: every parent directory that is a device (has a uevent file).
+  fs::path path = ev->devpath;
+  while (path.has_parent_path() && path.parent_path() != "/devices" && path.parent_path() != "/") {
+    path = path.parent_path();
+    std::error_code ec;
+    if (!fs::exists(fs::path("/sys") / path.relative_path() / "uevent", ec)) continue;
+    auto parent = read_device(path.string());
+    if (parent) print_block(*parent, true, true);
+  }
+  return exit_ok;
+}
+
+}  // namespace
+
+VerbRun setup_info(CLI::App& command) {
+  auto o = std::make_shared<InfoOptions>();
+  command.add_option("devpath", o->devpath, "the device: /devices/... or /sys/devices/...")->required();
+  command.add_flag("-a,--attribute-walk", o->attribute_walk,
+                   "also its sysfs attributes, and those of every parent device (one block each)");
+  command.footer(
+      "Prints rule `match:` blocks ready to paste into /etc/kplug/rules.d/NAME.yaml; keep the\n"
+      "keys that identify the device, then check with 'kplug test --devpath DEVPATH'.");
+  return [o] { return run_info(*o); };
+}
+
+}  // namespace kplug::cli

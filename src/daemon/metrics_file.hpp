@@ -1,0 +1,41 @@
+// kplugd's metrics in a file for node_exporter's textfile collector (`metrics_file:` in the
+// config, or --metrics-file): rewritten atomically (a temporary file renamed over it)
+// when a value changed, at most once per interval, and once more at stop.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+namespace kplug {
+
+class MetricsFile {
+ public:
+  using Render = std::function<std::string()>;
+  MetricsFile(boost::asio::io_context& io, std::string path, std::chrono::milliseconds interval, Render render);
+  void start();
+  void stop();
+  std::uint64_t writes() const { return writes_; }
+
+ private:
+  void tick();
+  void write_if_changed();
+  boost::asio::io_context& io_;
+  std::string path_;
+  std::chrono::milliseconds interval_;
+  Render render_;
+  std::optional<boost::asio::steady_timer> timer_;
+  std::string last_;          // what was written, without the uptime line
+  std::string last_error_;    // logged once until it changes
+  std::uint64_t writes_ = 0;
+  bool stopped_ = false;
+};
+
+// TEXT without its kplug_uptime_seconds sample: what "changed" compares.
+std::string without_uptime(const std::string& text);
+
+}  // namespace kplug

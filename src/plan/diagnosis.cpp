@@ -1,0 +1,174 @@
+#include "plan/diagnosis.hpp"
+
+#include <algorithm>
+#include <ctime>
+#include <map>
+#include <regex>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+namespace kplug {
+
+namespace {
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string usb_class(const std::string& hex) {
+  static const std::map<std::string, std::string> names = {
+      {"01", "audio"},          {"02", "communications"}, {"03", "HID"},         {"06", "image"},
+      {"07", "printer"},        {"08", "mass storage"},   {"09", "hub"},         {"0a", "CDC data"},
+      {"0b", "smart card"},     {"0e", "video"},          {"e0", "wireless"},    {"ef", "miscellaneous"},
+      {"fe", "application specific"}, {"ff", "vendor specific"}};
+  auto it = names.find(lower(hex));
+  return it == names.end() ? "" : " (" + it->second + ")";
+}
+
+std::string pci_class(const std::string& hex) {
+  static const std::map<std::string, std::string> names = {
+      {"01", "storage"},  {"02", "network"}, {"03", "display"},    {"04", "multimedia"}, {"06", "bridge"},
+      {"07", "communication"}, {"08", "system peripheral"}, {"0c", "serial bus"}, {"0d", "wireless"}};
+  auto it = names.find(lower(hex));
+  return it == names.end() ? "" : " (" + it->second + ")";
+}
+
+std::string when(double unix_seconds) {
+  if (unix_seconds <= 0) return "at an unknown time";
+  std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
+  return std::string("last at ") + buf;
+}
+
+Diagnosis not_driven(const DeviceFacts& d, std::string reason, std::string text, std::string advice) {
+  Diagnosis out{d.devpath, Verdict::not_driven, std::move(reason), std::move(text), std::move(advice), {}};
+  if (d.modalias) {
+    std::string decoded = describe_modalias(*d.modalias);
+    out.details.push_back("MODALIAS " + *d.modalias + (decoded.empty() ? "" : ": " + decoded));
+  }
+  return out;
+}
+
+Diagnosis driven(const DeviceFacts& d) {
+  Diagnosis out{d.devpath, Verdict::driven, "", "", "", {}};
+  const std::string& m = d.driver_module;
+  if (m.empty()) {
+    out.reason = "builtin";
+    out.text = fmt::format("driver {} is built into the kernel", d.driver);
+  } else if (std::find(d.kplugd_loaded_for.begin(), d.kplugd_loaded_for.end(), d.devpath) !=
+             d.kplugd_loaded_for.end()) {
+    out.reason = "kplugd_this";
+    out.text = fmt::format("driver {} (module {}), loaded by kplugd for this device", d.driver, m);
+  } else if (!d.kplugd_loaded_for.empty()) {
+    out.reason = "kplugd_other";
+    out.text = fmt::format("driver {} (module {}), loaded by kplugd for {}", d.driver, m, d.kplugd_loaded_for.front());
+  } else {
+    out.reason = "other_loader";
+    out.text = fmt::format("driver {} (module {}), loaded by someone else (udevd, modprobe, the initramfs)",
+                           d.driver, m);
+  }
+  return out;
+}
+
+}  // namespace
+
+Diagnosis diagnose(const DeviceFacts& d, const KplugdFacts& kplugd) {
+  if (!d.driver.empty()) return driven(d);
+  if (!d.modalias || d.modalias->empty())
+    return {d.devpath, Verdict::nothing_to_autoload, "no_modalias", "no MODALIAS: nothing to autoload", "", {}};
+  if (d.modules.empty())
+    return not_driven(d, "no_module", fmt::format("no module of this kernel matches its MODALIAS"),
+                      "install the package that has its driver (for example firmware or extra-modules packages), "
+                      "or check that it needs a driver module at all");
+  if (!d.autoload_off.empty())
+    return not_driven(d, "autoload_off", fmt::format("kplugd does not autoload for this device: {}", d.autoload_off),
+                      "change that setting or rule, then run 'kplug reload' and 'kplug trigger'");
+
+  // Blacklisted candidates say where; the others are what could still drive it.
+  std::vector<std::string> blacklists;
+  std::vector<const ModuleFacts*> usable;
+  for (const ModuleFacts& m : d.modules) {
+    if (!m.blacklisted_by.empty())
+      blacklists.push_back(fmt::format("{} is blacklisted in modprobe.d ({})", m.name, m.blacklisted_by));
+    else if (!m.rule_blacklist.empty())
+      blacklists.push_back(fmt::format("{} is blacklisted by {}", m.name, m.rule_blacklist));
+    else
+      usable.push_back(&m);
+  }
+  if (usable.empty()) {
+    Diagnosis out = not_driven(d, "blacklisted", fmt::format("{}", fmt::join(blacklists, "; ")),
+                               "remove the blacklist entry if the device should have its driver, then run "
+                               "'kplug reload' and 'kplug trigger'");
+    return out;
+  }
+  for (const ModuleFacts* m : usable)
+    if (!m->builtin && !m->file_present)
+      return not_driven(d, "file_missing",
+                        fmt::format("{} is listed in the module index but its file is missing: the index is out of "
+                                    "date", m->name),
+                        "run 'depmod -a' (or reinstall the package that had the module)");
+  for (const ModuleFacts* m : usable)
+    for (const FailedLoads& f : d.failures)
+      if (f.module == m->name && !m->live) {
+        Diagnosis out = not_driven(
+            d, "load_failed",
+            fmt::format("kplugd tried to load {} and failed {} time(s), {}: {} (errno {})", f.module, f.count,
+                        when(f.last_unix), f.message, f.error),
+            "the kernel log says why the module's init failed (journalctl -k, dmesg)");
+        out.details.insert(out.details.end(), d.kernel_log.begin(), d.kernel_log.end());
+        return out;
+      }
+  for (const ModuleFacts* m : usable)
+    if (m->live || m->builtin) {
+      Diagnosis out = not_driven(
+          d, "not_bound",
+          fmt::format("{} is {} but no driver is bound to the device: its probe failed or it does not support it",
+                      m->name, m->builtin ? "built in" : "loaded"),
+          "the kernel log names the probe error (journalctl -k, dmesg)");
+      out.details.insert(out.details.end(), d.kernel_log.begin(), d.kernel_log.end());
+      return out;
+    }
+  std::vector<std::string> names;
+  for (const ModuleFacts* m : usable) names.push_back(m->name);
+  if (!kplugd.running)
+    return not_driven(d, "kplugd_not_running",
+                      fmt::format("kplugd is not running, and nobody loaded {}", fmt::join(names, ", ")),
+                      "start it (systemctl start kplugd), or load it by hand: modprobe " + names.front());
+  if (kplugd.dry_run)
+    return not_driven(d, "dry_run",
+                      fmt::format("kplugd runs in dry-run mode: it would load {} but loads nothing",
+                                  fmt::join(names, ", ")),
+                      "run kplugd without --dry-run (or dry_run: false in its config)");
+  return not_driven(d, "not_loaded", fmt::format("nobody has loaded {} for it yet", fmt::join(names, ", ")),
+                    fmt::format("ask the kernel to announce it again: kplug trigger --subsystem {}",
+                                d.subsystem.empty() ? "SUBSYSTEM" : d.subsystem));
+}
+
+std::string describe_modalias(const std::string& alias) {
+  std::smatch m;
+  static const std::regex usb(R"(^usb:v([0-9A-Fa-f]{4})p([0-9A-Fa-f]{4}).*dc([0-9A-Fa-f]{2}).*ic([0-9A-Fa-f]{2}))");
+  static const std::regex pci(R"(^pci:v0000([0-9A-Fa-f]{4})d0000([0-9A-Fa-f]{4}).*bc([0-9A-Fa-f]{2})sc([0-9A-Fa-f]{2}))");
+  static const std::regex hid(R"(^hid:b([0-9A-Fa-f]{4})g[0-9A-Fa-f]{4}v0000([0-9A-Fa-f]{4})p0000([0-9A-Fa-f]{4}))");
+  if (std::regex_search(alias, m, usb)) {
+    std::string cls = m[3].str() != "00" ? fmt::format("device class {}{}", lower(m[3]), usb_class(m[3]))
+                                         : fmt::format("interface class {}{}", lower(m[4]), usb_class(m[4]));
+    return fmt::format("USB vendor {} product {}, {}", lower(m[1]), lower(m[2]), cls);
+  }
+  if (std::regex_search(alias, m, pci))
+    return fmt::format("PCI vendor {} device {}, class {}{}{}", lower(m[1]), lower(m[2]), lower(m[3]), lower(m[4]),
+                       pci_class(m[3]));
+  if (std::regex_search(alias, m, hid))
+    return fmt::format("HID bus {} vendor {} product {}", lower(m[1]), lower(m[2]), lower(m[3]));
+  for (const char* bus : {"platform:", "acpi:", "of:", "virtio:", "input:", "scsi:", "serio:"}) {
+    if (alias.rfind(bus, 0) == 0)
+      return fmt::format("{} device {}", std::string(bus, std::string(bus).size() - 1), alias.substr(std::string(bus).size()));
+  }
+  return "";
+}
+
+}  // namespace kplug

@@ -1,0 +1,74 @@
+// `kplug doctor`'s reasoning: why a device has a driver or not, from facts gathered
+// elsewhere (sysfs, the module index, modprobe.d, kplugd's ledger and failure history,
+// the kernel log). Pure: the facts are plain values, so every reason is unit-tested with
+// a fake system; the CLI gathers the facts and prints the result.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace kplug {
+
+// Where a module stands for one device.
+struct ModuleFacts {
+  std::string name;
+  bool in_index = true;       // listed in modules.alias/modules.dep
+  bool file_present = true;   // its .ko file exists (false: the index is out of date)
+  bool builtin = false;       // part of the kernel image
+  bool live = false;          // in /proc/modules
+  std::string blacklisted_by; // "" or where: "/etc/modprobe.d/x.conf:3" (modprobe.d)
+  std::string rule_blacklist; // "" or where: "rule 'no-beeps' (/etc/kplug/rules.d/10.yaml:2)"
+};
+
+// kplugd's failed loads of one module, from its bounded history.
+struct FailedLoads {
+  std::string module;
+  int error = 0;             // errno of the last failure
+  std::string message;       // "No such device"
+  std::uint64_t count = 0;   // failures remembered
+  double last_unix = 0;      // when the last one happened (seconds since the epoch)
+};
+
+struct KplugdFacts {
+  bool running = false;
+  bool dry_run = false;
+};
+
+struct DeviceFacts {
+  std::string devpath;
+  std::string subsystem;
+  std::optional<std::string> modalias;
+  std::string driver;              // the bound driver's name, "" when none
+  std::string driver_module;       // the module that provides DRIVER ("" when built in)
+  std::vector<ModuleFacts> modules;  // what its MODALIAS (and the rules) name, in order
+  std::string autoload_off;        // "" or the rule/config that turns autoload off
+  std::vector<std::string> kplugd_loaded_for;  // devices kplugd loaded DRIVER_MODULE for
+  std::vector<FailedLoads> failures;           // kplugd's failures for these modules
+  std::vector<std::string> kernel_log;         // kernel log lines naming the device or module
+};
+
+enum class Verdict {
+  driven,               // a driver is bound
+  not_driven,           // it could have a driver and has none
+  nothing_to_autoload,  // no MODALIAS: nothing for a module loader to do
+};
+
+struct Diagnosis {
+  std::string devpath;
+  Verdict verdict = Verdict::not_driven;
+  std::string reason;  // a stable code: "no_module", "blacklisted", "load_failed", ...
+  std::string text;    // the reason in plain words
+  std::string advice;  // what to do ("" when nothing)
+  std::vector<std::string> details;  // supporting lines: kernel log, MODALIAS decoding
+};
+
+// What one device's facts mean.
+Diagnosis diagnose(const DeviceFacts& device, const KplugdFacts& kplugd);
+
+// "vendor 08e6 product 4433, interface class 0b (smart card)" from a MODALIAS, "" when
+// the bus is not one it knows (usb, pci, hid, platform, of, acpi, virtio).
+std::string describe_modalias(const std::string& modalias);
+
+}  // namespace kplug

@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""kplug doctor, kplug info and the metrics, on the host (the VM scenario vm.doctor has
+the real failures): with a dry-run kplugd, `kplug doctor` reads every present device,
+reports kplugd's dry run as the reason for the devices a module matches, gives JSON with
+the same facts and exits 1; without kplugd it says so; a named device is taken with or
+without /sys. `kplug info --attribute-walk` blocks pasted into a rule file make `kplug
+test` match the device. `kplug status --format prometheus` and kplugd's --metrics-file
+pass `promtool check metrics` (promtool from Debian's prometheus package, unpacked into
+the build tree, never installed) and the file follows the counters."""
+import json
+import os
+import re
+import subprocess
+import tempfile
+import time
+
+from common import BIN, MODULES_DIR, check, control_socket_path, fail, kplugd, require_environment, write_uevent
+
+KPLUG = os.path.join(BIN, "kplug")
+
+
+def run(*argv):
+    return subprocess.run([KPLUG, *argv], capture_output=True, text=True, timeout=120)
+
+
+def promtool():
+    """BIN/tools/promtool, taken from Debian's prometheus package once."""
+    dest = os.path.join(BIN, "tools", "promtool")
+    if os.path.exists(dest):
+        return dest
+    work = tempfile.mkdtemp(prefix="kplug-promtool-")
+    os.chmod(work, 0o777)  # apt-get download drops privileges to _apt
+    r = subprocess.run(["apt-get", "download", "-q", "prometheus"], cwd=work, capture_output=True, text=True)
+    if r.returncode != 0:
+        subprocess.run(["apt-get", "update", "-qq"], check=True)
+        subprocess.run(["apt-get", "download", "-q", "prometheus"], cwd=work, check=True)
+    deb = [f for f in os.listdir(work) if f.endswith(".deb")][0]
+    subprocess.run(["dpkg-deb", "-x", os.path.join(work, deb), os.path.join(work, "root")], check=True)
+    os.makedirs(os.path.dirname(dest), exist_ok=True)
+    os.replace(os.path.join(work, "root", "usr", "bin", "promtool"), dest)
+    return dest
+
+
+def check_metrics(text, what):
+    r = subprocess.run([promtool(), "check", "metrics"], input=text, capture_output=True, text=True)
+    problems = (r.stdout + r.stderr).strip()
+    check(r.returncode == 0 and not problems, f"promtool check metrics passes {what}" + (f": {problems}" if problems else ""))
+
+
+def main():
+    require_environment()
+    # Without kplugd.
+    r = run("doctor", "--socket", "/nonexistent.sock", "--modules-dir", MODULES_DIR, "/sys/devices/virtual/net/lo")
+    check("kplugd: not running" in r.stdout and "nothing to autoload" not in r.stderr,
+          f"doctor without kplugd says so: {r.stdout.splitlines()[0]}")
+
+    sock = control_socket_path()
+    metrics = os.path.join(tempfile.mkdtemp(prefix="kplug-metrics-"), "kplug.prom")
+    d = kplugd("--dry-run", "--control-socket", sock, "--metrics-file", metrics)
+    try:
+        d.wait_for(lambda l: "coldplug complete" in l, what="coldplug")
+        r = run("doctor", "--socket", sock, "--modules-dir", MODULES_DIR, "--json")
+        report = json.loads(r.stdout)
+        check(report["kplugd"]["running"] and report["kplugd"]["dry_run"], "doctor --json: kplugd runs, in a dry run")
+        s = report["summary"]
+        check(s["devices"] > 10 and s["devices"] == s["driven"] + s["not_driven"] + s["no_module"] + s["no_modalias"],
+              f"every present device is accounted for: {s}")
+        reasons = {x["reason"] for x in report["devices"] if x["verdict"] == "not_driven"}
+        dry = [x for x in report["devices"] if x["reason"] == "dry_run"]
+        check(dry and r.returncode == 1, f"devices a module matches are not driven because of the dry run "
+                                         f"({len(dry)}), exit {r.returncode}; reasons seen: {sorted(reasons)}")
+        text = run("doctor", "--socket", sock, "--modules-dir", MODULES_DIR).stdout
+        check("dry-run mode" in text and re.search(r"\d+ device\(s\): \d+ driven", text),
+              "the text report: the reason and a summary line")
+        one = run("doctor", "--socket", sock, "--modules-dir", MODULES_DIR, "--json", "/sys/devices/virtual/net/lo")
+        lo = json.loads(one.stdout)["devices"]
+        check(len(lo) == 1 and lo[0]["devpath"] == "/devices/virtual/net/lo" and one.returncode == 0,
+              f"one named device, with /sys: {lo[0]['verdict'] if lo else None}, exit {one.returncode}")
+
+        # Metrics: the reply and the file, both valid; the file follows the counters.
+        r = run("status", "--socket", sock, "--format", "prometheus")
+        check(r.returncode == 0 and "kplug_loads_total{outcome=\"ok\"}" in r.stdout, "status --format prometheus")
+        check_metrics(r.stdout, "on kplug status --format prometheus")
+        deadline = time.monotonic() + 10
+        while not os.path.exists(metrics) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        first = open(metrics).read()
+        check_metrics(first, f"on kplugd's {os.path.basename(metrics)}")
+        received = lambda t: int(re.search(r"^kplug_events_received_total (\d+)", t, re.M).group(1))  # noqa: E731
+        before = received(first)
+        write_uevent("/devices/virtual/net/lo", "change")
+        deadline = time.monotonic() + 15
+        while received(open(metrics).read()) == before and time.monotonic() < deadline:
+            time.sleep(0.5)
+        check(received(open(metrics).read()) > before, "the metrics file is rewritten after an event (within 5 s)")
+        check(not os.path.exists(metrics + ".tmp"), "and replaced atomically (no temporary file left)")
+    finally:
+        code = d.stop()
+    check(code == 0, "kplugd stopped cleanly")
+
+    # kplug info: the blocks pasted into a rule file match the device in kplug test.
+    r = run("info", "--attribute-walk", "/sys/devices/virtual/net/lo")
+    check(r.returncode == 0 and r.stdout.count("- name: CHANGE-ME") >= 1 and "attr:" in r.stdout,
+          "kplug info --attribute-walk prints match blocks with attributes")
+    block = r.stdout.split("\n\n")[0].replace("CHANGE-ME", "pasted-lo")
+    with tempfile.TemporaryDirectory() as rules:
+        with open(os.path.join(rules, "60-pasted.yaml"), "w") as f:
+            f.write(block + "\n")
+        c = run("rules", "check", rules)
+        check(c.returncode == 0, f"the pasted block is a valid rule: {c.stdout.strip()} {c.stderr.strip()}")
+        t = run("test", "--modules-dir", MODULES_DIR, "--rules", rules, "--devpath", "/devices/virtual/net/lo")
+        check("MATCH    pasted-lo" in t.stdout, "and kplug test says it matches the device")
+    bad = run("info", "/devices/../../etc")
+    check(bad.returncode != 0, f"kplug info refuses a devpath that leaves /sys: {bad.stderr.strip()}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+// `kplug doctor`'s reasoning on plain facts: every reason a device can lack a driver, and
+// who loaded the driver of one that has it.
+#include <catch2/catch.hpp>
+
+#include "plan/diagnosis.hpp"
+
+using namespace kplug;
+
+namespace {
+
+const std::string reader = "/devices/pci0000:00/0000:00:02.0/usb1/1-1/1-1:1.0";
+const std::string ccid = "usb:v08E6p4433d0100dc00dsc00dp00ic0Bisc00ip00in00";
+
+DeviceFacts undriven(std::vector<ModuleFacts> modules = {{"usb_hello"}}) {
+  DeviceFacts d;
+  d.devpath = reader;
+  d.subsystem = "usb";
+  d.modalias = ccid;
+  d.modules = std::move(modules);
+  return d;
+}
+
+const KplugdFacts running{true, false};
+
+}  // namespace
+
+TEST_CASE("a device with a bound driver: who loaded its module", "[diagnosis]") {
+  DeviceFacts d = undriven();
+  d.driver = "usb_hello";
+  d.driver_module = "usb_hello";
+  d.kplugd_loaded_for = {reader};
+  auto r = diagnose(d, running);
+  CHECK(r.verdict == Verdict::driven);
+  CHECK(r.reason == "kplugd_this");
+  d.kplugd_loaded_for = {"/devices/other"};
+  CHECK(diagnose(d, running).reason == "kplugd_other");
+  CHECK(diagnose(d, running).text.find("/devices/other") != std::string::npos);
+  d.kplugd_loaded_for.clear();
+  CHECK(diagnose(d, running).reason == "other_loader");
+  d.driver_module.clear();
+  CHECK(diagnose(d, running).reason == "builtin");
+}
+
+TEST_CASE("no MODALIAS: nothing to autoload, not a problem", "[diagnosis]") {
+  DeviceFacts d = undriven();
+  d.modalias.reset();
+  auto r = diagnose(d, running);
+  CHECK(r.verdict == Verdict::nothing_to_autoload);
+}
+
+TEST_CASE("no module matches: the MODALIAS is shown and decoded", "[diagnosis]") {
+  auto r = diagnose(undriven({}), running);
+  CHECK(r.verdict == Verdict::not_driven);
+  CHECK(r.reason == "no_module");
+  REQUIRE(r.details.size() == 1);
+  CHECK(r.details[0] == "MODALIAS " + ccid + ": USB vendor 08e6 product 4433, interface class 0b (smart card)");
+}
+
+TEST_CASE("blacklisted in modprobe.d or by a rule: which file and line", "[diagnosis]") {
+  ModuleFacts m{"usb_hello"};
+  m.blacklisted_by = "/etc/modprobe.d/local.conf:3";
+  auto r = diagnose(undriven({m}), running);
+  CHECK(r.reason == "blacklisted");
+  CHECK(r.text == "usb_hello is blacklisted in modprobe.d (/etc/modprobe.d/local.conf:3)");
+  m.blacklisted_by.clear();
+  m.rule_blacklist = "rule 'no-hello' (/etc/kplug/rules.d/10.yaml:1)";
+  CHECK(diagnose(undriven({m}), running).text == "usb_hello is blacklisted by rule 'no-hello' (/etc/kplug/rules.d/10.yaml:1)");
+  // One blacklisted candidate among others: the others still count.
+  ModuleFacts other{"usbhid"};
+  other.live = true;
+  CHECK(diagnose(undriven({m, other}), running).reason == "not_bound");
+}
+
+TEST_CASE("a module in the index whose file is gone: run depmod", "[diagnosis]") {
+  ModuleFacts m{"usb_hello"};
+  m.file_present = false;
+  auto r = diagnose(undriven({m}), running);
+  CHECK(r.reason == "file_missing");
+  CHECK(r.advice.find("depmod") != std::string::npos);
+}
+
+TEST_CASE("kplugd failed to load it: errno, count and when, with the kernel's lines", "[diagnosis]") {
+  DeviceFacts d = undriven({{"fail_init"}});
+  d.failures = {{"fail_init", 19, "No such device", 2, 1764450000}};
+  d.kernel_log = {"fail_init: init refuses to load"};
+  auto r = diagnose(d, running);
+  CHECK(r.reason == "load_failed");
+  CHECK(r.text == "kplugd tried to load fail_init and failed 2 time(s), last at 2025-11-29 21:00:00 UTC: "
+                  "No such device (errno 19)");
+  CHECK(r.details.back() == "fail_init: init refuses to load");
+}
+
+TEST_CASE("loaded but not bound: the probe failed", "[diagnosis]") {
+  ModuleFacts m{"usb_hello"};
+  m.live = true;
+  DeviceFacts d = undriven({m});
+  d.kernel_log = {"usb_hello 1-1:1.0: probe failed with error -5"};
+  auto r = diagnose(d, running);
+  CHECK(r.reason == "not_bound");
+  CHECK(r.details.back() == "usb_hello 1-1:1.0: probe failed with error -5");
+}
+
+TEST_CASE("autoload off, kplugd stopped or in a dry run, or simply not loaded yet", "[diagnosis]") {
+  DeviceFacts d = undriven();
+  d.autoload_off = "rule 'quiet' (/etc/kplug/rules.d/20.yaml:1) sets autoload: false";
+  CHECK(diagnose(d, running).reason == "autoload_off");
+  CHECK(diagnose(undriven(), KplugdFacts{false, false}).reason == "kplugd_not_running");
+  CHECK(diagnose(undriven(), KplugdFacts{true, true}).reason == "dry_run");
+  auto r = diagnose(undriven(), running);
+  CHECK(r.reason == "not_loaded");
+  CHECK(r.advice == "ask the kernel to announce it again: kplug trigger --subsystem usb");
+}
+
+TEST_CASE("MODALIAS decoding for the common buses", "[diagnosis]") {
+  CHECK(describe_modalias("pci:v00008086d00007020sv00001AF4sd00001100bc0Csc03i00") ==
+        "PCI vendor 8086 device 7020, class 0c03 (serial bus)");
+  CHECK(describe_modalias("hid:b0003g0001v00000627p00000001") == "HID bus 0003 vendor 0627 product 0001");
+  CHECK(describe_modalias("platform:kplug_gadget") == "platform device kplug_gadget");
+  CHECK(describe_modalias("usb:v0627p0001d0000dc09dsc00dp00ic09isc00ip00in00") ==
+        "USB vendor 0627 product 0001, device class 09 (hub)");
+  CHECK(describe_modalias("weird").empty());
+}

@@ -1,0 +1,42 @@
+// kplugd's status as Prometheus text: names, types, labels and escaping.
+#include <catch2/catch.hpp>
+
+#include "control/metrics.hpp"
+#include "daemon/metrics_file.hpp"
+
+using namespace kplug;
+
+TEST_CASE("status counters and gauges become Prometheus families", "[metrics]") {
+  control::StatusReply s;
+  s.version = "0.1.0";
+  s.ready = true;
+  s.uptime_s = 12.5;
+  s.counters = {{"events_received", 7}, {"loads_ok", 3}, {"loads_failed", 1}, {"unloads", 2}};
+  s.rejected_by_reason = {{"not_kernel_port", 4}, {"odd\"reason\\", 1}};
+  s.gauges = {{"in_flight", 2}};
+  s.failed_loads = {{"fail_init", "/d", 19, "No such device", 1, 5}};
+  std::string text = control::prometheus_text(s);
+  CHECK(text.find("# TYPE kplug_events_received_total counter\nkplug_events_received_total 7\n") != std::string::npos);
+  CHECK(text.find("kplug_loads_total{outcome=\"ok\"} 3\n") != std::string::npos);
+  CHECK(text.find("kplug_loads_total{outcome=\"failed\"} 1\n") != std::string::npos);
+  CHECK(text.find("kplug_rejected_datagrams_total{reason=\"not_kernel_port\"} 4\n") != std::string::npos);
+  CHECK(text.find("kplug_rejected_datagrams_total{reason=\"odd\\\"reason\\\\\"} 1\n") != std::string::npos);
+  CHECK(text.find("kplug_unloads_total{outcome=\"done\"} 2\n") != std::string::npos);
+  CHECK(text.find("kplug_loads_in_flight 2\n") != std::string::npos);
+  CHECK(text.find("kplug_failed_load_history_modules 1\n") != std::string::npos);
+  CHECK(text.find("kplug_info{version=\"0.1.0\"} 1\n") != std::string::npos);
+  CHECK(text.find("kplug_ready 1\n") != std::string::npos);
+  CHECK(text.find("kplug_uptime_seconds 12.5\n") != std::string::npos);
+  // Every sample's family is declared once, before it.
+  CHECK(text.find("# HELP kplug_loads_total ") < text.find("kplug_loads_total{"));
+}
+
+TEST_CASE("a change of uptime alone is not a change worth a write", "[metrics]") {
+  control::StatusReply s;
+  s.uptime_s = 1;
+  std::string a = control::prometheus_text(s);
+  s.uptime_s = 2;
+  CHECK(without_uptime(a) == without_uptime(control::prometheus_text(s)));
+  s.counters["loads_ok"] = 1;
+  CHECK(without_uptime(a) != without_uptime(control::prometheus_text(s)));
+}
