@@ -85,7 +85,7 @@ struct Gatherer {
     DeviceFacts d;
     d.devpath = ev.devpath;
     d.subsystem = ev.subsystem;
-    if (auto m = ev.properties.find("MODALIAS"); m != ev.properties.end() && !m->second.empty()) d.modalias = m->second;
+    if (auto m = ev.get("MODALIAS"); m && !m->empty()) d.modalias = std::string(*m);
     fs::path sys = fs::path("/sys") / ev.devpath.substr(1);
     d.driver = link_name(sys / "driver");
     if (!d.driver.empty()) {
@@ -109,7 +109,8 @@ struct Gatherer {
     planning.modalias = *d.modalias;
     LoadPlan plan = plan_loads(ev, planning, resolved);
     auto add = [&](const std::string& name, bool via_alias, const std::string& rule_blacklist) {
-      ModuleFacts m{name};
+      ModuleFacts m;
+      m.name = name;
       if (ctx) {
         ModuleStanding s = module_standing(*ctx, name);
         m.in_index = s.in_index;

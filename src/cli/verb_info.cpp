@@ -60,7 +60,7 @@ std::vector<std::pair<std::string, std::string>> attributes(const std::string& d
   for (const auto& entry : fs::directory_iterator(fs::path("/sys") / devpath.substr(1), ec)) {
     if (entry.is_symlink(ec) || !entry.is_regular_file(ec)) continue;
     std::string name = entry.path().filename();
-    if (name == "uevent" || !(entry.status(ec).permissions() & fs::perms::owner_read)) continue;
+    if (name == "uevent" || (entry.status(ec).permissions() & fs::perms::owner_read) == fs::perms::none) continue;
     names.push_back(name);
   }
   std::sort(names.begin(), names.end());
@@ -82,11 +82,9 @@ void print_block(const Uevent& ev, bool with_attributes, bool is_parent) {
   std::cout << "    action: add\n";
   std::cout << fmt::format("    devpath: {}\n", quoted(literal(ev.devpath)));
   if (!ev.subsystem.empty()) std::cout << fmt::format("    subsystem: {}\n", quoted(literal(ev.subsystem)));
-  for (const char* key : {"DEVTYPE", "DRIVER", "MODALIAS"}) {
-    auto it = ev.properties.find(key);
-    if (it == ev.properties.end()) continue;
-    std::string name = key == std::string("DEVTYPE") ? "devtype" : key == std::string("DRIVER") ? "driver" : "modalias";
-    std::cout << fmt::format("    {}: {}\n", name, quoted(literal(it->second)));
+  for (const auto& [key, name] : {std::pair{"DEVTYPE", "devtype"}, {"DRIVER", "driver"}, {"MODALIAS", "modalias"}}) {
+    auto value = ev.get(key);
+    if (value) std::cout << fmt::format("    {}: {}\n", name, quoted(literal(std::string(*value))));
   }
   std::cout << "    env:\n";
   for (const auto& [k, v] : ev.properties) {
