@@ -85,6 +85,7 @@ struct Gatherer {
     DeviceFacts d;
     d.devpath = ev.devpath;
     d.subsystem = ev.subsystem;
+    d.binds_driver = ev.subsystem != "cpu";  // CPU feature modules (aesni_intel...) bind no driver
     if (auto m = ev.get("MODALIAS"); m && !m->empty()) d.modalias = std::string(*m);
     fs::path sys = fs::path("/sys") / ev.devpath.substr(1);
     d.driver = link_name(sys / "driver");

@@ -49,7 +49,8 @@ Diagnosis not_driven(const DeviceFacts& d, std::string reason, std::string text,
   Diagnosis out{d.devpath, Verdict::not_driven, std::move(reason), std::move(text), std::move(advice), {}};
   if (d.modalias) {
     std::string decoded = describe_modalias(*d.modalias);
-    out.details.push_back("MODALIAS " + *d.modalias + (decoded.empty() ? "" : ": " + decoded));
+    std::string shown = d.modalias->size() > 120 ? d.modalias->substr(0, 117) + "..." : *d.modalias;
+    out.details.push_back("MODALIAS " + shown + (decoded.empty() ? "" : ": " + decoded));
   }
   return out;
 }
@@ -123,6 +124,16 @@ Diagnosis diagnose(const DeviceFacts& d, const KplugdFacts& kplugd) {
         out.details.insert(out.details.end(), d.kernel_log.begin(), d.kernel_log.end());
         return out;
       }
+  if (!d.binds_driver) {
+    std::vector<std::string> loaded;
+    for (const ModuleFacts* m : usable)
+      if (m->live || m->builtin) loaded.push_back(m->name);
+    if (!loaded.empty())
+      return {d.devpath, Verdict::driven, "modules_loaded",
+              fmt::format("its modules are loaded ({}); no driver binds to a {} device", fmt::join(loaded, ", "),
+                          d.subsystem),
+              "", {}};
+  }
   for (const ModuleFacts* m : usable)
     if (m->live || m->builtin) {
       Diagnosis out = not_driven(

@@ -41,6 +41,7 @@ struct DeviceFacts {
   std::string subsystem;
   std::optional<std::string> modalias;
   std::string driver;              // the bound driver's name, "" when none
+  bool binds_driver = true;        // false for devices no driver binds to (cpu: feature modules)
   std::string driver_module;       // the module that provides DRIVER ("" when built in)
   std::vector<ModuleFacts> modules;  // what its MODALIAS (and the rules) name, in order
   std::string autoload_off;        // "" or the rule/config that turns autoload off

@@ -111,6 +111,24 @@ TEST_CASE("autoload off, kplugd stopped or in a dry run, or simply not loaded ye
   CHECK(r.advice == "ask the kernel to announce it again: kplug trigger --subsystem usb");
 }
 
+TEST_CASE("a CPU binds no driver: its modules loaded is all there is", "[diagnosis]") {
+  ModuleFacts aes;
+  aes.name = "aesni_intel";
+  aes.live = true;
+  DeviceFacts d = undriven({aes});
+  d.subsystem = "cpu";
+  d.modalias = "cpu:type:x86,ven0002fam001Amod0002:feature:,0000," + std::string(400, '1');
+  d.binds_driver = false;
+  auto r = diagnose(d, running);
+  CHECK(r.verdict == Verdict::driven);
+  CHECK(r.reason == "modules_loaded");
+  aes.live = false;
+  d.modules = {aes};
+  auto n = diagnose(d, running);
+  CHECK(n.reason == "not_loaded");
+  CHECK(n.details[0].size() < 140);  // a long MODALIAS is cut for people
+}
+
 TEST_CASE("MODALIAS decoding for the common buses", "[diagnosis]") {
   CHECK(describe_modalias("pci:v00008086d00007020sv00001AF4sd00001100bc0Csc03i00") ==
         "PCI vendor 8086 device 7020, class 0c03 (serial bus)");
