@@ -66,7 +66,10 @@ std::vector<std::pair<std::string, std::string>> attributes(const std::string& d
   std::sort(names.begin(), names.end());
   for (const auto& name : names) {
     auto value = read_attribute(devpath, name);
-    if (!value || value->find('\n') != std::string::npos || value->size() > 200) continue;  // one-line values only
+    // One line of text only: binary attributes (config, descriptors) say nothing a glob can match.
+    if (!value || value->size() > 200 ||
+        std::any_of(value->begin(), value->end(), [](char c) { return c < 0x20 || c == 0x7f; }))
+      continue;
     out.emplace_back(name, *value);
   }
   return out;
@@ -88,7 +91,9 @@ void print_block(const Uevent& ev, bool with_attributes, bool is_parent) {
   }
   std::cout << "    env:\n";
   for (const auto& [k, v] : ev.properties) {
-    if (k == "ACTION" || k == "DEVPATH" || k == "SUBSYSTEM" || k == "SEQNUM" || !plain_key(k)) continue;
+    if (k == "ACTION" || k == "DEVPATH" || k == "SUBSYSTEM" || k == "SEQNUM" || k == "DEVTYPE" || k == "DRIVER" ||
+        k == "MODALIAS" || !plain_key(k))
+      continue;
     std::cout << fmt::format("      {}: {}\n", k, quoted(literal(v)));
   }
   if (with_attributes) {
