@@ -22,6 +22,22 @@ std::vector<std::string> long_flags(const CLI::App& app) {
   return out;
 }
 
+// "unknown verb 'PREFIXWORD'" with the nearest of `names`, or the list of them.
+std::string unknown_verb(const std::string& prefix, const std::string& word, const std::vector<std::string>& names) {
+  std::string hint = did_you_mean(word, names);
+  if (!hint.empty()) return fmt::format("unknown verb '{}{}'; did you mean '{}{}'?", prefix, word, prefix, hint);
+  return fmt::format("unknown verb '{}{}' ({}verbs: {})", prefix, word, prefix, fmt::join(names, ", "));
+}
+
+// True when `name` is a known option that takes a value (`--log-level warn`, `--config F`).
+bool takes_value(CLI::App& app, CLI::App* verb, const std::string& name) {
+  for (CLI::App* scope : {verb, &app}) {
+    if (scope == nullptr) continue;
+    if (const CLI::Option* opt = scope->get_option_no_throw(name)) return opt->get_type_size() != 0;
+  }
+  return false;
+}
+
 // What a mistyped verb or flag was meant to be, as one line; "" when nothing on the
 // command line is unknown (the error is about something else).
 std::string typo_hint(CLI::App& app, int argc, char** argv) {
@@ -35,7 +51,7 @@ std::string typo_hint(CLI::App& app, int argc, char** argv) {
       if (verb)
         for (const auto& global : long_flags(app)) known.push_back(global);
       if (std::find(known.begin(), known.end(), name) != known.end()) {
-        if (arg.find('=') == std::string::npos && name == "--log-level") ++i;  // its value
+        if (arg.find('=') == std::string::npos && takes_value(app, verb, name)) ++i;  // its value
         continue;
       }
       std::string hint = did_you_mean(name, known);
@@ -52,20 +68,14 @@ std::string typo_hint(CLI::App& app, int argc, char** argv) {
         verb = verb->get_subcommand(arg);
         continue;
       }
-      std::string hint = did_you_mean(arg, names);
-      return fmt::format("unknown verb '{} {}'{}", verb->get_name(), arg,
-                         hint.empty() ? fmt::format(" ({} verbs: {})", verb->get_name(), fmt::join(names, ", "))
-                                      : fmt::format("; did you mean '{} {}'?", verb->get_name(), hint));
+      return unknown_verb(verb->get_name() + " ", arg, names);
     }
     try {
       verb = app.get_subcommand(arg);
     } catch (const CLI::OptionNotFound&) {
       std::vector<std::string> names;
       for (const Verb& v : verbs) names.emplace_back(v.name);
-      std::string hint = did_you_mean(arg, names);
-      return fmt::format("unknown verb '{}'{}", arg,
-                         hint.empty() ? fmt::format(" (verbs: {})", fmt::join(names, ", "))
-                                      : fmt::format("; did you mean '{}'?", hint));
+      return unknown_verb("", arg, names);
     }
   }
   return "";

@@ -119,13 +119,25 @@ std::vector<std::string> flags_of_kind(const std::vector<Command>& commands, con
   return out;
 }
 
+// The verbs themselves, not the nested ones ("rules check").
+std::vector<const Command*> top_level(const std::vector<Command>& commands) {
+  std::vector<const Command*> out;
+  for (const Command& c : commands)
+    if (c.name.find(' ') == std::string::npos) out.push_back(&c);
+  return out;
+}
+
+std::vector<std::string> command_names(const std::vector<const Command*>& commands) {
+  std::vector<std::string> out;
+  for (const Command* c : commands) out.push_back(c->name);
+  return out;
+}
+
 const char* const all_kinds[] = {"dir", "path", "subsystem", "action", "devpath", "field", "level", "format", "value"};
 
 // ---- bash
 void bash(const std::vector<Command>& commands, const std::vector<Flag>& global, std::ostream& out) {
-  std::vector<std::string> top;
-  for (const Command& c : commands)
-    if (c.name.find(' ') == std::string::npos) top.push_back(c.name);
+  const std::vector<std::string> top = command_names(top_level(commands));
   out << "# bash completion for kplug, written by `kplug completion bash` from its verb table.\n"
          "# Installed as /usr/share/bash-completion/completions/kplug.\n\n";
   out << fmt::format("_kplug_verbs=\"{}\"\n\n", fmt::join(top, " "));
@@ -210,8 +222,7 @@ void zsh(const std::vector<Command>& commands, const std::vector<Flag>& global, 
          "# zsh completion for kplug, written by `kplug completion zsh` from its verb table.\n"
          "# Installed as /usr/share/zsh/vendor-completions/_kplug.\n\n";
   out << "typeset -gA _kplug_flags _kplug_kind _kplug_operands\n_kplug_verbs=(\n";
-  for (const Command& c : commands)
-    if (c.name.find(' ') == std::string::npos) out << fmt::format("  {}\n", zsh_quote(c.name + ":" + c.summary));
+  for (const Command* c : top_level(commands)) out << fmt::format("  {}\n", zsh_quote(c->name + ":" + c->summary));
   out << ")\n";
   out << fmt::format("_kplug_flags[-]='{}'\n", names(global));
   for (const Command& c : commands) out << fmt::format("_kplug_flags[{}]='{}'\n", key(c.name), names(c.flags));
@@ -290,9 +301,7 @@ std::string fish_quote(const std::string& s) {
 }
 
 void fish(const std::vector<Command>& commands, const std::vector<Flag>& global, std::ostream& out) {
-  std::vector<std::string> top;
-  for (const Command& c : commands)
-    if (c.name.find(' ') == std::string::npos) top.push_back(c.name);
+  const std::vector<std::string> top = command_names(top_level(commands));
   out << "# fish completion for kplug, written by `kplug completion fish` from its verb table.\n"
          "# Installed as /usr/share/fish/vendor_completions.d/kplug.fish.\n\n";
   out << "complete -c kplug -f\n";
