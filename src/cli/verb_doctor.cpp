@@ -262,8 +262,8 @@ VerbRun setup_doctor(CLI::App& command) {
   auto o = std::make_shared<DoctorOptions>();
   command.add_option("devpath", o->devpaths, "devices to look at (/devices/... or /sys/devices/...; default: all)");
   command.add_flag("--json", o->json, "the same facts as JSON, for scripts");
-  command.add_option("--config", o->config_path, "config file (default /etc/kplug/config.yaml)");
-  command.add_option("--modules-dir", o->modules_dir, "the lib/modules/VERSION directory (default: the running kernel's)");
+  add_config_option(command, o->config_path);
+  add_modules_dir_option(command, o->modules_dir);
   command.add_option("--socket", o->socket, "kplugd's control socket")->capture_default_str();
   command.footer(
       "For each device: driven (its driver, and who loaded the module: kplugd for it, kplugd\n"

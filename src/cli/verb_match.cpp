@@ -69,8 +69,7 @@ VerbRun setup_match(CLI::App& command) {
       "Example:\n"
       "  kplug match 'usb:v08E6p4433d0100dc00dsc00dp00ic0Bisc00ip00in00'\n"
       "  find /sys/devices -name modalias -exec cat {} + | kplug match --batch");
-  command.add_option("--modules-dir", o->modules_dir,
-                     "the lib/modules/VERSION directory (default: the running kernel's)");
+  add_modules_dir_option(command, o->modules_dir);
   command.add_option("--modprobe-config", o->modprobe_config,
                      "modprobe.d file or directory to use instead of the system's (repeatable)")
       ->allow_extra_args(false);

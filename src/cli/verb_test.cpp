@@ -132,8 +132,8 @@ int run_test(const TestOptions& o) {
 
 VerbRun setup_test(CLI::App& command) {
   auto o = std::make_shared<TestOptions>();
-  command.add_option("--config", o->config_path, "config file (default /etc/kplug/config.yaml)");
-  command.add_option("--modules-dir", o->modules_dir, "the lib/modules/VERSION directory (default: the running kernel's)");
+  add_config_option(command, o->config_path);
+  add_modules_dir_option(command, o->modules_dir);
   command.add_option("--rules", o->rules, "rule files or directories to use instead of the configured rules dirs")
       ->allow_extra_args(false);
   command.add_option("--event", o->event_file,

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <string>
 
 #include <CLI/CLI.hpp>
 
@@ -59,6 +60,15 @@ inline const Verb verbs[] = {
     {"rmmod", "remove loaded modules, like rmmod, naming what holds them (root)", setup_rmmod},
     {"completion", "print the bash, zsh or fish completion script (the package installs them)", setup_completion},
 };
+
+// Options several verbs share, with one wording.
+inline CLI::Option* add_modules_dir_option(CLI::App& command, std::string& modules_dir) {
+  return command.add_option("--modules-dir", modules_dir,
+                            "the lib/modules/VERSION directory (default: the running kernel's)");
+}
+inline CLI::Option* add_config_option(CLI::App& command, std::string& config_path) {
+  return command.add_option("--config", config_path, "config file (default /etc/kplug/config.yaml)");
+}
 
 // Exit codes shared by the verbs: base/exit_code.hpp.
 
