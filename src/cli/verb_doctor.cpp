@@ -74,6 +74,17 @@ std::string link_name(const fs::path& link) {
   return ec ? "" : target.filename().string();
 }
 
+// Only devices on a bus (/sys/bus/X) bind a driver. Class devices (input, net, sound...)
+// are served by modules that never appear as their `driver` (evdev for input), and CPUs
+// by feature modules (aesni_intel): for those, the matching modules being loaded is all.
+bool binds_driver(const fs::path& sys, const std::string& subsystem) {
+  if (subsystem == "cpu") return false;
+  std::error_code ec;
+  fs::path target = fs::read_symlink(sys / "subsystem", ec);
+  if (ec) return true;
+  return target.parent_path().filename() == "bus";
+}
+
 struct Gatherer {
   const Settings& settings;
   std::unique_ptr<KmodContext> ctx;       // for module_standing
@@ -85,9 +96,9 @@ struct Gatherer {
     DeviceFacts d;
     d.devpath = ev.devpath;
     d.subsystem = ev.subsystem;
-    d.binds_driver = ev.subsystem != "cpu";  // CPU feature modules (aesni_intel...) bind no driver
     if (auto m = ev.get("MODALIAS"); m && !m->empty()) d.modalias = std::string(*m);
     fs::path sys = fs::path("/sys") / ev.devpath.substr(1);
+    d.binds_driver = binds_driver(sys, ev.subsystem);
     d.driver = link_name(sys / "driver");
     if (!d.driver.empty()) {
       d.driver_module = link_name(sys / "driver" / "module");
@@ -162,9 +173,11 @@ int run_doctor(const DoctorOptions& o) {
   KplugdView kplugd = ask_kplugd(o.socket);
 
   Gatherer g{*settings, nullptr, nullptr, kplugd, {}};
-  if (auto ctx = KmodContext::open({options.modules_dir, options.modprobe_config})) g.ctx = std::move(*ctx);
+  KmodOptions kmod_options{options.modules_dir, options.modprobe_config};
+  kmod_options.quiet = true;  // a missing module file is a finding here, reported as such
+  if (auto ctx = KmodContext::open(kmod_options)) g.ctx = std::move(*ctx);
   else std::cerr << "kplug doctor: " << ctx.error() << " (module facts left out)\n";
-  if (auto ctx = KmodContext::open({options.modules_dir, options.modprobe_config}))
+  if (auto ctx = KmodContext::open(kmod_options))
     g.resolver = std::make_unique<KmodResolver>(std::move(*ctx));
   std::string log_problem;
   if (auto log = read_kernel_log()) g.kernel_log = std::move(*log);
@@ -233,23 +246,33 @@ int run_doctor(const DoctorOptions& o) {
                                            : kplugd.facts.dry_run ? "running, in dry-run mode"
                                                                    : "running");
   if (!log_problem.empty()) std::cout << "kernel log: " << log_problem << " (probe errors left out)\n";
-  auto section = [&](const char* title, auto&& wanted, bool with_details) {
+  // full: the reason, its details and what to do; brief: one line a device.
+  enum class Style { full, brief };
+  auto section = [&](const char* title, auto&& wanted, Style style) {
     bool first = true;
     for (const auto& [facts, d] : results) {
       if (!wanted(d)) continue;
       if (first) std::cout << '\n' << title << '\n';
       first = false;
-      std::cout << fmt::format("  {} ({})\n", printable(d.devpath), facts.subsystem);
-      std::cout << "    " << printable(d.text) << '\n';
-      if (!with_details) continue;
+      std::cout << fmt::format("  {} ({})", printable(d.devpath), facts.subsystem);
+      if (style == Style::brief) {
+        // driven: its driver; no module: what the MODALIAS encodes, or the MODALIAS itself.
+        std::string what = d.verdict == Verdict::driven || d.details.empty() ? d.text : d.details.front();
+        std::cout << ": " << printable(what) << '\n';
+        continue;
+      }
+      std::cout << "\n    " << printable(d.text) << '\n';
       for (const auto& line : d.details) std::cout << "    | " << printable(line) << '\n';
       if (!d.advice.empty()) std::cout << "    what to do: " << d.advice << '\n';
     }
+    return !first;
   };
-  section("NOT DRIVEN (a module matches, no driver is bound):", failing, true);
-  section("NO MODULE MATCHES (no driver module for it in this kernel):",
-          [&](const Diagnosis& d) { return d.verdict == Verdict::not_driven && !failing(d); }, true);
-  section("DRIVEN:", [](const Diagnosis& d) { return d.verdict == Verdict::driven; }, false);
+  section("NOT DRIVEN (a module matches, no driver is bound):", failing, Style::full);
+  if (section("NO MODULE MATCHES (no driver module for it in this kernel; many such devices need none):",
+              [&](const Diagnosis& d) { return d.verdict == Verdict::not_driven && !failing(d); }, Style::brief))
+    std::cout << "  what to do: if one of these should have a driver, install the package that has it (firmware or "
+                 "extra-modules packages)\n";
+  section("DRIVEN:", [](const Diagnosis& d) { return d.verdict == Verdict::driven; }, Style::brief);
   std::cout << fmt::format("\n{} device(s): {} driven, {} not driven, {} with no matching module, {} with no "
                            "MODALIAS (nothing to autoload)\n",
                            results.size(), driven, not_driven, no_module, no_modalias);

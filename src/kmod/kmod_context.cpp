@@ -19,7 +19,8 @@ namespace kplug {
 
 namespace {
 
-void log_from_libkmod(void*, int priority, const char* file, int line, const char* fn, const char* format,
+// `data` is non-null when the context is quiet (KmodOptions::quiet).
+void log_from_libkmod(void* data, int priority, const char* file, int line, const char* fn, const char* format,
                       va_list args) {
   char text[1024];
   vsnprintf(text, sizeof text, format, args);
@@ -30,6 +31,7 @@ void log_from_libkmod(void*, int priority, const char* file, int line, const cha
                : priority == 4 ? spdlog::level::warn
                : priority <= 6 ? spdlog::level::info
                                : spdlog::level::trace;
+  if (data != nullptr) level = std::max(level, spdlog::level::debug);
   spdlog::log(level, "libkmod: {} ({}:{} {})", msg, file, line, fn);
 }
 
@@ -73,7 +75,7 @@ Result<std::unique_ptr<KmodContext>, std::string> KmodContext::open(const KmodOp
   if (!options.require_indexes) {
     kc->ctx_ = kmod_new(kc->modules_dir_.c_str(), nullptr);
     if (!kc->ctx_) return unexpected(std::string("cannot create a libkmod context"));
-    kmod_set_log_fn(kc->ctx_, log_from_libkmod, nullptr);
+    kmod_set_log_fn(kc->ctx_, log_from_libkmod, options.quiet ? kc.get() : nullptr);
     kmod_set_log_priority(kc->ctx_, 4);
     return kc;
   }
@@ -91,7 +93,7 @@ Result<std::unique_ptr<KmodContext>, std::string> KmodContext::open(const KmodOp
   config.push_back(nullptr);
   kc->ctx_ = kmod_new(kc->modules_dir_.c_str(), options.modprobe_config.empty() ? nullptr : config.data());
   if (!kc->ctx_) return unexpected(fmt::format("cannot create a libkmod context for {}", kc->modules_dir_));
-  kmod_set_log_fn(kc->ctx_, log_from_libkmod, nullptr);
+  kmod_set_log_fn(kc->ctx_, log_from_libkmod, options.quiet ? kc.get() : nullptr);
   kmod_set_log_priority(kc->ctx_, 4);
   if (!options.map_indexes) return kc;
   if (int err = kmod_load_resources(kc->ctx_); err < 0)

@@ -24,6 +24,9 @@ struct KmodOptions {
   // index file for it instead, so each thread does not map (and keep resident) its own
   // copy of the indexes.
   bool map_indexes = true;
+  // libkmod's own messages at debug level: for `kplug doctor`, where a missing module
+  // file is a finding it reports, not an error of the tool.
+  bool quiet = false;
 };
 
 class KmodContext {

@@ -130,7 +130,7 @@ Diagnosis diagnose(const DeviceFacts& d, const KplugdFacts& kplugd) {
       if (m->live || m->builtin) loaded.push_back(m->name);
     if (!loaded.empty())
       return {d.devpath, Verdict::driven, "modules_loaded",
-              fmt::format("its modules are loaded ({}); no driver binds to a {} device", fmt::join(loaded, ", "),
+              fmt::format("its modules are loaded ({}); no driver binds to {} devices", fmt::join(loaded, ", "),
                           d.subsystem),
               "", {}};
   }
@@ -175,10 +175,6 @@ std::string describe_modalias(const std::string& alias) {
                        pci_class(m[3]));
   if (std::regex_search(alias, m, hid))
     return fmt::format("HID bus {} vendor {} product {}", lower(m[1]), lower(m[2]), lower(m[3]));
-  for (const char* bus : {"platform:", "acpi:", "of:", "virtio:", "input:", "scsi:", "serio:"}) {
-    if (alias.rfind(bus, 0) == 0)
-      return fmt::format("{} device {}", std::string(bus, std::string(bus).size() - 1), alias.substr(std::string(bus).size()));
-  }
   return "";
 }
 

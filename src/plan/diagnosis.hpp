@@ -41,7 +41,7 @@ struct DeviceFacts {
   std::string subsystem;
   std::optional<std::string> modalias;
   std::string driver;              // the bound driver's name, "" when none
-  bool binds_driver = true;        // false for devices no driver binds to (cpu: feature modules)
+  bool binds_driver = true;        // false for class devices (input, net) and CPUs: no driver binds
   std::string driver_module;       // the module that provides DRIVER ("" when built in)
   std::vector<ModuleFacts> modules;  // what its MODALIAS (and the rules) name, in order
   std::string autoload_off;        // "" or the rule/config that turns autoload off
@@ -68,8 +68,9 @@ struct Diagnosis {
 // What one device's facts mean.
 Diagnosis diagnose(const DeviceFacts& device, const KplugdFacts& kplugd);
 
-// "vendor 08e6 product 4433, interface class 0b (smart card)" from a MODALIAS, "" when
-// the bus is not one it knows (usb, pci, hid, platform, of, acpi, virtio).
+// "USB vendor 08e6 product 4433, interface class 0b (smart card)" from a MODALIAS that
+// encodes ids (usb, pci, hid); "" for the others, whose MODALIAS is a name already
+// (platform:pcspkr, acpi:PNP0501:).
 std::string describe_modalias(const std::string& modalias);
 
 }  // namespace kplug
