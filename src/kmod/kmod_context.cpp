@@ -31,7 +31,7 @@ void log_from_libkmod(void* data, int priority, const char* file, int line, cons
                : priority == 4 ? spdlog::level::warn
                : priority <= 6 ? spdlog::level::info
                                : spdlog::level::trace;
-  if (data != nullptr) level = std::max(level, spdlog::level::debug);
+  if (data != nullptr) level = std::min(level, spdlog::level::debug);
   spdlog::log(level, "libkmod: {} ({}:{} {})", msg, file, line, fn);
 }
 

@@ -526,9 +526,12 @@ def scenario_doctor(vm):
     vm.wait_until(lambda: "fail_init" in kplugd_log(vm) and "usb_storage" in kplugd_log(vm),
                   "kplugd's lines for fail_init and usb_storage", timeout=60)
     vm.run("kplug settle --timeout 60")
-    out = vm.run("kplug doctor --json > /tmp/doctor.json; echo exit=$?", check=False)
-    check("exit=1" in out, f"kplug doctor exits 1 with devices not driven ({out.strip()})")
+    out = vm.run("kplug doctor --json > /tmp/doctor.json 2>/tmp/doctor.err; echo exit=$?; cat /tmp/doctor.err",
+                 check=False)
+    check(out.strip() == "exit=1", f"kplug doctor exits 1 with devices not driven, nothing on stderr ({out.strip()})")
     report = json.loads(vm.run("cat /tmp/doctor.json"))
+    unbound = [d["devpath"] for d in report["devices"] if d["reason"] == "not_bound"]
+    check(not unbound, f"no device is wrongly 'loaded but not bound' (input devices bind no driver): {unbound}")
     by_alias = {}
     for d in report["devices"]:
         if d.get("modalias"):
@@ -558,6 +561,10 @@ def scenario_doctor(vm):
     report = json.loads(vm.run("kplug doctor --json 2>/dev/null", check=False))
     kbd = [d for d in report["devices"] if str(d.get("modalias", "")).startswith("usb:v0627p0001")]
     check(kbd and all(d["verdict"] == "driven" for d in kbd), "after the fix the keyboard is driven, no longer listed")
+    text = vm.run("kplug doctor 2>&1", check=False)
+    not_driven = text.split("NOT DRIVEN")[1].split("\n\n")[0] if "NOT DRIVEN" in text else ""
+    check("blacklisted" not in not_driven and "usb_storage" in not_driven,
+          "the text report no longer lists the blacklist; the missing file is still there")
     vm.run(f"mv /root/aside/{os.path.basename(storage)} {storage}")
 
 
