@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <set>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -92,6 +93,23 @@ struct Gatherer {
   const KplugdView& kplugd;
   std::vector<std::string> kernel_log;
 
+  // A module kplugd loaded that needs `module`, through /sys/module/*/holders (usbcore <-
+  // xhci_hcd <- xhci_pci); "" when none. Bounded: the module graph is small, sysfs is not
+  // trusted to be.
+  std::string ledger_user(const std::string& module) const {
+    std::vector<std::string> queue{module};
+    std::set<std::string> seen{module};
+    for (std::size_t i = 0; i < queue.size() && i < 256; ++i) {
+      std::error_code ec;
+      for (const auto& holder : fs::directory_iterator("/sys/module/" + queue[i] + "/holders", ec)) {
+        std::string name = holder.path().filename();
+        if (kplugd.ledger.count(name)) return name;
+        if (seen.insert(name).second) queue.push_back(name);
+      }
+    }
+    return "";
+  }
+
   DeviceFacts facts(const Uevent& ev) {
     DeviceFacts d;
     d.devpath = ev.devpath;
@@ -104,6 +122,8 @@ struct Gatherer {
       d.driver_module = link_name(sys / "driver" / "module");
       if (auto it = kplugd.ledger.find(d.driver_module); it != kplugd.ledger.end())
         d.kplugd_loaded_for = it->second.devices;
+      else if (!d.driver_module.empty())
+        d.kplugd_loaded_user = ledger_user(d.driver_module);
       return d;  // driven: who loaded it is all there is to say
     }
     if (!d.modalias) return d;

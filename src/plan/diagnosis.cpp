@@ -68,6 +68,10 @@ Diagnosis driven(const DeviceFacts& d) {
   } else if (!d.kplugd_loaded_for.empty()) {
     out.reason = "kplugd_other";
     out.text = fmt::format("driver {} (module {}), loaded by kplugd for {}", d.driver, m, d.kplugd_loaded_for.front());
+  } else if (!d.kplugd_loaded_user.empty()) {
+    out.reason = "kplugd_dependency";
+    out.text = fmt::format("driver {} (module {}), loaded with {}, which kplugd loaded and which needs it", d.driver,
+                           m, d.kplugd_loaded_user);
   } else {
     out.reason = "other_loader";
     out.text = fmt::format("driver {} (module {}), loaded by someone else (udevd, modprobe, the initramfs)",
