@@ -5,10 +5,10 @@
 // driver (a module matches it) has one, 1 otherwise.
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <memory>
-#include <set>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -93,20 +93,11 @@ struct Gatherer {
   const KplugdView& kplugd;
   std::vector<std::string> kernel_log;
 
-  // A module kplugd loaded that needs `module`, through /sys/module/*/holders (usbcore <-
-  // xhci_hcd <- xhci_pci); "" when none. Bounded: the module graph is small, sysfs is not
-  // trusted to be.
+  // The module kplugd loaded whose load inserted `module` as a dependency (its ledger's
+  // pulled_in: usbcore for xhci_pci); "" when none.
   std::string ledger_user(const std::string& module) const {
-    std::vector<std::string> queue{module};
-    std::set<std::string> seen{module};
-    for (std::size_t i = 0; i < queue.size() && i < 256; ++i) {
-      std::error_code ec;
-      for (const auto& holder : fs::directory_iterator("/sys/module/" + queue[i] + "/holders", ec)) {
-        std::string name = holder.path().filename();
-        if (kplugd.ledger.count(name)) return name;
-        if (seen.insert(name).second) queue.push_back(name);
-      }
-    }
+    for (const auto& [name, entry] : kplugd.ledger)
+      if (std::find(entry.pulled_in.begin(), entry.pulled_in.end(), module) != entry.pulled_in.end()) return name;
     return "";
   }
 

@@ -70,7 +70,7 @@ Diagnosis driven(const DeviceFacts& d) {
     out.text = fmt::format("driver {} (module {}), loaded by kplugd for {}", d.driver, m, d.kplugd_loaded_for.front());
   } else if (!d.kplugd_loaded_user.empty()) {
     out.reason = "kplugd_dependency";
-    out.text = fmt::format("driver {} (module {}), loaded with {}, which kplugd loaded and which needs it", d.driver,
+    out.text = fmt::format("driver {} (module {}), loaded by kplugd as a dependency of {}", d.driver,
                            m, d.kplugd_loaded_user);
   } else {
     out.reason = "other_loader";

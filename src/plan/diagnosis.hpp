@@ -46,7 +46,7 @@ struct DeviceFacts {
   std::vector<ModuleFacts> modules;  // what its MODALIAS (and the rules) name, in order
   std::string autoload_off;        // "" or the rule/config that turns autoload off
   std::vector<std::string> kplugd_loaded_for;  // devices kplugd loaded DRIVER_MODULE for
-  std::string kplugd_loaded_user;  // else: a module kplugd loaded that needs DRIVER_MODULE ("" when none)
+  std::string kplugd_loaded_user;  // else: the module kplugd loaded that pulled DRIVER_MODULE in, or ""
   std::vector<FailedLoads> failures;           // kplugd's failures for these modules
   std::vector<std::string> kernel_log;         // kernel log lines naming the device or module
 };

@@ -38,8 +38,7 @@ TEST_CASE("a device with a bound driver: who loaded its module", "[diagnosis]") 
   d.kplugd_loaded_for.clear();
   d.kplugd_loaded_user = "xhci_pci";  // usbcore, loaded because xhci_pci needs it
   CHECK(diagnose(d, running).reason == "kplugd_dependency");
-  CHECK(diagnose(d, running).text == "driver usb_hello (module usb_hello), loaded with xhci_pci, which kplugd loaded "
-                                     "and which needs it");
+  CHECK(diagnose(d, running).text == "driver usb_hello (module usb_hello), loaded by kplugd as a dependency of xhci_pci");
   d.kplugd_loaded_user.clear();
   CHECK(diagnose(d, running).reason == "other_loader");
   d.driver_module.clear();
