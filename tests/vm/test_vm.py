@@ -553,6 +553,13 @@ def scenario_doctor(vm):
           f"the failed init: errno and the kernel's line: {serial['text']} {serial['details'][-1:]}")
     text = vm.run("kplug doctor; echo exit=$?", check=False)
     print(text)
+    # README.md shows this report: each line it shows (but `...`) is in the real one.
+    readme = open(os.path.join(os.path.dirname(__file__), "..", "..", "README.md")).read()
+    shown = readme.split("$ kplug doctor\n", 1)[1].split("```", 1)[0].splitlines()
+    stamp = re.compile(r"last at [0-9-]+ [0-9:]+ UTC")
+    real = {stamp.sub("last at T", line) for line in text.splitlines()}
+    missing = [line for line in shown if line.strip() not in ("", "...") and stamp.sub("last at T", line) not in real]
+    check(not missing, f"README.md's doctor report is real output: {missing}")
     check("NOT DRIVEN" in text and "kplug-doctor.conf:1" in text and "depmod" in text and "exit=1" in text,
           "the text report says the same, with what to do")
     # Fix one cause: the blacklist goes, the keyboard is replugged, usbhid loads.
