@@ -11,6 +11,7 @@
 #include <memory>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "base/text.hpp"
@@ -86,6 +87,29 @@ bool binds_driver(const fs::path& sys, const std::string& subsystem) {
   return target.parent_path().filename() == "bus";
 }
 
+std::string where(const Rule& rule) { return fmt::format("rule '{}' ({}:{})", rule.name, rule.file, rule.line); }
+
+// Which config key or rule (file and line) turns autoload off for the event; "" when on.
+std::string autoload_off(const Decision& decision, const DaemonOptions& options) {
+  const Rule* last = nullptr;  // the last matching rule that set what decided
+  for (const RuleTrace& t : decision.trace)
+    if (t.matched && (decision.ignore ? t.rule->ignore.value_or(false) : t.rule->autoload.has_value())) last = t.rule;
+  if (decision.ignore) return last ? where(*last) + " ignores its events" : "a rule ignores its events";
+  if (decision.autoload) return "";
+  if (last) return fmt::format("{} sets autoload: false", where(*last));
+  if (!options.autoload) return fmt::format("autoload: false in {}", options.config_path);
+  return decision.reason;
+}
+
+// The matching rules that blacklist MODULE, with their files and lines.
+std::string rule_blacklisting(const Decision& decision, const std::string& module) {
+  std::vector<std::string> rules;
+  for (const RuleTrace& t : decision.trace)
+    if (t.matched && std::find(t.rule->blacklist.begin(), t.rule->blacklist.end(), module) != t.rule->blacklist.end())
+      rules.push_back(where(*t.rule));
+  return rules.empty() ? "a rule" : fmt::format("{}", fmt::join(rules, ", "));
+}
+
 struct Gatherer {
   const Settings& settings;
   std::unique_ptr<KmodContext> ctx;       // for module_standing
@@ -125,8 +149,7 @@ struct Gatherer {
     std::optional<std::vector<std::string>> resolved;
     if (resolver)
       if (auto r = resolver->resolve(*d.modalias)) resolved = *r;
-    if (decision.ignore) d.autoload_off = "a rule ignores its events";
-    else if (!decision.autoload) d.autoload_off = decision.reason;
+    d.autoload_off = autoload_off(decision, options);
     Decision planning = decision;
     planning.autoload = true;  // what would load if autoload were on
     planning.modalias = *d.modalias;
@@ -146,7 +169,7 @@ struct Gatherer {
       d.modules.push_back(m);
     };
     for (const auto& load : plan.loads) add(load.job.module, load.job.via_alias, "");
-    for (const auto& skipped : plan.skipped) add(skipped.module, true, skipped.why);
+    for (const auto& skipped : plan.skipped) add(skipped.module, true, rule_blacklisting(decision, skipped.module));
     for (const auto& f : kplugd.failures)
       for (const auto& m : d.modules)
         if (f.module == m.name) d.failures.push_back({f.module, f.error, f.message, f.count, f.last_unix});

@@ -2,8 +2,9 @@
 """kplug doctor, kplug info and the metrics, on the host (the VM scenario vm.doctor has
 the real failures): with a dry-run kplugd, `kplug doctor` reads every present device,
 reports kplugd's dry run as the reason for the devices a module matches, gives JSON with
-the same facts and exits 1; without kplugd it says so; a named device is taken with or
-without /sys. `kplug info --attribute-walk` blocks pasted into a rule file make `kplug
+the same facts and exits 1; without kplugd it says so; a rule's blacklist and a rule or
+config key turning autoload off are named with their file (and line); a named device is
+taken with or without /sys. `kplug info --attribute-walk` blocks pasted into a rule file make `kplug
 test` match the device. `kplug status --format prometheus` and kplugd's --metrics-file
 pass `promtool check metrics` (promtool from Debian's prometheus package, unpacked into
 the build tree, never installed) and the file follows the counters."""
@@ -53,6 +54,40 @@ def main():
     r = run("doctor", "--socket", "/nonexistent.sock", "--modules-dir", MODULES_DIR, "/sys/devices/virtual/net/lo")
     check("kplugd: not running" in r.stdout and "nothing to autoload" not in r.stderr,
           f"doctor without kplugd says so: {r.stdout.splitlines()[0]}")
+
+    # Autoload off and a rule's blacklist: doctor names the rule's file and line, or the
+    # config key's file. The device: one present here that a module matches.
+    common = ["--socket", "/nonexistent.sock", "--modules-dir", MODULES_DIR, "--json"]
+    present = json.loads(run("doctor", *common).stdout)["devices"]
+    wanting = [x for x in present if x["reason"] == "kplugd_not_running" and x["modules"]]
+    if not wanting:
+        fail("no present device that a module of the Debian tree matches: doctor's rule reasons need one")
+    dev, module = wanting[0]["devpath"], wanting[0]["modules"][0]["name"]
+    with tempfile.TemporaryDirectory() as tmp:
+        def config(name, rules_text, extra=""):
+            rules = os.path.join(tmp, name)
+            os.mkdir(rules)
+            with open(os.path.join(rules, "10-doctor.yaml"), "w") as f:
+                f.write(rules_text)
+            path = os.path.join(tmp, name + ".yaml")
+            with open(path, "w") as f:
+                f.write(f"rules_dirs: [{rules}]\n{extra}")
+            return path, os.path.join(rules, "10-doctor.yaml")
+        by_path = lambda r: {x["devpath"]: x for x in json.loads(r.stdout)["devices"]}  # noqa: E731
+        cfg, rule_file = config("black", f"- name: other\n  match:\n    subsystem: none\n"
+                                         f"- name: no-{module}\n  match:\n    devpath: \"{dev}\"\n"
+                                         f"  blacklist: [{module}]\n")
+        x = by_path(run("doctor", "--config", cfg, *common, dev))[dev]
+        check(x["reason"] == "blacklisted" and f"rule 'no-{module}' ({rule_file}:4)" in x["text"],
+              f"{dev}: a rule's blacklist, with its file and line: {x['text']}")
+        cfg, rule_file = config("quiet", f"- name: quiet\n  match:\n    devpath: \"{dev}\"\n  autoload: false\n")
+        x = by_path(run("doctor", "--config", cfg, *common, dev))[dev]
+        check(x["reason"] == "autoload_off" and f"rule 'quiet' ({rule_file}:1) sets autoload: false" in x["text"],
+              f"a rule turning autoload off, with its file and line: {x['text']}")
+        cfg, _ = config("off", "[]\n", "autoload: false\n")
+        x = by_path(run("doctor", "--config", cfg, *common, dev))[dev]
+        check(x["reason"] == "autoload_off" and f"autoload: false in {cfg}" in x["text"],
+              f"the config key that turns autoload off, and its file: {x['text']}")
 
     sock = control_socket_path()
     metrics = os.path.join(tempfile.mkdtemp(prefix="kplug-metrics-"), "kplug.prom")
