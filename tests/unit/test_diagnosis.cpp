@@ -22,6 +22,18 @@ DeviceFacts undriven(std::vector<ModuleFacts> modules = {{"usb_hello"}}) {
 
 const KplugdFacts running{true, false};
 
+// A device no driver binds to (a CPU, an input device), served by a loaded MODULE.
+DeviceFacts served_by(const std::string& module, const std::string& subsystem, const std::string& modalias) {
+  ModuleFacts m;
+  m.name = module;
+  m.live = true;
+  DeviceFacts d = undriven({m});
+  d.subsystem = subsystem;
+  d.modalias = modalias;
+  d.binds_driver = false;
+  return d;
+}
+
 }  // namespace
 
 TEST_CASE("a device with a bound driver: who loaded its module", "[diagnosis]") {
@@ -116,31 +128,19 @@ TEST_CASE("autoload off, kplugd stopped or in a dry run, or simply not loaded ye
 }
 
 TEST_CASE("a CPU binds no driver: its modules loaded is all there is", "[diagnosis]") {
-  ModuleFacts aes;
-  aes.name = "aesni_intel";
-  aes.live = true;
-  DeviceFacts d = undriven({aes});
-  d.subsystem = "cpu";
-  d.modalias = "cpu:type:x86,ven0002fam001Amod0002:feature:,0000," + std::string(400, '1');
-  d.binds_driver = false;
+  DeviceFacts d = served_by("aesni_intel", "cpu", "cpu:type:x86,ven0002fam001Amod0002:feature:,0000," +
+                                                       std::string(400, '1'));
   auto r = diagnose(d, running);
   CHECK(r.verdict == Verdict::driven);
   CHECK(r.reason == "modules_loaded");
-  aes.live = false;
-  d.modules = {aes};
+  d.modules[0].live = false;
   auto n = diagnose(d, running);
   CHECK(n.reason == "not_loaded");
   CHECK(n.details[0].size() < 140);  // a long MODALIAS is cut for people
 }
 
 TEST_CASE("an input device is served by evdev, which never shows as its driver", "[diagnosis]") {
-  ModuleFacts evdev;
-  evdev.name = "evdev";
-  evdev.live = true;
-  DeviceFacts d = undriven({evdev});
-  d.subsystem = "input";
-  d.modalias = "input:b0011v0001p0001eAB41-e0,1,4,11,14,k71,72,ramlsfw";
-  d.binds_driver = false;
+  DeviceFacts d = served_by("evdev", "input", "input:b0011v0001p0001eAB41-e0,1,4,11,14,k71,72,ramlsfw");
   auto r = diagnose(d, running);
   CHECK(r.verdict == Verdict::driven);
   CHECK(r.text == "its modules are loaded (evdev); no driver binds to input devices");
