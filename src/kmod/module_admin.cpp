@@ -294,7 +294,7 @@ ModuleStanding module_standing(const KmodContext& ctx, const std::string& name) 
   ModuleList found;
   if (kmod_module_new_from_lookup(ctx.get(), name.c_str(), &found.list) < 0 || !found.list) return out;
   out.in_index = true;
-  ModuleRef m{kmod_module_ref(found.first())};
+  ModuleRef m{found.first()};  // first() gives a reference of its own
   int state = kmod_module_get_initstate(m.mod);
   out.builtin = state == KMOD_MODULE_BUILTIN;
   out.live = state == KMOD_MODULE_LIVE || state == KMOD_MODULE_COMING;
