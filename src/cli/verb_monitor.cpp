@@ -1,6 +1,10 @@
 // `kplug monitor`: print live kernel uevents, every property, as text blocks or JSON lines.
 // Only datagrams the kernel itself sent are shown; forged ones are reported on stderr.
+#include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
+#include <sys/utsname.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -18,7 +22,9 @@
 #include "control/client.hpp"
 #include "control/protocol.hpp"
 #include "cli/verbs.hpp"
+#include "sysfs/system_view.hpp"
 #include "uevent/netlink_source.hpp"
+#include "uevent/record.hpp"
 
 namespace kplug::cli {
 
@@ -30,6 +36,68 @@ struct MonitorOptions {
   std::string socket = default_control_socket;
   std::vector<std::string> subsystems;
   std::size_t count = 0;  // 0 = forever
+  std::string record;     // --record FILE
+  bool coldplug = false;  // the present devices first, as coldplug events
+};
+
+volatile sig_atomic_t interrupted = 0;
+
+// SIGINT and SIGTERM end the loop (poll returns EINTR) so the recording is closed and
+// counted; a second one kills as usual.
+void stop_on_signals() {
+  struct sigaction sa {};
+  sa.sa_handler = [](int) { interrupted = 1; };
+  sa.sa_flags = SA_RESETHAND;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+// The --record file: a header line, then one JSON line an event, each flushed, so a
+// recording stopped any way is a valid stream up to its last line.
+class Recording {
+ public:
+  static Result<std::unique_ptr<Recording>, std::string> open(const std::string& path) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return unexpected(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
+    std::unique_ptr<Recording> r(new Recording(fd, path));
+    utsname u{};
+    uname(&u);
+    char host[256] = {};
+    gethostname(host, sizeof host - 1);
+    timespec now{};
+    clock_gettime(CLOCK_REALTIME, &now);
+    RecordHeader h;
+    h.kernel = u.release;
+    h.hostname = host;
+    h.started = static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) / 1e9;
+    if (auto w = r->write(record_header_line(h)); !w) return unexpected(w.error());
+    return r;
+  }
+  ~Recording() { ::close(fd_); }
+  Result<bool, std::string> add(const Uevent& ev, double timestamp) {
+    auto w = write(record_event_line(ev, timestamp));
+    if (w) ++events_;
+    return w;
+  }
+  std::size_t events() const { return events_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  Recording(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  Result<bool, std::string> write(std::string line) {
+    line += '\n';
+    for (std::size_t done = 0; done < line.size();) {
+      ssize_t n = ::write(fd_, line.data() + done, line.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return unexpected(fmt::format("cannot write {}: {}", path_, std::strerror(errno)));
+      done += static_cast<std::size_t>(n);
+    }
+    return true;
+  }
+  int fd_;
+  std::string path_;
+  std::size_t events_ = 0;
 };
 
 double monotonic_seconds() {
@@ -38,17 +106,9 @@ double monotonic_seconds() {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
 }
 
-std::string as_json(const Uevent& ev) {
-  nlohmann::ordered_json props = nlohmann::ordered_json::object();
-  for (const auto& [k, v] : ev.properties) props[k] = v;
-  nlohmann::ordered_json j = {{"action", ev.action},       {"devpath", ev.devpath}, {"subsystem", ev.subsystem},
-                              {"seqnum", ev.seqnum},       {"timestamp", monotonic_seconds()},
-                              {"properties", props}};
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-std::string as_text(const Uevent& ev) {
-  std::string out = fmt::format("KERNEL[{:.6f}] {:<8} {} ({})\n", monotonic_seconds(), ev.action, ev.devpath, ev.subsystem);
+std::string as_text(const Uevent& ev, double timestamp) {
+  std::string out = fmt::format("{}[{:.6f}] {:<8} {} ({})\n", ev.source == EventSource::kernel ? "KERNEL" : "COLDPLUG",
+                                timestamp, ev.action, ev.devpath, ev.subsystem);
   for (const auto& [k, v] : ev.properties) out += k + "=" + v + "\n";
   return out + "\n";
 }
@@ -79,7 +139,11 @@ int run_decisions(const MonitorOptions& o) {
 }
 
 int run_monitor(const MonitorOptions& o) {
-  if (o.decisions) return run_decisions(o);
+  if (o.decisions) {
+    if (!o.record.empty() || o.coldplug)
+      return std::cerr << "kplug monitor: --record and --coldplug are for kernel events, not --decisions\n", exit_usage;
+    return run_decisions(o);
+  }
   NetlinkOptions netlink;
   netlink.receive_buffer = 8u << 20;
   auto source = NetlinkSource::open(netlink);
@@ -87,24 +151,60 @@ int run_monitor(const MonitorOptions& o) {
     std::cerr << "kplug monitor: " << source.error() << '\n';
     return exit_failure;
   }
+  std::unique_ptr<Recording> recording;
+  if (!o.record.empty()) {
+    auto opened = Recording::open(o.record);
+    if (!opened) return std::cerr << "kplug monitor: " << opened.error() << '\n', exit_failure;
+    recording = std::move(*opened);
+    stop_on_signals();
+  }
   std::set<std::string> wanted(o.subsystems.begin(), o.subsystems.end());
-  if (!o.json) std::cout << "monitoring kernel uevents (Ctrl-C to stop)\n\n" << std::flush;
   std::size_t shown = 0;
+  // One event: printed, and written to the recording.
+  auto take = [&](const Uevent& ev) -> bool {
+    if (!wanted.empty() && !wanted.count(ev.subsystem)) return true;
+    double now = monotonic_seconds();
+    std::cout << (o.json ? record_event_line(ev, now) + "\n" : as_text(ev, now)) << std::flush;
+    if (recording)
+      if (auto w = recording->add(ev, now); !w) return std::cerr << "kplug monitor: " << w.error() << '\n', false;
+    ++shown;
+    return true;
+  };
+  auto finish = [&](int code) {
+    if (recording)
+      std::cerr << fmt::format("kplug monitor: recorded {} event(s) to {}\n", recording->events(), recording->path());
+    return code;
+  };
+  if (!o.json) std::cout << "monitoring kernel uevents (Ctrl-C to stop)\n\n" << std::flush;
+  if (o.coldplug) {
+    // The socket is open already: a device that comes meanwhile is in one or both.
+    bool ok = true;
+    auto walked = make_sysfs_view()->walk_devices([](const Uevent&) { return true; }, [&](Uevent&& ev) {
+      ev.source = EventSource::coldplug;
+      if (ok) ok = take(ev);
+    });
+    if (!walked) return std::cerr << "kplug monitor: cannot walk /sys/devices: " << walked.error() << '\n', exit_failure;
+    if (!ok) return finish(exit_failure);
+    if (recording) std::cerr << fmt::format("kplug monitor: {} present device(s) recorded as coldplug events\n", *walked);
+  }
+  if (recording) std::cerr << "kplug monitor: recording to " << recording->path() << " (Ctrl-C to stop)\n";
   while (o.count == 0 || shown < o.count) {
     pollfd pfd{(*source)->fd(), POLLIN, 0};
     if (poll(&pfd, 1, -1) < 0) {
-      if (errno == EINTR) continue;
+      if (errno == EINTR) {
+        if (interrupted) return finish(exit_ok);
+        continue;
+      }
       std::cerr << "kplug monitor: poll failed: " << std::strerror(errno) << '\n';
-      return exit_failure;
+      return finish(exit_failure);
     }
     for (;;) {
       ReceiveOutcome outcome = (*source)->receive();
       if (std::holds_alternative<WouldBlock>(outcome)) break;
       if (auto* r = std::get_if<Received>(&outcome)) {
         if (r->missed_before) std::cerr << "kplug monitor: " << r->missed_before << " events possibly missed\n";
-        if (!wanted.empty() && !wanted.count(r->event.subsystem)) continue;
-        std::cout << (o.json ? as_json(r->event) + "\n" : as_text(r->event)) << std::flush;
-        if (o.count && ++shown >= o.count) break;
+        if (!take(r->event)) return finish(exit_failure);
+        if (o.count && shown >= o.count) break;
       } else if (auto* rej = std::get_if<Rejected>(&outcome)) {
         std::cerr << "kplug monitor: ignored a datagram not from the kernel (" << to_string(rej->reason)
                   << "): " << rej->detail << '\n';
@@ -112,11 +212,11 @@ int run_monitor(const MonitorOptions& o) {
         std::cerr << "kplug monitor: receive buffer overrun: the kernel dropped events\n";
       } else if (auto* f = std::get_if<ReceiveFailed>(&outcome)) {
         std::cerr << "kplug monitor: reading the uevent socket failed: " << std::strerror(f->error) << '\n';
-        return exit_failure;
+        return finish(exit_failure);
       }
     }
   }
-  return exit_ok;
+  return finish(exit_ok);
 }
 
 }  // namespace
@@ -126,11 +226,18 @@ VerbRun setup_monitor(CLI::App& command) {
   command.footer(
       "Each event is printed as a header line (KERNEL[monotonic seconds] ACTION DEVPATH (SUBSYSTEM))\n"
       "followed by its KEY=VALUE properties and a blank line; with --json, one JSON object per line:\n"
-      "{\"action\",\"devpath\",\"subsystem\",\"seqnum\",\"timestamp\",\"properties\":{...}}.\n\n"
-      "Try it: kplug monitor & echo change > /sys/class/net/lo/uevent");
+      "{\"action\",\"devpath\",\"subsystem\",\"seqnum\",\"timestamp\",\"source\",\"properties\":{...}}.\n\n"
+      "--record FILE also writes every event, with its receive time, to FILE as JSON lines after a\n"
+      "header (docs/record-format.md): the input of 'kplug replay' and 'kplug test --event'. With\n"
+      "--coldplug, the devices present now come first, as coldplug events, so the file describes\n"
+      "the whole machine. Ctrl-C ends a recording; every line written is complete.\n\n"
+      "Try it: kplug monitor & echo change > /sys/class/net/lo/uevent\n"
+      "        kplug monitor --record machine.events --coldplug --count 100");
   command.add_flag("--json", o->json, "one JSON object per line instead of text blocks");
   command.add_option("--subsystem", o->subsystems, "only events of this subsystem (repeatable)");
-  command.add_option("--count", o->count, "exit after printing N events");
+  command.add_option("--count", o->count, "exit after printing N events (with --coldplug, the present devices count)");
+  command.add_option("--record", o->record, "also write the events to FILE, for kplug replay (JSON lines, a header first)");
+  command.add_flag("--coldplug", o->coldplug, "first the devices present now, as coldplug events");
   command.add_flag("--decisions", o->decisions,
                    "instead of raw kernel events, what kplugd did with each one (from its control socket)");
   command.add_option("--socket", o->socket, "kplugd's control socket, for --decisions")->capture_default_str();
