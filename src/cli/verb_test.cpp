@@ -1,4 +1,4 @@
-// `kplug test`: one event through the rules and the resolver, with no side effects,
+// `kplug test`: one event (or a few) through the rules and the resolver, with no side effects,
 // explained in plain words: which rules matched and why, which modules would load and
 // why, what would happen on removal, which commands would run.
 #include <cerrno>
@@ -30,15 +30,41 @@ struct TestOptions {
   std::vector<std::string> rules;  // rule files or dirs instead of the configured dirs
 };
 
-Result<Uevent, std::string> read_event(const TestOptions& o) {
-  if (!o.devpath.empty()) return read_device(o.devpath);
+// `kplug test` explains each event of a short file; a longer stream is replay's work.
+constexpr std::size_t max_test_events = 100;
+
+// The events to explain: the present device, or those of the file (one KEY=VALUE event,
+// or JSON lines as `kplug monitor --json` and `--record` write them).
+Result<std::vector<Uevent>, std::string> read_events(const TestOptions& o) {
+  if (!o.devpath.empty()) {
+    auto ev = read_device(o.devpath);
+    if (!ev) return unexpected(ev.error());
+    return std::vector<Uevent>{std::move(*ev)};
+  }
   std::ifstream in(o.event_file);
   if (!in) return unexpected(fmt::format("cannot read {}: {}", o.event_file, std::strerror(errno)));
   std::stringstream text;
   text << in.rdbuf();
-  auto ev = parse_record(text.str());
-  if (!ev) return unexpected(fmt::format("{}: {}", o.event_file, ev.error()));
-  return ev;
+  auto first = text.str().find_first_not_of(" \t\r\n");
+  if (first == std::string::npos || text.str()[first] != '{') {
+    auto ev = parse_record(text.str());
+    if (!ev) return unexpected(fmt::format("{}: {}", o.event_file, ev.error()));
+    return std::vector<Uevent>{std::move(*ev)};
+  }
+  std::vector<Uevent> events;
+  RecordReader reader(text);
+  for (;;) {
+    auto next = reader.next();
+    if (!next) return unexpected(fmt::format("{}: {}", o.event_file, next.error()));
+    if (!*next) break;
+    if (events.size() == max_test_events)
+      return unexpected(fmt::format("{} has more than {} events: kplug test explains a few; run 'kplug replay {}' "
+                                    "for a stream",
+                                    o.event_file, max_test_events, o.event_file));
+    events.push_back(std::move((*next)->event));
+  }
+  if (events.empty()) return unexpected(fmt::format("{} has no event", o.event_file));
+  return events;
 }
 
 void explain_rules(const Decision& d, std::size_t files) {
@@ -51,56 +77,32 @@ void explain_rules(const Decision& d, std::size_t files) {
   }
 }
 
-int run_test(const TestOptions& o) {
-  if (o.event_file.empty() == o.devpath.empty()) {
-    std::cerr << "kplug test: give exactly one of --event FILE or --devpath /devices/...\n";
-    return exit_usage;
-  }
-  auto event = read_event(o);
-  if (!event) {
-    std::cerr << "kplug test: " << event.error() << '\n';
-    return exit_failure;
-  }
-  Overrides overrides;
-  if (!o.config_path.empty()) overrides.config_path = o.config_path;
-  if (!o.modules_dir.empty()) overrides.modules_dir = o.modules_dir;
-  overrides.rule_paths = o.rules;
-  auto settings = load_settings(overrides);
-  if (!settings) {
-    for (const auto& d : settings.error()) std::cerr << d.to_string() << '\n';
-    return exit_failure;
-  }
-  const DaemonOptions& options = settings->options;
-  Decision d = decide(settings->rules, options, *event,
+// One event through the rules, the resolver and the planner, explained.
+void explain(const TestOptions& o, const Settings& settings, const Uevent& event, DryRunLoader& checker,
+             KmodResolver* resolver) {
+  const DaemonOptions& options = settings.options;
+  Decision d = decide(settings.rules, options, event,
                       [&](const std::string& devpath, const std::string& name) {
                         return o.devpath.empty() ? std::nullopt : read_attribute(devpath, name);
                       });
 
-  std::cout << "event: " << describe_event(*event) << '\n';
-  for (const auto& [k, v] : event->properties) std::cout << "  " << k << '=' << v << '\n';
-  explain_rules(d, settings->rules.files.size());
+  std::cout << "event: " << describe_event(event) << '\n';
+  for (const auto& [k, v] : event.properties) std::cout << "  " << k << '=' << v << '\n';
+  explain_rules(d, settings.rules.files.size());
   if (d.ignore) {
     std::cout << "result: the event is ignored; nothing loads, nothing runs\n";
-    return exit_ok;
+    return;
   }
 
-  auto ctx = KmodContext::open({options.modules_dir, options.modprobe_config});
-  if (!ctx) {
-    std::cerr << "kplug test: " << ctx.error() << '\n';
-    return exit_failure;
-  }
-  auto resolver_ctx = KmodContext::open({options.modules_dir, options.modprobe_config});
-  DryRunLoader checker(std::move(*ctx));
   std::cout << fmt::format("autoload: {} ({})\n", d.autoload ? "yes" : "no", d.reason);
   // The same planner as kplugd's: what is listed here is what kplugd would hand its loaders.
   std::optional<std::vector<std::string>> resolved;
-  if (d.autoload && resolver_ctx) {
-    KmodResolver resolver(std::move(*resolver_ctx));
-    auto modules = resolver.resolve(d.modalias);
+  if (d.autoload && resolver) {
+    auto modules = resolver->resolve(d.modalias);
     if (modules) resolved = std::move(*modules);
     else std::cout << fmt::format("  cannot resolve MODALIAS {}: {}\n", d.modalias, modules.error());
   }
-  LoadPlan plan = plan_loads(*event, d, resolved);
+  LoadPlan plan = plan_loads(event, d, resolved);
   std::cout << "modules:\n";
   std::vector<std::string> listed;
   for (const auto& load : plan.loads) {
@@ -125,6 +127,42 @@ int run_test(const TestOptions& o) {
     std::cout << fmt::format("  rule '{}' would run: {}\n", rule, shown);
   }
   for (const auto& [rule, text] : d.logs) std::cout << fmt::format("log: rule '{}': {}\n", rule, text);
+}
+
+
+int run_test(const TestOptions& o) {
+  if (o.event_file.empty() == o.devpath.empty()) {
+    std::cerr << "kplug test: give exactly one of --event FILE or --devpath /devices/...\n";
+    return exit_usage;
+  }
+  auto events = read_events(o);
+  if (!events) {
+    std::cerr << "kplug test: " << events.error() << '\n';
+    return exit_failure;
+  }
+  Overrides overrides;
+  if (!o.config_path.empty()) overrides.config_path = o.config_path;
+  if (!o.modules_dir.empty()) overrides.modules_dir = o.modules_dir;
+  overrides.rule_paths = o.rules;
+  auto settings = load_settings(overrides);
+  if (!settings) {
+    for (const auto& d : settings.error()) std::cerr << d.to_string() << '\n';
+    return exit_failure;
+  }
+  const DaemonOptions& options = settings->options;
+  auto ctx = KmodContext::open({options.modules_dir, options.modprobe_config});
+  if (!ctx) {
+    std::cerr << "kplug test: " << ctx.error() << '\n';
+    return exit_failure;
+  }
+  DryRunLoader checker(std::move(*ctx));
+  std::optional<KmodResolver> resolver;
+  if (auto resolver_ctx = KmodContext::open({options.modules_dir, options.modprobe_config}))
+    resolver.emplace(std::move(*resolver_ctx));
+  for (std::size_t i = 0; i < events->size(); ++i) {
+    if (events->size() > 1) std::cout << fmt::format("{}=== event {} of {}\n", i ? "\n" : "", i + 1, events->size());
+    explain(o, *settings, (*events)[i], checker, resolver ? &*resolver : nullptr);
+  }
   return exit_ok;
 }
 
@@ -137,7 +175,8 @@ VerbRun setup_test(CLI::App& command) {
   command.add_option("--rules", o->rules, "rule files or directories to use instead of the configured rules dirs")
       ->allow_extra_args(false);
   command.add_option("--event", o->event_file,
-                     "a recorded event: a line of 'kplug monitor --json', or KEY=VALUE lines");
+                     "recorded events: KEY=VALUE lines (one event), or JSON lines of 'kplug monitor --json' or "
+                     "--record (each explained; a long stream is for 'kplug replay')");
   command.add_option("--devpath", o->devpath, "a present device, read from /sys (e.g. /devices/pci0000:00/...)");
   command.footer("Nothing is loaded, unloaded or run. Example:\n"
                  "  printf 'ACTION=add\\nDEVPATH=/devices/x/1-1:1.0\\nSUBSYSTEM=usb\\n"
