@@ -27,6 +27,7 @@ VerbRun setup_monitor(CLI::App& command);
 VerbRun setup_match(CLI::App& command);
 VerbRun setup_rules(CLI::App& command);
 VerbRun setup_test(CLI::App& command);
+VerbRun setup_replay(CLI::App& command);
 VerbRun setup_status(CLI::App& command);
 VerbRun setup_loaded(CLI::App& command);
 VerbRun setup_reload(CLI::App& command);
@@ -46,6 +47,8 @@ inline const Verb verbs[] = {
     {"match", "resolve MODALIAS strings to module names, like modprobe -R", setup_match},
     {"rules", "work with rule files: 'kplug rules check [PATH...]'", setup_rules},
     {"test", "explain what kplugd would do with one event, with no side effects", setup_test},
+    {"replay", "run a recorded event stream through kplugd's flow, loading nothing; --against: diff two rule sets",
+     setup_replay},
     {"info", "what a rule can match on a device, as match: blocks ready to paste (--attribute-walk: and its parents)",
      setup_info},
     {"doctor", "why a device has no driver: every device's driver, or the reason and what to do", setup_doctor},

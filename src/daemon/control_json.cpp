@@ -9,11 +9,13 @@ nlohmann::json decision_json(const Uevent& event, const Decision& d) {
     if (t.matched) rules.push_back(t.rule->name);
   nlohmann::json load = nlohmann::json::array();
   for (const auto& [module, rule] : d.load) load.push_back(module);
+  nlohmann::json run = nlohmann::json::array();
+  for (const auto& [rule, argv] : d.run) run.push_back({{"rule", rule}, {"argv", argv}});
   return {{"type", "decision"}, {"seqnum", event.seqnum},   {"action", event.action},
           {"devpath", event.devpath}, {"subsystem", event.subsystem}, {"modalias", d.modalias},
           {"source", to_string(event.source)},
           {"ignored", d.ignore},      {"autoload", d.autoload}, {"reason", d.reason},
-          {"rules", rules},           {"load", load},
+          {"rules", rules},           {"load", load},           {"run", run},
           {"synth_uuid", std::string(event.get_or_empty("SYNTH_UUID"))}};
 }
 
@@ -23,7 +25,8 @@ nlohmann::json report_json(const LoadReport& r) {
     outcomes.push_back({{"module", module},
                         {"status", to_string(result.status)},
                         {"duration_ms", static_cast<double>(result.duration.count()) / 1000.0},
-                        {"message", result.message}});
+                        {"message", result.message},
+                        {"pulled_in", result.pulled_in}});
   return {{"type", "loads"}, {"event", r.event}, {"modalias", r.modalias}, {"outcomes", outcomes}};
 }
 

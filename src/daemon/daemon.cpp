@@ -28,7 +28,7 @@ std::vector<std::unique_ptr<ModuleLoader>> one(std::unique_ptr<ModuleLoader> loa
 
 DaemonSeams real_system(std::unique_ptr<NetlinkSource> source, std::unique_ptr<ModuleResolver> resolver,
                         std::vector<std::unique_ptr<ModuleLoader>> loaders) {
-  return {std::move(source), std::move(resolver), std::move(loaders), nullptr, {}};
+  return {std::move(source), std::move(resolver), std::move(loaders), nullptr, {}, nullptr, {}};
 }
 
 // A rescan's loads are told in its summary; others by how bad their worst outcome is.
@@ -64,6 +64,8 @@ Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options, DaemonSeams s
       system_(or_real(std::move(seams.system))),
       clock_(seams.clock ? std::move(seams.clock) : steady_clock()),
       resolver_(std::move(seams.resolver)),
+      timers_(seams.timers ? std::move(seams.timers) : make_asio_timers(io)),
+      observer_(std::move(seams.observer)),
       rules_(std::make_shared<const RuleSet>(std::move(rules))),
       attrs_([this](const std::string& devpath, const std::string& name) {
         return system_->read_attribute(devpath, name);
@@ -80,9 +82,9 @@ Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options, DaemonSeams s
                   return reply;
                 },
                 [this] { return progress(); }}),
-      unloader_(io, scheduler_, *system_, counters_,
+      unloader_(*timers_, scheduler_, *system_, counters_,
                 [this](const nlohmann::json& message) {
-                  if (control_.has_subscribers()) control_.publish(message);
+                  if (observed()) publish(message);
                 }),
       coldplug_(io, *system_, counters_, clock_, options_.dry_run,
                 {// Devices with a MODALIAS, and those a rule loads a module for without one
@@ -120,9 +122,9 @@ void Daemon::do_dispatch() {
 
 void Daemon::on_event_ready(EventQueue::Ticket ticket, const Uevent& event) {
   // 1. Apply the rules and the config's defaults to the event.
-  Decision decision = decide(*rules_, options_, event, attrs_, control_.has_subscribers());
+  Decision decision = decide(*rules_, options_, event, attrs_, observed());
   last_seqnum_ = std::max(last_seqnum_, event.seqnum);
-  if (control_.has_subscribers()) control_.publish(decision_json(event, decision));
+  if (observed()) publish(decision_json(event, decision));
   bool first_time = coldplug_.note_event(event, decision);  // a rescan's repeat is not
   if (decision.ignore) {
     if (spdlog::should_log(spdlog::level::debug)) spdlog::debug("{}: ignored by a rule", describe_event(event));
@@ -213,7 +215,7 @@ void Daemon::on_load_done(const LoadJob& job, const LoadResult& result, const st
   report->outcomes.emplace_back(job.module, result);
   if (--report->remaining == 0) {
     log_fields(level_of(*report), report->journal_fields(), report->line());
-    if (control_.has_subscribers()) control_.publish(report_json(*report));
+    if (observed()) publish(report_json(*report));
     unloader_.save();  // once per event, not per module
     queue_.finish(report->ticket);
     do_dispatch();
@@ -339,6 +341,11 @@ Result<bool, std::string> Daemon::open_control(const std::string& path) {
   limits.idle_timeout = options_.control_idle_timeout;
   limits.max_output = options_.control_max_output;
   return control_.open(path, limits);
+}
+
+void Daemon::publish(const nlohmann::json& message) {
+  if (observer_) observer_(message);
+  if (control_.has_subscribers()) control_.publish(message);
 }
 
 ControlService::Progress Daemon::progress() const {

@@ -22,6 +22,7 @@
 #include "daemon/event_queue.hpp"
 #include "daemon/failure_history.hpp"
 #include "daemon/metrics_file.hpp"
+#include "daemon/named_timers.hpp"
 #include "daemon/load_scheduler.hpp"
 #include "daemon/netlink_intake.hpp"
 #include "daemon/rule_commands.hpp"
@@ -44,6 +45,10 @@ struct DaemonSeams {
   std::vector<std::unique_ptr<ModuleLoader>> loaders;  // one per loader thread
   std::unique_ptr<SystemView> system;     // null: the real /sys and /proc
   Clock clock;                            // empty: the steady clock
+  std::unique_ptr<NamedTimers> timers;    // null: Asio's (the unloader's grace periods)
+  // Also given every message of the `events` stream (decisions, loads, unloads), as
+  // subscribers on the control socket get them: kplug replay's output.
+  std::function<void(const nlohmann::json&)> observer;
 };
 
 class Daemon {
@@ -86,6 +91,8 @@ class Daemon {
   const Ledger& ledger() const { return unloader_.ledger(); }
   const EventQueue& queue() const { return queue_; }
   bool ready() const { return ready_; }
+  // Nothing queued, in flight, or waiting for a loader (grace timers may be running).
+  bool idle() const { return queue_.waiting() == 0 && queue_.running() == 0 && scheduler_.in_flight() == 0; }
   int exit_code() const { return exit_code_; }
   control::StatusReply status_reply() const;
 
@@ -101,12 +108,17 @@ class Daemon {
   void do_wait_signal();
   void do_watchdog();
   ControlService::Progress progress() const;
+  // The `events` stream: to control subscribers and the observer, built only when wanted.
+  bool observed() const { return observer_ || control_.has_subscribers(); }
+  void publish(const nlohmann::json& message);
 
   boost::asio::io_context& io_;
   DaemonOptions options_;
   std::unique_ptr<SystemView> system_;
   Clock clock_;
   std::unique_ptr<ModuleResolver> resolver_;
+  std::unique_ptr<NamedTimers> timers_;
+  std::function<void(const nlohmann::json&)> observer_;
   std::shared_ptr<const RuleSet> rules_;
   Reloader reloader_;
   AttrReader attrs_;

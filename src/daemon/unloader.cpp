@@ -13,9 +13,9 @@
 
 namespace kplug {
 
-Unloader::Unloader(boost::asio::io_context& io, LoadScheduler& scheduler, SystemView& system, Counters& counters,
+Unloader::Unloader(NamedTimers& timers, LoadScheduler& scheduler, SystemView& system, Counters& counters,
                    Publish publish)
-    : io_(io), scheduler_(scheduler), system_(system), counters_(counters), publish_(std::move(publish)) {}
+    : timers_(timers), scheduler_(scheduler), system_(system), counters_(counters), publish_(std::move(publish)) {}
 
 void Unloader::restore(const std::string& path) {
   state_path_ = path;
@@ -69,9 +69,7 @@ void Unloader::keep_loaded_for(const std::vector<LoadJob>& jobs, const Uevent& e
     const std::string& module = job.module;
     if (!ledger_.owns(module)) continue;
     ledger_.add_device(module, event.devpath);
-    if (auto it = timers_.find(module); it != timers_.end()) {
-      it->second->cancel();
-      timers_.erase(it);
+    if (timers_.cancel(module)) {
       LogFields fields = event_fields(event);
       fields.insert(fields.end(), {{"KPLUG_ACTION", "unload_cancelled"}, {"MODULE", module}});
       log_fields(spdlog::level::info, fields,
@@ -96,15 +94,10 @@ void Unloader::do_schedule(const std::string& module, const std::string& devpath
   log_fields(spdlog::level::info, {{"KPLUG_ACTION", "unload_scheduled"}, {"MODULE", module}, {"DEVPATH", devpath}},
              fmt::format("remove {}: {} has no device left, unloading in {:.1f} s unless one returns",
                          printable(devpath), module, static_cast<double>(grace.count()) / 1000.0));
-  auto& timer = timers_[module];
-  timer = std::make_unique<boost::asio::steady_timer>(io_, grace);
-  timer->async_wait([this, module](const boost::system::error_code& ec) {
-    if (!ec) on_timer(module);
-  });
+  timers_.start(module, grace, [this, module] { on_timer(module); });
 }
 
 void Unloader::on_timer(const std::string& module) {
-  timers_.erase(module);
   auto it = ledger_.entries().find(module);
   if (it == ledger_.entries().end() || !it->second.devices.empty()) return;
   do_unload(module);
@@ -130,7 +123,8 @@ void Unloader::on_unloaded(const std::string& module, const UnloadResult& result
   double ms = static_cast<double>(result.duration.count()) / 1000.0;
   if (publish_)
     publish_({{"type", "unload"}, {"module", module}, {"status", to_string(result.status)},
-              {"message", result.message}, {"duration_ms", ms}});
+              {"message", result.message}, {"duration_ms", ms},
+              {"removed_dependencies", result.removed_dependencies}});
   LogFields fields{{"KPLUG_ACTION", "unload"}, {"MODULE", module}, {"KPLUG_DURATION_MS", fmt::format("{:.1f}", ms)}};
   switch (result.status) {
     case UnloadStatus::unloaded:
@@ -202,8 +196,7 @@ void Unloader::save() {
 
 void Unloader::stop() {
   stopping_ = true;
-  for (auto& [module, timer] : timers_) timer->cancel();
-  timers_.clear();
+  timers_.cancel_all();
 }
 
 }  // namespace kplug

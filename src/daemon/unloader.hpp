@@ -11,14 +11,13 @@
 #include <string>
 #include <vector>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <nlohmann/json.hpp>
 #include <spdlog/common.h>
 
 #include "daemon/counters.hpp"
 #include "daemon/ledger.hpp"
 #include "daemon/load_scheduler.hpp"
+#include "daemon/named_timers.hpp"
 #include "sysfs/system_view.hpp"
 #include "uevent/uevent.hpp"
 
@@ -29,8 +28,8 @@ class Unloader {
   // Each unload's outcome as a `{"type":"unload",...}` message, for `events` subscribers.
   using Publish = std::function<void(const nlohmann::json&)>;
 
-  Unloader(boost::asio::io_context& io, LoadScheduler& scheduler, SystemView& system, Counters& counters,
-           Publish publish);
+  // TIMERS runs the grace periods (Asio's in kplugd, recorded time in kplug replay).
+  Unloader(NamedTimers& timers, LoadScheduler& scheduler, SystemView& system, Counters& counters, Publish publish);
 
   // Reads the ledger a previous kplugd left in PATH: modules unloaded meanwhile are
   // dropped, devices gone meanwhile handled as removed. Later changes are saved there.
@@ -54,7 +53,7 @@ class Unloader {
   void stop();
 
   const Ledger& ledger() const { return ledger_; }
-  std::size_t pending() const { return timers_.size(); }
+  std::size_t pending() const { return timers_.running(); }
 
  private:
   void do_schedule(const std::string& module, const std::string& devpath, std::chrono::milliseconds grace);
@@ -63,13 +62,12 @@ class Unloader {
   void on_unloaded(const std::string& module, const UnloadResult& result);
   void do_unload_leftovers();
 
-  boost::asio::io_context& io_;
+  NamedTimers& timers_;  // grace periods running, by module
   LoadScheduler& scheduler_;
   SystemView& system_;
   Counters& counters_;
   Publish publish_;
   Ledger ledger_;
-  std::map<std::string, std::unique_ptr<boost::asio::steady_timer>> timers_;  // grace periods running
   // Dependencies kplugd pulled in that were still held when their module went; tried
   // again after every later unload (e.g. hid, held by hid_generic when usbhid goes first).
   std::set<std::string> leftover_deps_;

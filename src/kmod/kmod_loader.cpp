@@ -105,6 +105,13 @@ void dependency_closure(kmod_module* mod, std::vector<std::string>& names) {
 
 }  // namespace
 
+std::vector<std::string> module_dependencies(const KmodContext& ctx, const std::string& module) {
+  std::vector<std::string> names;
+  ModuleRef ref;
+  if (kmod_module_new_from_name(ctx.get(), module.c_str(), &ref.mod) == 0) dependency_closure(ref.mod, names);
+  return names;
+}
+
 std::string bound_devices(const std::string& module, const std::string& sys_module_dir) {
   namespace fs = std::filesystem;
   std::error_code ec;

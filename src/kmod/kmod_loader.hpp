@@ -6,6 +6,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "kmod/kmod_context.hpp"
 #include "kmod/module_loader.hpp"
@@ -32,6 +33,10 @@ class KmodLoader : public ModuleLoader {
 // unrefs it), so the insertion needs no second lookup.
 std::optional<LoadResult> precheck_load(const KmodContext& ctx, const LoadJob& job, bool check_live,
                                         kmod_module** module = nullptr);
+
+// MODULE's dependencies from modules.dep, all the way down (what loading it inserts when
+// none is loaded); empty when it has none or is unknown.
+std::vector<std::string> module_dependencies(const KmodContext& ctx, const std::string& module);
 
 // Why MODULE must stay, read from /sys/module/MODULE/drivers: "" when no device is bound
 // to any of its drivers, else e.g. "driver usb:usb_hello is bound to 1-1:1.0".

@@ -55,7 +55,8 @@ TEST_CASE("restoring the ledger keeps what is still loaded and unloads what lost
   loaders.push_back(std::make_unique<Unloads>(unloaded));
   LoadScheduler scheduler(io, std::move(loaders), 10s, counters, clock.clock());
   std::vector<std::string> published;
-  Unloader unloader(io, scheduler, view, counters,
+  auto timers = make_asio_timers(io);
+  Unloader unloader(*timers, scheduler, view, counters,
                     [&](const nlohmann::json& m) { published.push_back(m["module"].get<std::string>()); });
 
   unloader.restore(path);
@@ -92,7 +93,8 @@ TEST_CASE("a corrupt state file starts an empty ledger", "[unloader]") {
   std::vector<std::string> unloaded;
   none.push_back(std::make_unique<Unloads>(unloaded));
   LoadScheduler scheduler(io, std::move(none), 10s, counters, steady_clock());
-  Unloader unloader(io, scheduler, view, counters, {});
+  auto timers = make_asio_timers(io);
+  Unloader unloader(*timers, scheduler, view, counters, {});
   unloader.restore(path);
   CHECK(unloader.ledger().entries().empty());
   scheduler.join();

@@ -1,0 +1,191 @@
+// `kplug replay FILE`: a recorded stream through kplugd's own flow, loading nothing
+// (daemon/replay.hpp): every decision, load and unload it would make, and a summary.
+// With --against, the same stream through two rule sets: only the events whose outcome
+// differs, both outcomes side by side, exit 1 if any does (CI for a rules repository).
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "cli/verbs.hpp"
+#include "control/protocol.hpp"
+#include "daemon/replay.hpp"
+#include "rules/settings.hpp"
+
+namespace kplug::cli {
+
+namespace {
+
+struct ReplayOptions {
+  std::string file, config_path, modules_dir;
+  std::vector<std::string> rules, against, modprobe_config;
+  bool json = false, summary_only = false;
+};
+
+Result<Settings, std::string> settings_for(const ReplayOptions& o, const std::vector<std::string>& rules) {
+  Overrides overrides;
+  if (!o.config_path.empty()) overrides.config_path = o.config_path;
+  if (!o.modules_dir.empty()) overrides.modules_dir = o.modules_dir;
+  overrides.modprobe_config = o.modprobe_config;
+  overrides.rule_paths = rules;
+  auto settings = load_settings(overrides);
+  if (!settings) {
+    std::string text;
+    for (const auto& d : settings.error()) text += (text.empty() ? "" : "\n") + d.to_string();
+    return unexpected(text);
+  }
+  return std::move(*settings);
+}
+
+// One event's outcome, for comparing two replays: what was decided and done, without times.
+std::string outcome_text(const std::vector<nlohmann::json>& messages) {
+  std::string out;
+  for (nlohmann::json m : messages) {
+    m.erase("duration_ms");
+    if (m.contains("outcomes"))
+      for (auto& o : m["outcomes"]) o.erase("duration_ms");
+    auto text = control::describe_stream_message(m);
+    out += (text ? *text : m.dump()) + "\n";
+  }
+  return out;
+}
+
+struct Run {
+  ReplayResult result;
+  std::vector<std::pair<std::string, std::string>> events;  // per event: what it was, its outcome
+};
+
+Result<Run, std::string> replay_file(const ReplayOptions& o, const std::vector<std::string>& rules,
+                                     const ReplayObserver& shown, bool keep_outcomes) {
+  auto settings = settings_for(o, rules);
+  if (!settings) return unexpected(settings.error());
+  std::ifstream in(o.file);
+  if (!in) return unexpected(fmt::format("cannot read {}: {}", o.file, std::strerror(errno)));
+  RecordReader reader(in);
+  Run run;
+  std::vector<nlohmann::json> pending;
+  ReplayObserver observer;
+  observer.message = [&](const nlohmann::json& m) {
+    if (shown.message) shown.message(m);
+    if (keep_outcomes) pending.push_back(m);
+  };
+  observer.event_done = [&](const Uevent& ev) {
+    if (keep_outcomes)
+      run.events.emplace_back(fmt::format("{} {} ({}) SEQNUM={}", ev.action, ev.devpath, ev.subsystem, ev.seqnum),
+                              outcome_text(pending));
+    pending.clear();
+  };
+  // The header's kernel: the tree to resolve against, unless told otherwise.
+  std::set<std::string> live;
+  auto result = replay_stream(reader, std::move(*settings), live, observer);
+  if (!result) return unexpected(fmt::format("{}: {}", o.file, result.error()));
+  run.result = std::move(*result);
+  return run;
+}
+
+void print_summary(const ReplayResult& r, double seconds) {
+  std::cout << fmt::format("\nreplayed {} event(s) ({:.1f} s recorded) in {:.2f} s\n", r.events, r.recorded_seconds,
+                           seconds);
+  std::cout << fmt::format("would load ({}): {}\n", r.loaded.size(), r.loaded.empty() ? "none" : fmt::format("{}", fmt::join(r.loaded, ", ")));
+  std::cout << fmt::format("would unload ({}): {}\n", r.unloaded.size(),
+                           r.unloaded.empty() ? "none" : fmt::format("{}", fmt::join(r.unloaded, ", ")));
+  if (r.pending_unloads) std::cout << fmt::format("unloads still waiting out their grace period at the end: {}\n", r.pending_unloads);
+  std::cout << fmt::format("commands ({}):{}\n", r.commands.size(), r.commands.empty() ? " none" : "");
+  for (const auto& c : r.commands) std::cout << "  " << c << '\n';
+}
+
+nlohmann::json summary_json(const ReplayResult& r, double seconds) {
+  return {{"type", "summary"}, {"events", r.events},         {"recorded_seconds", r.recorded_seconds},
+          {"seconds", seconds}, {"loaded", r.loaded},        {"unloaded", r.unloaded},
+          {"commands", r.commands}, {"pending_unloads", r.pending_unloads}};
+}
+
+int run_against(const ReplayOptions& o) {
+  auto before = replay_file(o, o.rules, {}, true);
+  if (!before) return std::cerr << "kplug replay: " << before.error() << '\n', exit_failure;
+  auto after = replay_file(o, o.against, {}, true);
+  if (!after) return std::cerr << "kplug replay: " << after.error() << '\n', exit_failure;
+  std::size_t differ = 0;
+  nlohmann::json list = nlohmann::json::array();
+  for (std::size_t i = 0; i < before->events.size() && i < after->events.size(); ++i) {
+    const auto& [event, old_outcome] = before->events[i];
+    const auto& new_outcome = after->events[i].second;
+    if (old_outcome == new_outcome) continue;
+    ++differ;
+    if (o.json) {
+      list.push_back({{"index", i + 1}, {"event", event}, {"before", old_outcome}, {"after", new_outcome}});
+      continue;
+    }
+    std::cout << fmt::format("event {}: {}\n", i + 1, event);
+    auto side = [](const char* label, const std::string& text) {
+      std::cout << "  " << label << '\n';
+      if (text.empty()) std::cout << "    (nothing)\n";
+      std::size_t start = 0;
+      for (std::size_t nl; (nl = text.find('\n', start)) != std::string::npos; start = nl + 1)
+        std::cout << "    " << text.substr(start, nl - start) << '\n';
+    };
+    side("before (--rules):", old_outcome);
+    side("after (--against):", new_outcome);
+  }
+  if (o.json)
+    std::cout << nlohmann::json({{"events", before->events.size()}, {"differ", differ}, {"differences", list}}).dump()
+              << '\n';
+  else
+    std::cout << fmt::format("{} of {} event(s) differ\n", differ, before->events.size());
+  return differ ? exit_failure : exit_ok;
+}
+
+int run_replay(const ReplayOptions& o) {
+  if (!o.against.empty()) return run_against(o);
+  ReplayObserver shown;
+  if (!o.summary_only)
+    shown.message = [&](const nlohmann::json& m) {
+      if (o.json) return void(std::cout << control::to_line(m));
+      auto text = control::describe_stream_message(m);
+      std::cout << (text ? *text : m.dump()) << '\n';
+    };
+  auto start = std::chrono::steady_clock::now();
+  auto run = replay_file(o, o.rules, shown, false);
+  if (!run) return std::cerr << "kplug replay: " << run.error() << '\n', exit_failure;
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (o.json) std::cout << summary_json(run->result, seconds).dump() << '\n';
+  else print_summary(run->result, seconds);
+  return exit_ok;
+}
+
+}  // namespace
+
+VerbRun setup_replay(CLI::App& command) {
+  auto o = std::make_shared<ReplayOptions>();
+  command.add_option("FILE", o->file, "a recorded stream: kplug monitor --record FILE [--coldplug]")->required();
+  add_config_option(command, o->config_path);
+  add_modules_dir_option(command, o->modules_dir);
+  command.add_option("--rules", o->rules, "rule files or directories to use instead of the configured rules dirs")
+      ->allow_extra_args(false);
+  command.add_option("--modprobe-config", o->modprobe_config,
+                     "modprobe.d file or directory to use instead of the system's (repeatable)")
+      ->allow_extra_args(false);
+  command.add_option("--against", o->against,
+                     "other rule files or directories: show only the events whose outcome differs, exit 1 if any")
+      ->allow_extra_args(false);
+  command.add_flag("--json", o->json, "the decisions, loads and unloads as JSON lines, then a summary line");
+  command.add_flag("--summary", o->summary_only, "only the summary");
+  command.footer(
+      "The stream goes through kplugd's own code: the event queue, the rules, the resolver,\n"
+      "load planning and the unloader, whose grace periods run on the recorded times. The\n"
+      "loader inserts nothing but remembers what would be loaded; rule commands are listed,\n"
+      "not run; `attr:` conditions do not match (a recording has no sysfs attributes).\n\n"
+      "Examples:\n"
+      "  kplug monitor --record boot.events --coldplug      # on the machine\n"
+      "  kplug replay boot.events --modules-dir /lib/modules/6.1.0-57-amd64\n"
+      "  kplug replay boot.events --rules rules.d --against rules.d.new   # exit 1 if they differ");
+  return [o] { return run_replay(*o); };
+}
+
+}  // namespace kplug::cli

@@ -1,0 +1,179 @@
+// Replaying a recorded stream through kplugd's flow (see the header).
+#include "daemon/replay.hpp"
+
+#include <csignal>
+#include <map>
+
+#include <boost/asio/io_context.hpp>
+#include <fmt/format.h>
+
+#include "daemon/daemon.hpp"
+#include "kmod/resolver.hpp"
+#include "kmod/simulated_loader.hpp"
+
+namespace kplug {
+
+namespace {
+
+using Seconds = std::chrono::duration<double>;
+
+// Grace periods on the recorded time: they fire when the replay's time passes them.
+class RecordedTimeTimers : public NamedTimers {
+ public:
+  explicit RecordedTimeTimers(const double& now) : now_(now) {}
+
+  void start(const std::string& name, std::chrono::milliseconds after, std::function<void()> fire) override {
+    timers_[name] = {now_ + std::chrono::duration<double>(after).count(), std::move(fire)};
+  }
+  bool cancel(const std::string& name) override { return timers_.erase(name) > 0; }
+  void cancel_all() override { timers_.clear(); }
+  std::size_t running() const override { return timers_.size(); }
+
+  // The timer due first at or before UNTIL: its time, and it is taken out to be fired.
+  std::optional<std::pair<double, std::function<void()>>> take_due(double until) {
+    auto first = timers_.end();
+    for (auto it = timers_.begin(); it != timers_.end(); ++it)
+      if (it->second.first <= until && (first == timers_.end() || it->second.first < first->second.first)) first = it;
+    if (first == timers_.end()) return std::nullopt;
+    auto due = std::move(first->second);
+    timers_.erase(first);
+    return due;
+  }
+
+ private:
+  const double& now_;
+  std::map<std::string, std::pair<double, std::function<void()>>> timers_;  // name -> (deadline, fire)
+};
+
+// The machine as the stream tells it: devices added and not yet removed, the modules the
+// simulated loader holds. Recorded events carry no sysfs attributes: `attr:` conditions
+// do not match in a replay.
+class RecordedSystem : public SystemView {
+ public:
+  RecordedSystem(const SimulatedModules& modules, const std::set<std::string>& present, const std::uint64_t& seqnum)
+      : modules_(modules), present_(present), seqnum_(seqnum) {}
+  Result<std::size_t, std::string> walk_devices(const Wanted&, const Visit&) override { return std::size_t{0}; }
+  bool device_present(const std::string& devpath) override { return present_.count(devpath) > 0; }
+  std::set<std::string> live_modules() override { return modules_.live(); }
+  std::uint64_t kernel_seqnum() override { return seqnum_; }
+  std::optional<std::string> read_attribute(const std::string&, const std::string&) override { return std::nullopt; }
+
+ private:
+  const SimulatedModules& modules_;
+  const std::set<std::string>& present_;
+  const std::uint64_t& seqnum_;
+};
+
+// What the stream's messages say was done, for the summary.
+void tally(const nlohmann::json& m, ReplayResult& result) {
+  auto strings = [](const nlohmann::json& list, std::vector<std::string>& out) {
+    if (list.is_array())
+      for (const auto& s : list)
+        if (s.is_string()) out.push_back(s.get<std::string>());
+  };
+  const std::string type = m.value("type", "");
+  if (type == "loads") {
+    for (const auto& o : m.value("outcomes", nlohmann::json::array()))
+      if (o.value("status", "") == "loaded") {
+        strings(o.value("pulled_in", nlohmann::json::array()), result.loaded);
+        result.loaded.push_back(o.value("module", ""));
+      }
+  } else if (type == "unload" && m.value("status", "") == "unloaded") {
+    result.unloaded.push_back(m.value("module", ""));
+    strings(m.value("removed_dependencies", nlohmann::json::array()), result.unloaded);
+  } else if (type == "decision") {
+    for (const auto& run : m.value("run", nlohmann::json::array())) {
+      std::string shown;
+      for (const auto& a : run.value("argv", nlohmann::json::array()))
+        if (a.is_string()) shown += (shown.empty() ? "" : " ") + fmt::format("'{}'", a.get<std::string>());
+      result.commands.push_back(fmt::format("rule '{}' would run: {}", run.value("rule", ""), shown));
+    }
+  }
+}
+
+}  // namespace
+
+Result<ReplayResult, std::string> replay_stream(RecordReader& reader, Settings settings,
+                                                const std::set<std::string>& live, const ReplayObserver& observer) {
+  DaemonOptions options = settings.options;
+  options.dry_run = true;  // rule commands are told, not run; the loader below inserts nothing anyway
+  options.coldplug = false;
+  options.metrics_file.clear();
+  auto resolver_ctx = KmodContext::open({options.modules_dir, options.modprobe_config});
+  if (!resolver_ctx) return unexpected(resolver_ctx.error());
+  auto loader_ctx = KmodContext::open({options.modules_dir, options.modprobe_config});
+  if (!loader_ctx) return unexpected(loader_ctx.error());
+
+  ReplayResult result;
+  double now = 0;  // the replay's time: the recorded receive time of the event at hand
+  std::set<std::string> present;
+  std::uint64_t seqnum = 0;
+  SimulatedModules modules(live);
+
+  boost::asio::io_context io;
+  auto timers = std::make_unique<RecordedTimeTimers>(now);
+  RecordedTimeTimers& grace = *timers;
+  DaemonSeams seams;
+  seams.resolver = std::make_unique<KmodResolver>(std::move(*resolver_ctx));
+  // One loader thread: the outcomes of an event come back in a fixed order.
+  seams.loaders.push_back(std::make_unique<SimulatedLoader>(std::move(*loader_ctx), modules));
+  seams.system = std::make_unique<RecordedSystem>(modules, present, seqnum);
+  seams.clock = [&now] {
+    return std::chrono::steady_clock::time_point(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        Seconds(now)));
+  };
+  seams.timers = std::move(timers);
+  seams.observer = [&](const nlohmann::json& m) {
+    tally(m, result);
+    if (observer.message) observer.message(m);
+  };
+  Daemon daemon(io, options, std::move(seams), std::move(settings.rules));
+  // The Daemon catches SIGINT, SIGTERM and SIGHUP for kplugd; a replay stops on them as
+  // any command does.
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) std::signal(sig, SIG_DFL);
+
+  // Until every event so far is handled and every load and unload has answered.
+  auto drain = [&] {
+    for (;;) {
+      io.restart();
+      io.poll();
+      if (daemon.idle()) return;
+      io.restart();
+      io.run_one();
+    }
+  };
+  // Grace periods that ended before UNTIL, in order, each at its own time.
+  auto fire_until = [&](double until) {
+    while (auto due = grace.take_due(until)) {
+      now = due->first;
+      due->second();
+      drain();
+    }
+  };
+
+  double first = -1;
+  for (;;) {
+    auto next = reader.next();
+    if (!next) return unexpected(next.error());
+    if (!*next) break;
+    RecordedEvent& rec = **next;
+    if (first < 0) first = rec.timestamp;
+    fire_until(rec.timestamp);
+    now = rec.timestamp;
+    result.recorded_seconds = rec.timestamp - first;
+    const Uevent& ev = rec.event;
+    if (ev.action == "remove") present.erase(ev.devpath);
+    else present.insert(ev.devpath);
+    seqnum = std::max(seqnum, ev.seqnum);
+    ++result.events;
+    daemon.on_uevent(rec.event);
+    drain();
+    if (observer.event_done) observer.event_done(rec.event);
+  }
+  result.pending_unloads = grace.running();
+  daemon.stop();
+  drain();
+  return result;
+}
+
+}  // namespace kplug
