@@ -2,6 +2,7 @@
 // (daemon/replay.hpp): every decision, load and unload it would make, and a summary.
 // With --against, the same stream through two rule sets: only the events whose outcome
 // differs, both outcomes side by side, exit 1 if any does (CI for a rules repository).
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -43,22 +44,42 @@ Result<Settings, std::string> settings_for(const ReplayOptions& o, const std::ve
   return std::move(*settings);
 }
 
-// One event's outcome, for comparing two replays: what was decided and done, without times.
+// One event's outcome, as shown: the stream's messages in words, without times.
 std::string outcome_text(const std::vector<nlohmann::json>& messages) {
   std::string out;
   for (nlohmann::json m : messages) {
     m.erase("duration_ms");
-    if (m.contains("outcomes"))
-      for (auto& o : m["outcomes"]) o.erase("duration_ms");
     auto text = control::describe_stream_message(m);
     out += (text ? *text : m.dump()) + "\n";
   }
   return out;
 }
 
+// What two replays compare: what is done — ignored or not, autoload, the modules and how
+// each load and unload went, the commands — not which rules matched nor in what words.
+std::string outcome_key(const std::vector<nlohmann::json>& messages) {
+  nlohmann::json key = nlohmann::json::array();
+  for (const auto& m : messages) {
+    const std::string type = m.value("type", "");
+    if (type == "decision")
+      key.push_back({type, m.value("ignored", false), m.value("autoload", false), m.value("load", nlohmann::json()),
+                     m.value("run", nlohmann::json())});
+    else if (type == "loads")
+      for (const auto& o : m.value("outcomes", nlohmann::json::array()))
+        key.push_back({type, o.value("module", ""), o.value("status", ""), o.value("pulled_in", nlohmann::json())});
+    else if (type == "unload")
+      key.push_back({type, m.value("module", ""), m.value("status", ""),
+                     m.value("removed_dependencies", nlohmann::json())});
+  }
+  return key.dump();
+}
+
 struct Run {
   ReplayResult result;
-  std::vector<std::pair<std::string, std::string>> events;  // per event: what it was, its outcome
+  struct Event {
+    std::string what, outcome, key;  // the event; its outcome in words; what is compared
+  };
+  std::vector<Event> events;
 };
 
 Result<Run, std::string> replay_file(const ReplayOptions& o, const std::vector<std::string>& rules,
@@ -77,8 +98,8 @@ Result<Run, std::string> replay_file(const ReplayOptions& o, const std::vector<s
   };
   observer.event_done = [&](const Uevent& ev) {
     if (keep_outcomes)
-      run.events.emplace_back(fmt::format("{} {} ({}) SEQNUM={}", ev.action, ev.devpath, ev.subsystem, ev.seqnum),
-                              outcome_text(pending));
+      run.events.push_back({fmt::format("{} {} ({}) SEQNUM={}", ev.action, ev.devpath, ev.subsystem, ev.seqnum),
+                            outcome_text(pending), outcome_key(pending)});
     pending.clear();
   };
   // The header's kernel: the tree to resolve against, unless told otherwise.
@@ -89,21 +110,46 @@ Result<Run, std::string> replay_file(const ReplayOptions& o, const std::vector<s
   return run;
 }
 
+// "usbhid (3×), hid (3×)": each module once, in the order first seen, with how often.
+std::vector<std::pair<std::string, std::size_t>> counted(const std::vector<std::string>& names) {
+  std::vector<std::pair<std::string, std::size_t>> out;
+  for (const auto& n : names) {
+    auto it = std::find_if(out.begin(), out.end(), [&](const auto& p) { return p.first == n; });
+    if (it == out.end()) out.emplace_back(n, 1);
+    else ++it->second;
+  }
+  return out;
+}
+
+std::string counted_text(const std::vector<std::string>& names) {
+  if (names.empty()) return "none";
+  std::vector<std::string> parts;
+  for (const auto& [name, n] : counted(names)) parts.push_back(n == 1 ? name : fmt::format("{} ({}x)", name, n));
+  return fmt::format("{}", fmt::join(parts, ", "));
+}
+
 void print_summary(const ReplayResult& r, double seconds) {
   std::cout << fmt::format("\nreplayed {} event(s) ({:.1f} s recorded) in {:.2f} s\n", r.events, r.recorded_seconds,
                            seconds);
-  std::cout << fmt::format("would load ({}): {}\n", r.loaded.size(), r.loaded.empty() ? "none" : fmt::format("{}", fmt::join(r.loaded, ", ")));
-  std::cout << fmt::format("would unload ({}): {}\n", r.unloaded.size(),
-                           r.unloaded.empty() ? "none" : fmt::format("{}", fmt::join(r.unloaded, ", ")));
-  if (r.pending_unloads) std::cout << fmt::format("unloads still waiting out their grace period at the end: {}\n", r.pending_unloads);
-  std::cout << fmt::format("commands ({}):{}\n", r.commands.size(), r.commands.empty() ? " none" : "");
-  for (const auto& c : r.commands) std::cout << "  " << c << '\n';
+  std::cout << fmt::format("would load: {}\n", counted_text(r.loaded));
+  std::cout << fmt::format("would unload: {}\n", counted_text(r.unloaded));
+  if (r.pending_unloads)
+    std::cout << fmt::format("unloads still in their grace period when the stream ends: {}\n", r.pending_unloads);
+  std::cout << fmt::format("commands: {}\n", r.commands.empty() ? "none" : std::to_string(r.commands.size()));
+  for (const auto& [c, n] : counted(r.commands)) std::cout << "  " << c << (n == 1 ? "" : fmt::format(" ({}x)", n)) << '\n';
 }
 
 nlohmann::json summary_json(const ReplayResult& r, double seconds) {
-  return {{"type", "summary"}, {"events", r.events},         {"recorded_seconds", r.recorded_seconds},
-          {"seconds", seconds}, {"loaded", r.loaded},        {"unloaded", r.unloaded},
-          {"commands", r.commands}, {"pending_unloads", r.pending_unloads}};
+  auto as_object = [](const std::vector<std::string>& names) {
+    nlohmann::json o = nlohmann::json::array();
+    for (const auto& [name, n] : counted(names)) o.push_back({{"module", name}, {"times", n}});
+    return o;
+  };
+  nlohmann::json commands = nlohmann::json::array();
+  for (const auto& [c, n] : counted(r.commands)) commands.push_back({{"command", c}, {"times", n}});
+  return {{"type", "summary"},     {"events", r.events}, {"recorded_seconds", r.recorded_seconds},
+          {"seconds", seconds},    {"loaded", as_object(r.loaded)}, {"unloaded", as_object(r.unloaded)},
+          {"commands", commands},  {"pending_unloads", r.pending_unloads}};
 }
 
 int run_against(const ReplayOptions& o) {
@@ -114,9 +160,9 @@ int run_against(const ReplayOptions& o) {
   std::size_t differ = 0;
   nlohmann::json list = nlohmann::json::array();
   for (std::size_t i = 0; i < before->events.size() && i < after->events.size(); ++i) {
-    const auto& [event, old_outcome] = before->events[i];
-    const auto& new_outcome = after->events[i].second;
-    if (old_outcome == new_outcome) continue;
+    const auto& [event, old_outcome, old_key] = before->events[i];
+    const auto& new_outcome = after->events[i].outcome;
+    if (old_key == after->events[i].key) continue;
     ++differ;
     if (o.json) {
       list.push_back({{"index", i + 1}, {"event", event}, {"before", old_outcome}, {"after", new_outcome}});

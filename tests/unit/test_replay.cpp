@@ -1,0 +1,103 @@
+// kplug replay's engine: a stream through kplugd's flow with the simulated loader and
+// time taken from the recording — loads with their dependencies, a second device's load
+// finding its module loaded, unloads only after the recorded grace period, and a device
+// that returns within it keeping its module.
+#include <sstream>
+
+#include <catch2/catch.hpp>
+
+#include "daemon/replay.hpp"
+#include "kernel_tree.hpp"
+#include "kmod/simulated_loader.hpp"
+
+using namespace kplug;
+
+namespace {
+
+const std::string keyboard = "usb:v0627p0001d0000dc00dsc00dp00ic03isc01ip01in00";  // usbhid
+
+std::string line(const std::string& action, const std::string& devpath, double at, std::uint64_t seqnum) {
+  Uevent ev;
+  ev.action = action;
+  ev.devpath = devpath;
+  ev.subsystem = "usb";
+  ev.seqnum = seqnum;
+  ev.properties = {{"ACTION", action}, {"DEVPATH", devpath}, {"SUBSYSTEM", "usb"}, {"MODALIAS", keyboard},
+                   {"SEQNUM", std::to_string(seqnum)}};
+  return record_event_line(ev, at) + "\n";
+}
+
+Settings settings() {
+  Settings s;
+  s.options.modules_dir = test::modules_dir();
+  s.options.modprobe_config = {"/nonexistent"};
+  s.options.autoload = true;
+  s.options.unload = true;
+  s.options.unload_grace = std::chrono::milliseconds(5000);
+  return s;
+}
+
+ReplayResult replay(const std::string& text, std::vector<std::string>* types = nullptr) {
+  std::istringstream in(text);
+  RecordReader reader(in);
+  ReplayObserver observer;
+  observer.message = [&](const nlohmann::json& m) {
+    if (types) types->push_back(m.value("type", ""));
+  };
+  auto r = replay_stream(reader, settings(), {}, observer);
+  REQUIRE(r.has_value());
+  return *r;
+}
+
+const std::string k1 = "/devices/pci0000:00/0000:00:02.0/usb1/1-1/1-1:1.0";
+const std::string k2 = "/devices/pci0000:00/0000:00:02.0/usb1/1-2/1-2:1.0";
+
+}  // namespace
+
+TEST_CASE("the simulated loader: dependencies come and go with their module, held ones stay", "[replay]") {
+  SimulatedModules modules;
+  SimulatedLoader loader(test::context(), modules);
+  LoadResult first = loader.load({"usbhid", true, k1, keyboard, ""});
+  CHECK(first.status == LoadStatus::loaded);
+  CHECK(std::find(first.pulled_in.begin(), first.pulled_in.end(), "hid") != first.pulled_in.end());
+  CHECK(std::find(first.pulled_in.begin(), first.pulled_in.end(), "usbcore") != first.pulled_in.end());
+  CHECK(modules.is_live("usbhid"));
+  CHECK(loader.load({"usbhid", true, k2, keyboard, ""}).status == LoadStatus::already_loaded);
+  // usbcore is held by usbhid: refused, as the kernel would.
+  CHECK(loader.unload("usbcore", {}).status == UnloadStatus::in_use);
+  UnloadResult gone = loader.unload("usbhid", first.pulled_in);
+  CHECK(gone.status == UnloadStatus::unloaded);
+  CHECK(gone.removed_dependencies.size() == first.pulled_in.size());
+  CHECK(modules.live().empty());
+  CHECK(loader.unload("usbhid", {}).status == UnloadStatus::not_loaded);
+  CHECK(loader.load({"no_such_module", false, k1, "", ""}).status == LoadStatus::failed);
+}
+
+TEST_CASE("replay: a module is unloaded once its grace period has passed in recorded time", "[replay]") {
+  // Plugged at 10 s, unplugged at 12 s; the next event comes 60 s later: by then the
+  // 5 s grace has run out, and the unload comes before that event.
+  std::vector<std::string> types;
+  auto r = replay(line("add", k1, 10, 1) + line("remove", k1, 12, 2) + line("change", k2, 72, 3), &types);
+  CHECK(r.events == 3);
+  CHECK(r.recorded_seconds == 62);
+  CHECK(std::find(r.loaded.begin(), r.loaded.end(), "usbhid") != r.loaded.end());
+  CHECK(std::find(r.unloaded.begin(), r.unloaded.end(), "usbhid") != r.unloaded.end());
+  CHECK(r.pending_unloads == 0);
+  CHECK(types == std::vector<std::string>{"decision", "loads", "decision", "unload", "decision"});
+}
+
+TEST_CASE("replay: a device back within the grace period keeps its module; the end leaves it pending", "[replay]") {
+  auto r = replay(line("add", k1, 10, 1) + line("remove", k1, 12, 2) + line("add", k1, 14, 3));
+  CHECK(r.unloaded.empty());  // back at 14 s, 2 s into a 5 s grace
+  auto pending = replay(line("add", k1, 10, 1) + line("remove", k1, 12, 2));
+  CHECK(pending.unloaded.empty());
+  CHECK(pending.pending_unloads == 1);  // the stream ends 0 s into the grace
+}
+
+TEST_CASE("replay: a bad line stops it with the line's number", "[replay]") {
+  std::istringstream in(line("add", k1, 10, 1) + "garbage\n");
+  RecordReader reader(in);
+  auto r = replay_stream(reader, settings(), {}, {});
+  REQUIRE(!r.has_value());
+  CHECK(r.error() == "line 2: not a JSON object");
+}
