@@ -38,6 +38,7 @@ struct MonitorOptions {
   std::size_t count = 0;  // 0 = forever
   std::string record;     // --record FILE
   bool coldplug = false;  // the present devices first, as coldplug events
+  std::uint32_t groups = 1;  // --group MASK: a loader's rebroadcasts instead of the kernel's group
 };
 
 volatile sig_atomic_t interrupted = 0;
@@ -146,6 +147,7 @@ int run_monitor(const MonitorOptions& o) {
   }
   NetlinkOptions netlink;
   netlink.receive_buffer = 8u << 20;
+  netlink.groups = o.groups;
   auto source = NetlinkSource::open(netlink);
   if (!source) {
     std::cerr << "kplug monitor: " << source.error() << '\n';
@@ -206,7 +208,8 @@ int run_monitor(const MonitorOptions& o) {
         if (!take(r->event)) return finish(exit_failure);
         if (o.count && shown >= o.count) break;
       } else if (auto* rej = std::get_if<Rejected>(&outcome)) {
-        std::cerr << "kplug monitor: ignored a datagram not from the kernel (" << to_string(rej->reason)
+        std::cerr << "kplug monitor: ignored a datagram not from " << (o.groups == 1 ? "the kernel" : "root")
+                  << " (" << to_string(rej->reason)
                   << "): " << rej->detail << '\n';
       } else if (std::holds_alternative<Overrun>(outcome)) {
         std::cerr << "kplug monitor: receive buffer overrun: the kernel dropped events\n";
@@ -238,6 +241,10 @@ VerbRun setup_monitor(CLI::App& command) {
   command.add_option("--count", o->count, "exit after printing N events (with --coldplug, the present devices count)");
   command.add_option("--record", o->record, "also write the events to FILE, for kplug replay (JSON lines, a header first)");
   command.add_flag("--coldplug", o->coldplug, "first the devices present now, as coldplug events");
+  command.add_option("--group", o->groups,
+                     "listen on these netlink groups (a mask) instead of the kernel's: 4 hears what kplugd "
+                     "--rebroadcast-groups 4 (or mdevd -O 4) sends once an event is handled")
+      ->check(CLI::Range(1u, 0xffffffffu));
   command.add_flag("--decisions", o->decisions,
                    "instead of raw kernel events, what kplugd did with each one (from its control socket)");
   command.add_option("--socket", o->socket, "kplugd's control socket, for --decisions")->capture_default_str();

@@ -67,6 +67,18 @@ std::variant<CommandLine, int> parse_command_line(int argc, char** argv) {
   app.add_option("--loader-threads", o.loader_threads, "threads that insert modules (default: two per CPU, at least 4)");
   app.add_option("--control-socket", control_socket, "the control socket (default /run/kplug/control.sock)");
   app.add_option("--state-dir", state_dir, "where the ledger is kept across restarts (default /run/kplug)");
+  app.add_option("--rebroadcast-groups", o.rebroadcast_groups,
+                 "after handling each kernel event, send it again to these netlink groups (a mask without 1; 4 is "
+                 "where libudev-zero listens, like mdevd -O 4)")
+      ->check(CLI::Range(2u, 0xffffffffu))
+      ->check([](const std::string& v) {
+        try {
+          return (std::stoul(v, nullptr, 0) & 1) ? std::string("group 1 is the kernel's: leave it out of the mask")
+                                                 : std::string();
+        } catch (...) {
+          return std::string("not a number");
+        }
+      });
   app.add_option("--metrics-file", metrics_file,
                  "write Prometheus metrics to this file (for node_exporter's textfile collector), atomically, "
                  "when they change, at most every 5 s");

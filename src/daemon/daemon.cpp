@@ -28,7 +28,11 @@ std::vector<std::unique_ptr<ModuleLoader>> one(std::unique_ptr<ModuleLoader> loa
 
 DaemonSeams real_system(std::unique_ptr<NetlinkSource> source, std::unique_ptr<ModuleResolver> resolver,
                         std::vector<std::unique_ptr<ModuleLoader>> loaders) {
-  return {std::move(source), std::move(resolver), std::move(loaders), nullptr, {}, nullptr, {}};
+  DaemonSeams seams;
+  seams.source = std::move(source);
+  seams.resolver = std::move(resolver);
+  seams.loaders = std::move(loaders);
+  return seams;
 }
 
 // A rescan's loads are told in its summary; others by how bad their worst outcome is.
@@ -66,6 +70,7 @@ Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options, DaemonSeams s
       resolver_(std::move(seams.resolver)),
       timers_(seams.timers ? std::move(seams.timers) : make_asio_timers(io)),
       observer_(std::move(seams.observer)),
+      rebroadcaster_(std::move(seams.rebroadcaster)),
       rules_(std::make_shared<const RuleSet>(std::move(rules))),
       attrs_([this](const std::string& devpath, const std::string& name) {
         return system_->read_attribute(devpath, name);
@@ -128,36 +133,44 @@ void Daemon::on_event_ready(EventQueue::Ticket ticket, const Uevent& event) {
   bool first_time = coldplug_.note_event(event, decision);  // a rescan's repeat is not
   if (decision.ignore) {
     if (spdlog::should_log(spdlog::level::debug)) spdlog::debug("{}: ignored by a rule", describe_event(event));
-    return queue_.finish(ticket);
+    return finish(ticket, event);
   }
   // 2. Say what the rules ask to say, run what they ask to run (once per appearance).
   if (first_time) commands_.run_actions(event, decision);
   // 3. A device that went away may leave a module kplugd loaded with no user.
   if (event.action == "remove") {
     unloader_.on_device_removed(event.devpath);
-    return queue_.finish(ticket);
+    return finish(ticket, event);
   }
   // 4. The modules: those rules name, and those MODALIAS resolves to (cached).
   if (decision.load.empty() && !decision.autoload) {
     // Most events (change, bind, ... and devices without MODALIAS) end here.
     if (spdlog::should_log(spdlog::level::debug))
       spdlog::debug("{}: no autoload ({})", describe_event(event), decision.reason);
-    return queue_.finish(ticket);
+    return finish(ticket, event);
   }
   auto report = std::make_shared<LoadReport>();
   report->ticket = ticket;
   auto jobs = plan(event, decision, *report);
-  if (jobs.empty()) return queue_.finish(ticket);
+  if (jobs.empty()) return finish(ticket, event);
   // 5. Modules kplugd loaded earlier now serve this device too: no unload while it stays.
   unloader_.keep_loaded_for(jobs, event);
   // 6. Hand each module to a loader thread; one line is logged when all have answered.
   report->remaining = jobs.size();
+  if (rebroadcaster_) loading_.emplace(ticket, event);
   for (auto& job : jobs) {
     coldplug_.load_started(event);
     scheduler_.load(job, [this, job, report](const LoadResult& result, bool coalesced) {
       on_load_done(job, result, report, coalesced);
     });
   }
+}
+
+void Daemon::finish(EventQueue::Ticket ticket, const Uevent& event) {
+  // Only what the kernel sent and the sender check passed: never coldplug's own events.
+  if (rebroadcaster_ && event.source == EventSource::kernel)
+    if (auto sent = rebroadcaster_->send(event); !sent) spdlog::warn("{}", sent.error());
+  queue_.finish(ticket);
 }
 
 std::vector<LoadJob> Daemon::plan(const Uevent& event, const Decision& decision, LoadReport& report) {
@@ -217,7 +230,12 @@ void Daemon::on_load_done(const LoadJob& job, const LoadResult& result, const st
     log_fields(level_of(*report), report->journal_fields(), report->line());
     if (observed()) publish(report_json(*report));
     unloader_.save();  // once per event, not per module
-    queue_.finish(report->ticket);
+    if (auto it = loading_.find(report->ticket); it != loading_.end()) {
+      finish(report->ticket, it->second);
+      loading_.erase(it);
+    } else {
+      queue_.finish(report->ticket);
+    }
     do_dispatch();
   }
   coldplug_.load_done(report->source, job.module, result);

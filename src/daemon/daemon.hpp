@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 
@@ -34,6 +35,7 @@
 #include "rules/settings.hpp"
 #include "sysfs/system_view.hpp"
 #include "uevent/netlink_source.hpp"
+#include "uevent/rebroadcast.hpp"
 #include "uevent/uevent.hpp"
 
 namespace kplug {
@@ -46,6 +48,7 @@ struct DaemonSeams {
   std::unique_ptr<SystemView> system;     // null: the real /sys and /proc
   Clock clock;                            // empty: the steady clock
   std::unique_ptr<NamedTimers> timers;    // null: Asio's (the unloader's grace periods)
+  std::unique_ptr<Rebroadcaster> rebroadcaster;  // null: handled events are not sent on
   // Also given every message of the `events` stream (decisions, loads, unloads), as
   // subscribers on the control socket get them: kplug replay's output.
   std::function<void(const nlohmann::json&)> observer;
@@ -99,6 +102,8 @@ class Daemon {
  private:
   void do_dispatch();
   void on_event_ready(EventQueue::Ticket ticket, const Uevent& event);
+  // EVENT is handled (its loads answered): rebroadcast if asked, then free its tree.
+  void finish(EventQueue::Ticket ticket, const Uevent& event);
   std::vector<LoadJob> plan(const Uevent& event, const Decision& decision, LoadReport& report);
   void on_load_done(const LoadJob& job, const LoadResult& result, const std::shared_ptr<LoadReport>& report,
                     bool coalesced);
@@ -119,6 +124,8 @@ class Daemon {
   std::unique_ptr<ModuleResolver> resolver_;
   std::unique_ptr<NamedTimers> timers_;
   std::function<void(const nlohmann::json&)> observer_;
+  std::unique_ptr<Rebroadcaster> rebroadcaster_;
+  std::map<EventQueue::Ticket, Uevent> loading_;  // with a rebroadcaster: events whose loads are out
   std::shared_ptr<const RuleSet> rules_;
   Reloader reloader_;
   AttrReader attrs_;

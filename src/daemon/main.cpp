@@ -16,6 +16,7 @@
 #include "daemon/daemon.hpp"
 #include "daemon/ledger_store.hpp"
 #include "kmod/dry_run_loader.hpp"
+#include "uevent/rebroadcast.hpp"
 #include "kmod/kmod_context.hpp"
 #include "kmod/kmod_loader.hpp"
 #include "kmod/resolver.hpp"
@@ -103,6 +104,13 @@ int main(int argc, char** argv) {
   if (!loaders) return cannot_start(loaders.error());
   auto source = NetlinkSource::open({options.receive_buffer, true});
   if (!source) return cannot_start(source.error());
+  std::unique_ptr<Rebroadcaster> rebroadcaster;
+  if (options.rebroadcast_groups) {
+    auto opened = open_rebroadcaster(options.rebroadcast_groups);
+    if (!opened) return cannot_start(opened.error());
+    rebroadcaster = std::move(*opened);
+    spdlog::info("rebroadcasting handled kernel events to netlink groups {:#x}", options.rebroadcast_groups);
+  }
   log_start(*settings, **index, **source, loaders->size());
   if (auto ok = check_state(options); !ok) return cannot_start(ok.error());
   // A client that leaves mid-reply is an error on its own session, not a signal for all.
@@ -110,8 +118,12 @@ int main(int argc, char** argv) {
 
   // 4. The daemon: its control socket, the ledger a previous kplugd left, then the loop.
   boost::asio::io_context io;
-  Daemon daemon(io, options, std::move(*source), std::make_unique<KmodResolver>(std::move(*index)),
-                std::move(*loaders), std::move(settings->rules));
+  DaemonSeams seams;
+  seams.source = std::move(*source);
+  seams.resolver = std::make_unique<KmodResolver>(std::move(*index));
+  seams.loaders = std::move(*loaders);
+  seams.rebroadcaster = std::move(rebroadcaster);
+  Daemon daemon(io, options, std::move(seams), std::move(settings->rules));
   daemon.set_reloader([o = cl.overrides] { return load_settings(o); });
   if (auto listening = daemon.open_control(options.control_socket); !listening)
     return cannot_start(listening.error());

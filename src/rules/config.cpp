@@ -20,7 +20,8 @@ namespace {
 
 const std::vector<std::string> top_keys = {"modules_dir", "rules_dirs", "autoload", "unload", "receive_buffer",
                                            "coldplug", "loader_threads", "slow_load", "control_socket", "state_dir",
-                                           "log_level", "log_target", "dry_run", "control", "commands", "metrics_file"};
+                                           "log_level", "log_target", "dry_run", "control", "commands", "metrics_file",
+                                           "rebroadcast_groups"};
 const std::vector<std::string> unload_keys = {"enabled", "grace", "subsystems"};
 const std::vector<std::string> control_keys = {"max_sessions", "max_line", "idle_timeout", "max_output"};
 const std::vector<std::string> command_keys = {"workers", "queue", "timeout"};
@@ -95,6 +96,14 @@ void read_top(YamlReader& r, const std::string& key, const YAML::Node& value, Co
   else if (key == "state_dir") set(r.string(value, key), c.state_dir);
   else if (key == "metrics_file") set(r.string(value, key), c.metrics_file);
   else if (key == "dry_run") set(r.boolean(value, key), c.dry_run);
+  else if (key == "rebroadcast_groups") {
+    std::size_t mask = 0;
+    if (value.IsScalar() && parse_size(value.Scalar(), mask) && mask <= 0xffffffffu && !(mask & 1))
+      c.rebroadcast_groups = static_cast<std::uint32_t>(mask);
+    else
+      r.error(value, "rebroadcast_groups must be a netlink group mask without group 1 (the kernel's): 0 (off) or "
+                     "e.g. 4, where libudev-zero listens");
+  }
   else if (key == "slow_load") set(r.duration(value, key), c.slow_load);
   else if (key == "receive_buffer") {
     std::size_t size = 0;

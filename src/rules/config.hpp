@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <cstddef>
 #include <string>
 #include <vector>
@@ -26,6 +27,9 @@ struct Config {
   std::chrono::milliseconds slow_load{10000};  // a load running longer is reported as slow
   std::string control_socket = "/run/kplug/control.sock";  // used by the engine
   std::string state_dir = "/run/kplug";                    // used by the engine
+  // Netlink group mask to rebroadcast each handled kernel event to (mdevd's -O; 4 is
+  // where libudev-zero listens); 0 = none.
+  std::uint32_t rebroadcast_groups = 0;
   std::string metrics_file;  // Prometheus text written here (node_exporter's textfile collector); "" = none
   // The control socket's bounds: it is open to every local user.
   std::size_t control_max_sessions = 64;       // sessions at once (root gets 8 more)

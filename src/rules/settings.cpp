@@ -26,6 +26,7 @@ Result<Settings, Diagnostics> load_settings(const Overrides& o) {
   if (o.state_dir) s.options.state_dir = *o.state_dir;
   if (o.metrics_file) s.options.metrics_file = *o.metrics_file;
   if (o.loader_threads) s.options.loader_threads = *o.loader_threads;
+  if (o.rebroadcast_groups) s.options.rebroadcast_groups = *o.rebroadcast_groups;
   if (!o.rules_dirs.empty()) s.options.rules_dirs = o.rules_dirs;
 
   Diagnostics diags;

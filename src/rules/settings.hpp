@@ -36,6 +36,7 @@ struct Overrides {
   std::optional<std::size_t> receive_buffer;
   std::optional<std::string> control_socket, state_dir, metrics_file;
   std::optional<unsigned> loader_threads;
+  std::optional<std::uint32_t> rebroadcast_groups;
   std::vector<std::string> rules_dirs;   // replace the config's dirs when given
   std::vector<std::string> rule_paths;   // rule files or dirs to use instead of any dirs
   bool exit_after_coldplug = false;

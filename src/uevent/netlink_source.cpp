@@ -17,7 +17,6 @@
 namespace kplug {
 
 namespace {
-constexpr int kernel_group = 1;
 constexpr std::size_t batch_size = 16;
 constexpr std::size_t slot_size = ParseLimits{}.max_datagram + 1;  // one byte more than allowed shows MSG_TRUNC
 
@@ -31,8 +30,12 @@ Result<std::unique_ptr<NetlinkSource>, std::string> NetlinkSource::open(const Ne
   nl_socket_disable_seq_check(src->sock_);
   if (int err = nl_connect(src->sock_, NETLINK_KOBJECT_UEVENT); err < 0)
     return unexpected(fmt::format("cannot open the uevent netlink socket: {}", nl_geterror(err)));
-  if (int err = nl_socket_add_membership(src->sock_, kernel_group); err < 0)
-    return unexpected(fmt::format("cannot join uevent multicast group 1: {}", nl_geterror(err)));
+  if (options.groups == 0) return unexpected(std::string("no uevent multicast group to join (the mask is 0)"));
+  src->groups_ = options.groups;
+  for (int group = 1; group <= 32; ++group)
+    if (options.groups & (1u << (group - 1)))
+      if (int err = nl_socket_add_membership(src->sock_, group); err < 0)
+        return unexpected(fmt::format("cannot join uevent multicast group {}: {}", group, nl_geterror(err)));
   if (int err = nl_socket_set_passcred(src->sock_, 1); err < 0)
     return unexpected(fmt::format("cannot enable SO_PASSCRED on the uevent socket: {}", nl_geterror(err)));
   if (options.nonblocking) {
@@ -135,7 +138,7 @@ ReceiveOutcome NetlinkSource::take(std::size_t index) {
   std::size_t size = n;
   bool truncated = (msg.msg_flags & MSG_TRUNC) != 0;
   auto bytes = std::span<const char>(data, std::min(size, slot_size));
-  if (auto reason = check_sender(sender)) {
+  if (auto reason = check_sender(sender, groups_)) {
     Rejected r{*reason,
                fmt::format("sender port {} groups {:#x} uid {}", sender.nl_pid, sender.nl_groups,
                            sender.has_credentials ? std::to_string(sender.uid) : std::string("none")),

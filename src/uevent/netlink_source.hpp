@@ -23,6 +23,9 @@ namespace kplug {
 struct NetlinkOptions {
   std::size_t receive_buffer = 128u << 20;  // asked with SO_RCVBUFFORCE, else SO_RCVBUF
   bool nonblocking = true;
+  // The multicast groups to join, as a mask: 1 is the kernel's; another (4, where
+  // libudev-zero listens) hears a loader's rebroadcasts (`kplug monitor --group`).
+  std::uint32_t groups = 1;
 };
 
 // One call to receive() yields exactly one of these.
@@ -70,6 +73,7 @@ class NetlinkSource {
   std::size_t receive_buffer_ = 0;
   bool buffer_forced_ = false;
   SeqnumTracker seqnums_;
+  std::uint32_t groups_ = 1;
 
   // Datagrams are read in batches (recvmmsg): during a burst one system call brings up
   // to batch_size of them, handed out one per receive().

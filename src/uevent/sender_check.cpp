@@ -14,9 +14,13 @@ const char* to_string(RejectReason reason) {
   return "unknown";
 }
 
-std::optional<RejectReason> check_sender(const SenderInfo& sender) {
+std::optional<RejectReason> check_sender(const SenderInfo& sender, std::uint32_t groups) {
   if (!sender.has_credentials) return RejectReason::no_credentials;
   if (sender.uid != 0) return RejectReason::not_root;
+  if (groups != 1) {
+    if ((sender.nl_groups & groups) == 0 || (sender.nl_groups & 1) != 0) return RejectReason::not_group_1;
+    return std::nullopt;
+  }
   if (sender.nl_groups != 1) return RejectReason::not_group_1;
   if (sender.nl_pid != 0) return RejectReason::not_kernel_port;
   return std::nullopt;

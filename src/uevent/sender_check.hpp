@@ -19,7 +19,10 @@ enum class RejectReason { not_kernel_port, not_group_1, no_credentials, not_root
 
 const char* to_string(RejectReason reason);
 
-// nullopt when the datagram may be trusted as a kernel uevent; the reason otherwise.
-std::optional<RejectReason> check_sender(const SenderInfo& sender);
+// nullopt when the datagram may be trusted; the reason otherwise. GROUPS is the group
+// mask the socket listens on: 1 (the kernel's group) trusts only the kernel itself (port
+// 0); another mask (a loader's rebroadcast, `kplug monitor --group`) trusts root senders
+// on those groups only — and the kernel lets no one else send there anyway.
+std::optional<RejectReason> check_sender(const SenderInfo& sender, std::uint32_t groups = 1);
 
 }  // namespace kplug
