@@ -578,6 +578,52 @@ def scenario_doctor(vm):
     vm.run(f"mv /root/aside/{os.path.basename(storage)} {storage}")
 
 
+def interface_adds(lines):
+    """The indexes of the lines that are the usb-net interface's add (slow_init's MODALIAS)."""
+    out = []
+    for i, line in enumerate(lines):
+        if not line.startswith("{"):
+            continue
+        event = json.loads(line)
+        if event["action"] == "add" and event["properties"].get("MODALIAS", "").upper().startswith("USB:V0525PA4A2"):
+            out.append(i)
+    return out
+
+
+def scenario_rebroadcast(vm):
+    """kplugd --rebroadcast-groups 4 sends each handled kernel event to netlink group mask
+    4, where libudev-zero listens: a listener there (kplug monitor --group 4) gets the
+    usb-net interface's add only once slow_init, whose init sleeps 20 s, is Live in
+    /proc/modules; a datagram forged onto the kernel's group is rejected by kplugd and
+    never rebroadcast."""
+    start_kplugd(vm, "--rebroadcast-groups", "4")
+    # For each line heard on group 4: the line, then slow_init's line of /proc/modules.
+    vm.run("(kplug monitor --group 4 --json | while read -r line; do echo \"$line\"; "
+           "grep '^slow_init ' /proc/modules | sed 's/^/MODULES /'; echo END; done > /tmp/group4.log 2>&1 &)")
+    time.sleep(1)
+    vm.plug("usb-net", "net1")
+    vm.wait_until(lambda: "slow_init: init starts" in vm.dmesg(), "slow_init's init to start", timeout=60)
+    time.sleep(3)
+    heard = vm.run("cat /tmp/group4.log", check=False).splitlines()
+    check(not interface_adds(heard), f"while slow_init is in its init, group 4 has not heard the interface's add "
+                                     f"({len(heard)} lines heard)")
+    vm.run(f"forge_uevent multicast /devices/forged/evil0 {CCID_MODALIAS}")
+    vm.wait_until(lambda: "slow_init: init done" in vm.dmesg(), "slow_init's init to end", timeout=60)
+    vm.run("kplug settle --timeout 30")
+    vm.wait_until(lambda: "slow_init" in vm.run("cat /tmp/group4.log", check=False),
+                  "group 4 to hear the interface's add", timeout=30)
+    lines = vm.run("cat /tmp/group4.log").splitlines()
+    adds = interface_adds(lines)
+    check(adds, f"group 4 heard the usb-net interface's add ({len(lines)} lines heard)")
+    after = lines[adds[0] + 1] if adds and adds[0] + 1 < len(lines) else ""
+    check(after.startswith("MODULES slow_init") and " Live " in after,
+          f"when it was heard, slow_init was Live: {after!r}")
+    check("/devices/forged/evil0" not in "\n".join(lines) and "forged" not in "\n".join(lines),
+          "the forged datagram was never rebroadcast")
+    check(any('"source":"kernel"' in l for l in lines) and not any('"source":"coldplug"' in l for l in lines),
+          "only kernel events are rebroadcast, not kplugd's coldplug")
+
+
 SCENARIOS = {
     "coldplug": scenario_coldplug,
     "plug": scenario_plug,
@@ -593,6 +639,7 @@ SCENARIOS = {
     "installed": scenario_installed,
     "index": scenario_index,
     "doctor": scenario_doctor,
+    "rebroadcast": scenario_rebroadcast,
 }
 
 
