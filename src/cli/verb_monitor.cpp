@@ -72,6 +72,7 @@ class Recording {
     h.kernel = u.release;
     h.hostname = host;
     h.started = static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) / 1e9;
+    for (const auto& m : read_live_modules()) h.modules.push_back(m);
     if (auto w = r->write(record_header_line(h)); !w) return unexpected(w.error());
     return r;
   }

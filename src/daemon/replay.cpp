@@ -3,6 +3,7 @@
 
 #include <csignal>
 #include <map>
+#include <tuple>
 
 #include <boost/asio/io_context.hpp>
 #include <fmt/format.h>
@@ -23,26 +24,34 @@ class RecordedTimeTimers : public NamedTimers {
   explicit RecordedTimeTimers(const double& now) : now_(now) {}
 
   void start(const std::string& name, std::chrono::milliseconds after, std::function<void()> fire) override {
-    timers_[name] = {now_ + std::chrono::duration<double>(after).count(), std::move(fire)};
+    timers_[name] = {now_ + std::chrono::duration<double>(after).count(), ++started_, std::move(fire)};
   }
   bool cancel(const std::string& name) override { return timers_.erase(name) > 0; }
   void cancel_all() override { timers_.clear(); }
   std::size_t running() const override { return timers_.size(); }
 
-  // The timer due first at or before UNTIL: its time, and it is taken out to be fired.
+  // The timer due first at or before UNTIL (of two due at once, the one started first):
+  // its time, and it is taken out to be fired.
   std::optional<std::pair<double, std::function<void()>>> take_due(double until) {
     auto first = timers_.end();
+    auto earlier = [](const Timer& a, const Timer& b) { return std::tie(a.due, a.order) < std::tie(b.due, b.order); };
     for (auto it = timers_.begin(); it != timers_.end(); ++it)
-      if (it->second.first <= until && (first == timers_.end() || it->second.first < first->second.first)) first = it;
+      if (it->second.due <= until && (first == timers_.end() || earlier(it->second, first->second))) first = it;
     if (first == timers_.end()) return std::nullopt;
-    auto due = std::move(first->second);
+    std::pair<double, std::function<void()>> due{first->second.due, std::move(first->second.fire)};
     timers_.erase(first);
     return due;
   }
 
  private:
+  struct Timer {
+    double due;          // recorded time it fires at
+    std::uint64_t order; // when it was started, for ties
+    std::function<void()> fire;
+  };
   const double& now_;
-  std::map<std::string, std::pair<double, std::function<void()>>> timers_;  // name -> (deadline, fire)
+  std::uint64_t started_ = 0;
+  std::map<std::string, Timer> timers_;
 };
 
 // The machine as the stream tells it: devices added and not yet removed, the modules the
@@ -157,7 +166,10 @@ Result<ReplayResult, std::string> replay_stream(RecordReader& reader, Settings s
     if (!next) return unexpected(next.error());
     if (!*next) break;
     RecordedEvent& rec = **next;
-    if (first < 0) first = rec.timestamp;
+    if (first < 0) {
+      first = rec.timestamp;
+      if (reader.header()) modules.add_live(reader.header()->modules);
+    }
     fire_until(rec.timestamp);
     now = rec.timestamp;
     result.recorded_seconds = rec.timestamp - first;

@@ -39,8 +39,8 @@ struct ReplayObserver {
   std::function<void(const Uevent& event)> event_done;
 };
 
-// Replays every event READER yields. LIVE: the modules loaded when the recording began
-// (the header's "modules"). An error is a line of the stream that cannot be read.
+// Replays every event READER yields. LIVE: modules loaded before the first event, besides
+// those the stream's header lists. An error is a line of the stream that cannot be read.
 Result<ReplayResult, std::string> replay_stream(RecordReader& reader, Settings settings,
                                                 const std::set<std::string>& live, const ReplayObserver& observer);
 

@@ -17,6 +17,11 @@ bool SimulatedModules::is_live(const std::string& module) const {
   return live_.count(module) > 0;
 }
 
+void SimulatedModules::add_live(const std::vector<std::string>& modules) {
+  std::lock_guard lock(mutex_);
+  live_.insert(modules.begin(), modules.end());
+}
+
 LoadResult SimulatedLoader::load(const LoadJob& job) {
   if (auto early = precheck_load(*ctx_, job, false)) return *early;  // unknown, builtin, blacklisted
   std::vector<std::string> deps = module_dependencies(*ctx_, job.module);

@@ -23,6 +23,8 @@ class SimulatedModules {
   explicit SimulatedModules(std::set<std::string> live = {}) : live_(std::move(live)) {}
   std::set<std::string> live() const;
   bool is_live(const std::string& module) const;
+  // Modules loaded before the replay's first event (the recording's header).
+  void add_live(const std::vector<std::string>& modules);
 
  private:
   friend class SimulatedLoader;

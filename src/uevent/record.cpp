@@ -66,7 +66,8 @@ std::string record_header_line(const RecordHeader& header) {
   nlohmann::ordered_json j = {{"kplug_record", header.version},
                               {"kernel", header.kernel},
                               {"hostname", header.hostname},
-                              {"started", header.started}};
+                              {"started", header.started},
+                              {"modules", header.modules}};
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
@@ -110,6 +111,10 @@ Result<std::optional<RecordedEvent>, std::string> RecordReader::next() {
       if (j.contains("kernel") && j["kernel"].is_string()) h.kernel = j["kernel"].get<std::string>();
       if (j.contains("hostname") && j["hostname"].is_string()) h.hostname = j["hostname"].get<std::string>();
       if (j.contains("started") && j["started"].is_number()) h.started = j["started"].get<double>();
+      if (j.contains("modules") && j["modules"].is_array())
+        for (const auto& m : j["modules"])
+          if (m.is_string() && is_safe_module_name(m.get<std::string>()) && h.modules.size() < 100000)
+            h.modules.push_back(m.get<std::string>());
       header_ = std::move(h);
       continue;
     }

@@ -9,6 +9,7 @@
 #include <istream>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/result.hpp"
 #include "uevent/uevent.hpp"
@@ -27,6 +28,7 @@ struct RecordHeader {
   std::string kernel;    // uname -r of the machine recorded
   std::string hostname;
   double started = 0;    // wall clock, seconds since the epoch, when recording began
+  std::vector<std::string> modules;  // loaded when recording began (/proc/modules), for replay
 };
 
 struct RecordedEvent {

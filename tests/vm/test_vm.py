@@ -624,6 +624,83 @@ def scenario_rebroadcast(vm):
           "only kernel events are rebroadcast, not kplugd's coldplug")
 
 
+def scenario_replay(vm):
+    """A recorded stream replays as it ran: in the VM, `kplug monitor --record` listens
+    while kplugd (one loader thread, so the order of a replay is the order here) handles
+    the devices the kernel re-announces (kplug trigger), then a card reader and a keyboard
+    plugged and unplugged, with the unloads after their grace; on the host, `kplug replay`
+    of that file against the VM's own module tree, rules and grace must load and unload
+    exactly what kplugd did, in the same order (kplugd's events stream, recorded in the VM)."""
+    vm.run("(kplug monitor --json --record /tmp/vm.events > /dev/null 2> /tmp/record.err &)")
+    time.sleep(1)
+    vm.run(f"kplugd --no-coldplug --loader-threads 1 --unload-grace {GRACE} > /tmp/kplugd.log 2>&1 < /dev/null &")
+    vm.wait_until(lambda: vm.run("kplug status > /dev/null 2>&1; echo $?", check=False).strip() == "0",
+                  "kplugd to answer", timeout=60)
+    vm.run("(kplug monitor --decisions --json > /tmp/kplugd.stream 2>&1 &)")
+    time.sleep(1)
+    vm.run("kplug trigger --settle --timeout 120")
+    vm.plug("usb-ccid", "c1")
+    vm.plug("usb-kbd", "k1")
+    vm.wait_until(lambda: {"usb_hello", "usbhid"} <= vm.loaded_modules(), "usb_hello and usbhid", timeout=60)
+    vm.run("kplug settle --timeout 60")
+    # One at a time: the replay's clock is the recording's receive times, kplugd's is its own
+    # handling, tens of ms later under TCG; two unloads due within that of each other
+    # could swap places (see docs/record-format.md).
+    vm.unplug("c1")
+    vm.wait_until(lambda: "usb_hello" not in vm.loaded_modules(), "usb_hello's unload", timeout=60)
+    vm.unplug("k1")
+    vm.wait_until(lambda: "usbhid" not in vm.loaded_modules(), "usbhid's unload", timeout=60)
+    vm.run("kplug settle --timeout 60")
+    time.sleep(2)
+    vm.run("pkill -INT -f 'kplug monitor --json --record' ; sleep 1; pkill -f 'kplug monitor --decisions'; true",
+           check=False)
+    recording = vm.run("cat /tmp/vm.events")
+    stream = [json.loads(l) for l in vm.run("cat /tmp/kplugd.stream").splitlines() if l.startswith("{")]
+    work = os.path.join(vm.build, "replay")
+    os.makedirs(work, exist_ok=True)
+    events = os.path.join(work, "vm.events")
+    with open(events, "w") as f:
+        f.write(recording if recording.endswith("\n") else recording + "\n")
+    config = os.path.join(work, "config.yaml")
+    with open(config, "w") as f:
+        f.write(f"unload:\n  grace: {GRACE}\n")
+    kplug = os.path.join(vm.bin, "kplug")
+    tree = os.path.join(vm.stage, "lib", "modules", vm.version)
+    started = time.monotonic()
+    r = subprocess.run([kplug, "replay", events, "--json", "--config", config, "--modules-dir", tree,
+                        "--modprobe-config", "/nonexistent",
+                        "--rules", os.path.join(vm.stage, "usr", "lib", "kplug", "rules.d"),
+                        "--rules", os.path.join(vm.stage, "etc", "kplug", "rules.d")],
+                       capture_output=True, text=True, timeout=300)
+    took = time.monotonic() - started
+    check(r.returncode == 0, f"kplug replay runs on the host ({took:.1f} s): {r.stderr.strip()[-300:]}")
+    replayed = [json.loads(l) for l in r.stdout.splitlines()]
+
+    def done(messages):
+        """What was inserted and removed, in order: each load's module and what it pulled in,
+        each unload's module and the dependencies that went with it."""
+        out = []
+        for m in messages:
+            if m["type"] == "loads":
+                out += [("load", o["module"], o["status"], tuple(o.get("pulled_in", [])))
+                        for o in m["outcomes"] if o["status"] in ("loaded", "already_loaded", "failed")]
+            elif m["type"] == "unload":
+                out.append(("unload", m["module"], m["status"], tuple(m.get("removed_dependencies", []))))
+        return out
+    vm_done, replay_done = done(stream), done(replayed)
+    print(f"kplugd in the VM: {len(vm_done)} loads and unloads; replay: {len(replay_done)}", flush=True)
+    for a, b in zip(vm_done, replay_done):
+        if a != b:
+            print(f"  first difference: VM {a} / replay {b}", flush=True)
+            break
+    check(vm_done and vm_done == replay_done,
+          f"the replay loads and unloads exactly what kplugd did, in order ({len(vm_done)} steps, "
+          f"{sum(1 for d in vm_done if d[0] == 'unload')} unloads)")
+    summary = replayed[-1]
+    check(summary["type"] == "summary" and summary["events"] == len(recording.splitlines()) - 1,
+          f"every recorded event was replayed ({summary['events']}, {summary['recorded_seconds']:.1f} s recorded)")
+
+
 SCENARIOS = {
     "coldplug": scenario_coldplug,
     "plug": scenario_plug,
@@ -640,6 +717,7 @@ SCENARIOS = {
     "index": scenario_index,
     "doctor": scenario_doctor,
     "rebroadcast": scenario_rebroadcast,
+    "replay": scenario_replay,
 }
 
 
