@@ -29,13 +29,14 @@ const std::map<std::string, std::string> value_kinds = {
     {"--config", "path"},           {"--modprobe-config", "path"}, {"--subsystem", "subsystem"},
     {"--action", "action"},         {"--devpath", "devpath"},   {"--field", "field"},
     {"--log-level", "level"},       {"--format", "format"},     {"--metrics-file", "path"},
+    {"--record", "path"},           {"--against", "path"},
 };
 
 // What a verb's operands are, for the verbs that take any.
 const std::map<std::string, std::string> operand_kinds = {
     {"rules check", "path"}, {"insmod", "ko"}, {"rmmod", "module"},
     {"modinfo", "module-or-ko"}, {"match", "value"}, {"completion", "shell"},
-    {"info", "devpath"}, {"doctor", "devpath"},
+    {"info", "devpath"}, {"doctor", "devpath"}, {"replay", "path"},
 };
 
 // The values the fixed kinds offer, as shell words (the same in every shell).

@@ -2,7 +2,7 @@
 // kplugd rejects it. A well-formed one is given away only by its sender; the other shapes
 // are also malformed in one way each.
 //
-// usage: forge_uevent [--shape SHAPE] [--uid UID] multicast|unicast:PORT DEVPATH MODALIAS [SUBSYSTEM]
+// usage: forge_uevent [--shape SHAPE] [--uid UID] multicast|unicast:PORT|groups:MASK DEVPATH MODALIAS [SUBSYSTEM]
 //   SHAPE: well_formed (default), truncated (40,000 bytes: longer than any reader's
 //          buffer), too_long (16,385 bytes), no_nul, bad_header, too_many_keys,
 //          huge_value (a 5,000-byte MODALIAS), climbing_devpath (/devices/../../etc)
@@ -51,7 +51,8 @@ std::string build(const std::string& shape, std::string devpath, std::string mod
 
 int usage() {
   std::fprintf(stderr,
-               "usage: forge_uevent [--shape SHAPE] [--uid UID] multicast|unicast:PORT DEVPATH MODALIAS [SUBSYSTEM]\n"
+               "usage: forge_uevent [--shape SHAPE] [--uid UID] multicast|unicast:PORT|groups:MASK DEVPATH MODALIAS "
+               "[SUBSYSTEM]\n"
                "SHAPE: well_formed truncated too_long no_nul bad_header too_many_keys huge_value climbing_devpath\n");
   return 2;
 }
@@ -89,8 +90,10 @@ int main(int argc, char** argv) {
     dest.nl_groups = 1;
   } else if (target.rfind("unicast:", 0) == 0) {
     dest.nl_pid = static_cast<__u32>(std::strtoul(target.c_str() + 8, nullptr, 10));
+  } else if (target.rfind("groups:", 0) == 0) {  // a rebroadcast group mask, e.g. groups:4
+    dest.nl_groups = static_cast<__u32>(std::strtoul(target.c_str() + 7, nullptr, 0));
   } else {
-    std::fprintf(stderr, "forge_uevent: target must be multicast or unicast:PORT\n");
+    std::fprintf(stderr, "forge_uevent: target must be multicast, unicast:PORT or groups:MASK\n");
     return 2;
   }
   iovec iov{msg.data(), msg.size()};
