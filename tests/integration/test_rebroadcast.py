@@ -14,7 +14,7 @@ from common import BIN, check, kplugd, require_environment, write_uevent
 
 FORGED = "/devices/forged/evil0"
 MODALIAS = "virtio:d00000005v00001AF4"
-LO = "/devices/virtual/net/lo"
+LO = "/devices/virtual/mem/null"  # not a net device: its events reach every namespace
 
 
 def main():
