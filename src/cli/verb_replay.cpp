@@ -1,5 +1,5 @@
 // `kplug replay FILE`: a recorded stream through kplugd's own flow, loading nothing
-// (daemon/replay.hpp): every decision, load and unload it would make, and a summary.
+// (replay/replay.hpp): every decision, load and unload it would make, and a summary.
 // With --against, the same stream through two rule sets: only the events whose outcome
 // differs, both outcomes side by side, exit 1 if any does (CI for a rules repository).
 #include <algorithm>
@@ -16,7 +16,7 @@
 
 #include "cli/verbs.hpp"
 #include "control/protocol.hpp"
-#include "daemon/replay.hpp"
+#include "replay/replay.hpp"
 #include "rules/settings.hpp"
 
 namespace kplug::cli {

@@ -1,5 +1,5 @@
 // One-shot timers by name: the unloader's grace periods. kplugd runs them on Asio's
-// steady clock; `kplug replay` on the recorded times (daemon/replay.hpp), so a stream of
+// steady clock; `kplug replay` on the recorded times (replay/replay.hpp), so a stream of
 // an hour replays in moments with the same unloads.
 #pragma once
 

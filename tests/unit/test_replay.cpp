@@ -6,7 +6,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "daemon/replay.hpp"
+#include "replay/replay.hpp"
 #include "kernel_tree.hpp"
 #include "kmod/simulated_loader.hpp"
 

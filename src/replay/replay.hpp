@@ -5,7 +5,8 @@
 // made of the recorded events, and time taken from the recorded receive times, so grace
 // periods end where they ended on the machine. Rule commands are not run (dry run).
 //
-// The CLI's one door into daemon/ (DESIGN.md: cli uses no daemon internals otherwise).
+// Its own folder, between daemon/ and cli/: the CLI's one door into kplugd's code (the
+// verbs know no daemon internals; scripts/code-shape checks the layering).
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,5 @@
 // Replaying a recorded stream through kplugd's flow (see the header).
-#include "daemon/replay.hpp"
+#include "replay/replay.hpp"
 
 #include <csignal>
 #include <map>
