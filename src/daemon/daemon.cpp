@@ -207,8 +207,10 @@ std::vector<LoadJob> Daemon::plan(const Uevent& event, const Decision& decision,
   }
   std::vector<LoadJob> jobs;
   for (auto& load : plan.loads) jobs.push_back(std::move(load.job));
-  if (jobs.empty() && !report.outcomes.empty())
+  if (jobs.empty() && !report.outcomes.empty()) {  // all skipped (blacklisted): told now, nothing to wait for
     log_fields(report.rescan() ? spdlog::level::debug : spdlog::level::info, report.journal_fields(), report.line());
+    if (observed()) publish(report_json(report));
+  }
   return jobs;
 }
 
