@@ -9,6 +9,7 @@
 #include <string>
 
 #include "base/names.hpp"
+#include "uevent/parse.hpp"
 #include "uevent/record.hpp"
 
 using namespace kplug;
