@@ -17,6 +17,7 @@
 #include "cli/verbs.hpp"
 #include "control/protocol.hpp"
 #include "replay/replay.hpp"
+#include "kmod/kmod_context.hpp"
 #include "rules/settings.hpp"
 
 namespace kplug::cli {
@@ -29,13 +30,35 @@ struct ReplayOptions {
   bool json = false, summary_only = false;
 };
 
+// The kernel the stream was recorded on, from its header ("" when it has none).
+std::string recorded_kernel(const std::string& file) {
+  std::ifstream in(file);
+  RecordReader reader(in);
+  auto first = reader.next();
+  return first && reader.header() ? reader.header()->kernel : "";
+}
+
 Result<Settings, std::string> settings_for(const ReplayOptions& o, const std::vector<std::string>& rules) {
   Overrides overrides;
   if (!o.config_path.empty()) overrides.config_path = o.config_path;
   if (!o.modules_dir.empty()) overrides.modules_dir = o.modules_dir;
+  // Unless told otherwise, the recorded kernel's tree when this machine has it.
+  std::string kernel = recorded_kernel(o.file);
+  std::error_code ec;
+  bool plain = !kernel.empty() && kernel.find('/') == std::string::npos && kernel != "." && kernel != "..";
+  if (o.modules_dir.empty() && plain && std::filesystem::is_directory("/lib/modules/" + kernel, ec))
+    overrides.modules_dir = "/lib/modules/" + kernel;
   overrides.modprobe_config = o.modprobe_config;
   overrides.rule_paths = rules;
   auto settings = load_settings(overrides);
+  if (settings && !kernel.empty() && std::filesystem::path(settings->options.modules_dir.empty()
+                                                              ? default_modules_dir()
+                                                              : settings->options.modules_dir)
+                                             .filename() != kernel)
+    std::cerr << fmt::format("kplug replay: {} was recorded on {}; resolving against {} (--modules-dir picks "
+                             "another tree)\n",
+                             o.file, kernel, settings->options.modules_dir.empty() ? "the running kernel's tree"
+                                                                                  : settings->options.modules_dir);
   if (!settings) {
     std::string text;
     for (const auto& d : settings.error()) text += (text.empty() ? "" : "\n") + d.to_string();
