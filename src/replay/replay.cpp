@@ -5,6 +5,7 @@
 #include <map>
 #include <tuple>
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <fmt/format.h>
 
@@ -141,8 +142,10 @@ Result<ReplayResult, std::string> replay_stream(RecordReader& reader, Settings s
   // any command does.
   for (int sig : {SIGINT, SIGTERM, SIGHUP}) std::signal(sig, SIG_DFL);
 
-  // Until every event so far is handled and every load and unload has answered.
+  // Until every event so far is handled and every load and unload has answered. The
+  // guard makes run_one() wait for the loader thread's answer instead of spinning.
   auto drain = [&] {
+    auto guard = boost::asio::make_work_guard(io);
     for (;;) {
       io.restart();
       io.poll();

@@ -33,6 +33,19 @@ inline Uevent add(std::string devpath, std::string modalias) {
   return ev;
 }
 
+// The add of a USB smart-card reader's interface (usb-ccid's MODALIAS) as the kernel sends
+// it, SEQNUM 42.
+inline Uevent usb_ccid_add() {
+  Uevent ev;
+  ev.action = "add";
+  ev.devpath = "/devices/pci0000:00/usb1/1-1/1-1:1.0";
+  ev.subsystem = "usb";
+  ev.seqnum = 42;
+  ev.properties = {{"ACTION", "add"}, {"DEVPATH", ev.devpath}, {"SUBSYSTEM", "usb"},
+                   {"MODALIAS", "usb:v08E6p4433d0100dc00dsc00dp00ic0Bisc00ip00in00"}, {"SEQNUM", "42"}};
+  return ev;
+}
+
 // A value with everything a shell would act on.
 inline const std::string hostile = "a; rm -rf / $(id) `id` 'q' \"dq\"\nnext line  two  spaces $HOME *";
 

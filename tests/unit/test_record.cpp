@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "daemon_fixtures.hpp"
 #include "uevent/record.hpp"
 
 using namespace kplug;
@@ -68,17 +69,6 @@ std::vector<RecordedEvent> read_all(const std::string& text, std::string* error 
   }
 }
 
-Uevent usb_add() {
-  Uevent ev;
-  ev.action = "add";
-  ev.devpath = "/devices/pci0000:00/usb1/1-1/1-1:1.0";
-  ev.subsystem = "usb";
-  ev.seqnum = 42;
-  ev.properties = {{"ACTION", "add"}, {"DEVPATH", ev.devpath}, {"SUBSYSTEM", "usb"},
-                   {"MODALIAS", "usb:v08E6p4433d0100dc00dsc00dp00ic0Bisc00ip00in00"}, {"SEQNUM", "42"}};
-  return ev;
-}
-
 }  // namespace
 
 TEST_CASE("a recorded stream: header, events with times and sources, written and read back", "[record]") {
@@ -86,9 +76,9 @@ TEST_CASE("a recorded stream: header, events with times and sources, written and
   h.kernel = "6.1.0-57-amd64";
   h.hostname = "box";
   h.started = 1764460000.5;
-  Uevent cold = usb_add();
+  Uevent cold = test::usb_ccid_add();
   cold.source = EventSource::coldplug;
-  Uevent removal = usb_add();
+  Uevent removal = test::usb_ccid_add();
   removal.action = "remove";
   removal.properties[0].second = "remove";
   std::string text = record_header_line(h) + "\n" + record_event_line(cold, 10.25) + "\n\n" +
@@ -116,16 +106,16 @@ TEST_CASE("a recorded stream: header, events with times and sources, written and
 }
 
 TEST_CASE("a stream without a header (kplug monitor --json) and with no final newline", "[record]") {
-  auto events = read_all(record_event_line(usb_add(), 3) + "\n" + record_event_line(usb_add(), 1));
+  auto events = read_all(record_event_line(test::usb_ccid_add(), 3) + "\n" + record_event_line(test::usb_ccid_add(), 1));
   REQUIRE(events.size() == 2);
   CHECK(events[1].timestamp == 3);  // time never runs backwards
 }
 
 TEST_CASE("bad streams are refused with the line, never thrown", "[record]") {
   std::string error;
-  read_all(record_event_line(usb_add(), 1) + "\nnot json\n", &error);
+  read_all(record_event_line(test::usb_ccid_add(), 1) + "\nnot json\n", &error);
   CHECK(error == "line 2: not a JSON object");
-  read_all(record_event_line(usb_add(), 1) + "\n{\"kplug_record\":1}\n", &error);
+  read_all(record_event_line(test::usb_ccid_add(), 1) + "\n{\"kplug_record\":1}\n", &error);
   CHECK(error == "line 2: a header line must come first");
   read_all("{\"kplug_record\":2}\n", &error);
   CHECK(error == "line 1: format version 2 is newer than this kplug reads (1): update kplug");
@@ -135,6 +125,6 @@ TEST_CASE("bad streams are refused with the line, never thrown", "[record]") {
   CHECK(error == "line 1: \"timestamp\" is not a number of seconds");
   read_all("{\"DEVPATH\":\"/devices/x\",\"SUBSYSTEM\":\"usb\",\"source\":\"forged\"}\n", &error);
   CHECK(error == "line 1: unknown \"source\" 'forged' (kernel, coldplug or rescan)");
-  read_all(std::string(record_max_line + 10, 'x') + "\n" + record_event_line(usb_add(), 1), &error);
+  read_all(std::string(record_max_line + 10, 'x') + "\n" + record_event_line(test::usb_ccid_add(), 1), &error);
   CHECK(error == "line 1: longer than 65536 bytes");
 }
