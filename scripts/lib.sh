@@ -5,6 +5,7 @@
 #   step NAME LOG DESCRIPTION COMMAND...   run COMMAND, output into LOG, elapsed time shown
 #   stage NAME I N DESCRIPTION             "[I/N] DESCRIPTION (at 3m12s)"
 #   build_targets NAME BUILD LOG TARGET... cmake --build with a progress line on a terminal
+#   build_embedded NAME BUILD              the embedded kplugd (docs/embedded.md) in BUILD/embedded
 
 # step NAME LOG DESCRIPTION COMMAND...: while COMMAND runs, a terminal sees the seconds
 # go by on one line; a log (CI) gets a "still ..." line every minute. Says how long it took.
@@ -74,4 +75,14 @@ build_targets() {
     exit 1
   fi
   echo "$name: built in $((SECONDS - started)) s" >&2
+}
+
+# build_embedded NAME BUILD: the embedded kplugd (-DKPLUG_EMBEDDED=ON, docs/embedded.md) in
+# BUILD/embedded, its log in BUILD/logs/embedded.log. The VM benchmarks and
+# integration.embedded find it there.
+build_embedded() {
+  local name=$1 build=$2
+  step "$name" "$build/logs/embedded-configure.log" "configuring the embedded build in $build/embedded" \
+    cmake -S "$top" -B "$build/embedded" -DKPLUG_EMBEDDED=ON -DBUILD_TESTING=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  build_targets "$name" "$build/embedded" "$build/logs/embedded.log" kplugd
 }

@@ -1,4 +1,5 @@
-// stderr logging with levels, or the journal with structured fields through sd-journal.
+// stderr logging with levels, or the journal with structured fields through sd-journal
+// (libsystemd opened only then).
 // The fields of a line travel to the journal sink in a thread-local: logging is
 // synchronous, so the sink runs on the thread that logged, inside log_fields().
 #include "base/logging.hpp"
@@ -15,9 +16,8 @@
 
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
-// The sink is not where a line was logged: leave CODE_FILE/CODE_LINE out.
-#define SD_JOURNAL_SUPPRESS_LOCATION
-#include <systemd/sd-journal.h>
+
+#include "base/systemd_lib.hpp"
 
 namespace kplug {
 
@@ -39,7 +39,7 @@ int syslog_priority(spdlog::level::level_enum level) {
 
 class JournalSink : public spdlog::sinks::base_sink<std::mutex> {
  public:
-  explicit JournalSink(std::string identifier) : identifier_(std::move(identifier)) {}
+  JournalSink(std::string identifier, const SystemdLib& lib) : identifier_(std::move(identifier)), lib_(lib) {}
 
  protected:
   void sink_it_(const spdlog::details::log_msg& msg) override {
@@ -56,12 +56,13 @@ class JournalSink : public spdlog::sinks::base_sink<std::mutex> {
     }
     std::vector<iovec> iov;
     for (auto& item : items) iov.push_back({item.data(), item.size()});
-    sd_journal_sendv(iov.data(), static_cast<int>(iov.size()));
+    lib_.journal_sendv(iov.data(), static_cast<int>(iov.size()));
   }
   void flush_() override {}
 
  private:
   std::string identifier_;
+  const SystemdLib& lib_;
 };
 
 }  // namespace
@@ -86,8 +87,11 @@ bool setup_logging(const std::string& program, const std::string& level, const s
   // Called again once the config file has named the level: keep the logger, change the level.
   auto logger = spdlog::get(program);
   if (!logger) {
-    if (where == "journal") {
-      logger = std::make_shared<spdlog::logger>(program, std::make_shared<JournalSink>(program));
+    // Without libsystemd (its reason already on stderr) the lines go to stderr, which
+    // systemd's journal reads too, without the structured fields.
+    const SystemdLib* lib = where == "journal" ? systemd_lib() : nullptr;
+    if (lib) {
+      logger = std::make_shared<spdlog::logger>(program, std::make_shared<JournalSink>(program, *lib));
       spdlog::register_logger(logger);
     } else {
       auto sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();

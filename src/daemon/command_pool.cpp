@@ -7,17 +7,18 @@
 namespace kplug {
 
 CommandPool::CommandPool(boost::asio::io_context& io, unsigned workers, std::size_t max_queued)
-    : io_(io), threads_(std::max(1u, workers)), max_queued_(max_queued) {}
+    : io_(io), workers_(std::max(1u, workers)), max_queued_(max_queued) {}
 
 CommandPool::~CommandPool() {
   groups_.stop();
-  threads_.join();
+  if (threads_) threads_->join();
 }
 
 bool CommandPool::submit(std::vector<std::string> argv, std::chrono::milliseconds limit, Done done) {
   if (groups_.stopping() || queued() >= max_queued_) return false;
   ++outstanding_;
-  boost::asio::post(threads_, [this, argv = std::move(argv), limit, done = std::move(done),
+  if (!threads_) threads_.emplace(workers_);
+  boost::asio::post(*threads_, [this, argv = std::move(argv), limit, done = std::move(done),
                                guard = boost::asio::make_work_guard(io_)]() mutable {
     CommandResult result;
     if (groups_.stopping()) {

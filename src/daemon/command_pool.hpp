@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,7 +42,10 @@ class CommandPool {
 
  private:
   boost::asio::io_context& io_;
-  boost::asio::thread_pool threads_;
+  unsigned workers_;
+  // Started at the first command: most machines' rules run none, and an idle thread
+  // still holds its stack and its malloc arena.
+  std::optional<boost::asio::thread_pool> threads_;
   std::size_t max_queued_;
   std::size_t outstanding_ = 0;  // submitted and not yet done (loop thread only)
   std::atomic<std::size_t> running_{0};

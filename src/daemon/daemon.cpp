@@ -1,6 +1,8 @@
 // The wiring of kplugd's parts and the flow of one event: decide, act, plan, load.
 #include "daemon/daemon.hpp"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstring>
@@ -266,6 +268,9 @@ void Daemon::start() {
 void Daemon::on_coldplug_finished(bool initial) {
   if (initial) on_ready();
   control_.check_settles();
+  // A coldplug's burst is over and the daemon idles from here on, often for days: give
+  // the heap it grew back to the kernel.
+  malloc_trim(0);
 }
 
 void Daemon::on_ready() {

@@ -2,6 +2,8 @@
 // the loaders and the uevent socket, then run the event loop until SIGINT/SIGTERM. Each
 // start-up step either hands the next one what it needs or says why kplugd cannot start
 // (exit code 3), before the loop runs.
+#include <malloc.h>
+
 #include <csignal>
 
 #include <algorithm>
@@ -80,6 +82,10 @@ int cannot_start(const std::string& why) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // One malloc arena for every thread: the loader threads allocate little, and an arena
+  // of their own each would stay resident while kplugd idles (docs/PERFORMANCE.md).
+  mallopt(M_ARENA_MAX, 1);
+
   // 1. The command line; --help and --version end here.
   auto parsed = parse_command_line(argc, argv);
   if (auto* code = std::get_if<int>(&parsed)) return *code;

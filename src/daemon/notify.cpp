@@ -1,12 +1,24 @@
-// sd_notify through libsystemd.
+// sd_notify through libsystemd, opened only when systemd asked for notifications.
 #include "daemon/notify.hpp"
 
 #include <time.h>
 
+#include <cstdlib>
+
 #include <fmt/format.h>
-#include <systemd/sd-daemon.h>
+
+#include "base/systemd_lib.hpp"
 
 namespace kplug {
+
+namespace {
+
+void sd_notify(int unset_environment, const char* state) {
+  if (!std::getenv("NOTIFY_SOCKET")) return;  // not run by systemd as Type=notify
+  if (const SystemdLib* lib = systemd_lib()) lib->notify(unset_environment, state);
+}
+
+}  // namespace
 
 void notify_ready(const std::string& status) { sd_notify(0, fmt::format("READY=1\nSTATUS={}", status).c_str()); }
 
@@ -22,8 +34,10 @@ void notify_reloading() {
 void notify_watchdog() { sd_notify(0, "WATCHDOG=1"); }
 
 std::optional<std::chrono::microseconds> watchdog_interval() {
-  uint64_t usec = 0;
-  if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0) return std::chrono::microseconds(usec);
+  if (!std::getenv("WATCHDOG_USEC")) return std::nullopt;  // the unit sets no WatchdogSec
+  const SystemdLib* lib = systemd_lib();
+  std::uint64_t usec = 0;
+  if (lib && lib->watchdog_enabled(0, &usec) > 0 && usec > 0) return std::chrono::microseconds(usec);
   return std::nullopt;
 }
 

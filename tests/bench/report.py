@@ -2,6 +2,7 @@
 """Writes docs/PERFORMANCE.md and the coldplug plot from scripts/bench's results.
 
 usage: report.py RESULTS_DIR MARKDOWN_OUT PNG_OUT
+       report.py --footprint FOOTPRINT_JSON     (the footprint section, on stdout)
 """
 import datetime
 import json
@@ -13,6 +14,7 @@ import subprocess
 import sys
 
 CONTENDERS = [("kplugd", "kplugd"),
+              ("kplugd-embedded", "kplugd, embedded build (`-DKPLUG_EMBEDDED=ON`)"),
               ("udevd", "systemd-udevd, Debian's rules, `udevadm trigger`"),
               ("mdev", "mdev-style: `modprobe` per `modalias` file, until nothing new"),
               ("floor", "floor: kplugd's final module set in its load order, 4 parallel `modprobe`s")]
@@ -37,7 +39,7 @@ def med(values):
 
 def plot(vm, png, dat):
     with open(dat, "w") as f:
-        for i, (name, _) in enumerate(CONTENDERS):
+        for i, name in enumerate(n for n, _ in CONTENDERS if n in vm["coldplug"]):
             c = vm["coldplug"][name]
             f.write(f"{i} {name} {c['median']:.3f} {c['min']:.3f} {c['max']:.3f}\n")
     script = f"""
@@ -61,48 +63,83 @@ plot '{dat}' using 1:3:xtic(2) with boxes lc rgb '#4477aa', \\
         subprocess.run(["gnuplot"], input=script, text=True, check=True)
 
 
-def rss_breakdown(w, kplugd, udevd):
-    """Where each daemon's idle RSS is, from the first boot's /proc/PID/smaps."""
-    if not kplugd or not udevd:
+FOOTPRINT_LABELS = {"kplugd": "kplugd (Debian's build)", "kplugd-embedded": "kplugd, embedded build",
+                    "udevd": "systemd-udevd (main process)"}
+GROUPS = ("anonymous: heap, stacks", "module indexes (modules.*.bin)", "C++ runtime (libstdc++, libm, libgcc_s)",
+          "the program itself", "libc, ld.so", "libkmod and what Debian's libkmod links (libcrypto, liblzma, libzstd)",
+          "other libraries")
+
+
+def group_of(name):
+    if name.startswith("["):
+        return GROUPS[0]
+    if name.startswith("modules."):
+        return GROUPS[1]
+    if name.startswith(("libstdc++", "libm.", "libgcc_s")):
+        return GROUPS[2]
+    if name.startswith(("libc.", "ld-linux")):
+        return GROUPS[4]
+    if name.startswith(("libkmod", "libcrypto", "liblzma", "libzstd")):
+        return GROUPS[5]
+    if ".so" in name:
+        return GROUPS[6]
+    return GROUPS[3]
+
+
+def footprint_section(w, fp):
+    """The footprint of each daemon once idle after coldplug (tests/vm/bench_vm.py's
+    "footprint" results), and kplugd's cold start."""
+    if "kplugd" not in fp or "udevd" not in fp:
         return
-    def groups(b):
-        g = {"anonymous (heap, stacks, libraries' relocated data)": b.get("anonymous", 0), "module indexes (modules.*.bin)": 0,
-             "C++ runtime (libstdc++, libm, libgcc_s)": 0, "the program itself": 0, "libc, ld.so": 0,
-             "other libraries": 0}
-        for name, kib in b.items():
-            if name == "anonymous":
-                continue
-            if name.startswith("modules."):
-                g["module indexes (modules.*.bin)"] += kib
-            elif name.startswith(("libstdc++", "libm.", "libgcc_s")):
-                g["C++ runtime (libstdc++, libm, libgcc_s)"] += kib
-            elif name.startswith(("libc.", "ld-linux")):
-                g["libc, ld.so"] += kib
-            elif ".so" in name:
-                g["other libraries"] += kib
-            else:
-                g["the program itself"] += kib
-        return g
-    k, u = groups(kplugd), groups(udevd)
-    w("Where the idle RSS is (first boot, `/proc/PID/smaps`; the initramfs is a RAM filesystem, so "
-      "every touched page of a mapped program or library counts, and nothing else in the VM maps "
-      "the same libraries):\n")
-    w("| | kplugd | udevd |")
-    w("|---|---|---|")
-    for key in k:
-        w(f"| {key} | {k[key] / 1024:.2f} MiB | {u[key] / 1024:.2f} MiB |")
-    w(f"| total | {sum(k.values()) / 1024:.2f} MiB | {sum(u.values()) / 1024:.2f} MiB |")
-    big = sorted(((kib, name) for name, kib in kplugd.items() if name != "anonymous" and ".so" in name),
-                 reverse=True)[:6]
-    w("\nkplugd's largest libraries: " + ", ".join(f"{name} {kib / 1024:.2f} MiB" for kib, name in big) + ".\n")
-    # What any libkmod user maps: libc and ld.so, libkmod, and the libcrypto Debian's libkmod links.
-    floor_libs = sum(kib for name, kib in udevd.items() if name.startswith(("libc.", "ld-linux", "libcrypto", "libkmod")))
-    w(f"Half of udevd's idle RSS is {sum(u.values()) / 2048:.2f} MiB; the libraries any libkmod user maps "
-      f"(libc, ld.so, libkmod and the libcrypto Debian's libkmod links) take {floor_libs / 1024:.2f} MiB "
-      "of udevd's own RSS. kplugd's own memory, the anonymous part, is "
-      f"{kplugd.get('anonymous', 0) / 1024:.2f} MiB against udevd's {udevd.get('anonymous', 0) / 1024:.2f} MiB; what it "
-      "has more of is the code it maps: the C++ runtime, libyaml-cpp, libfmt, and libsystemd with its "
-      "libgcrypt.\n")
+    names = [n for n in ("kplugd", "kplugd-embedded", "udevd") if n in fp]
+    mib = lambda kib: f"{kib / 1024:.2f} MiB"  # noqa: E731
+    w("## Footprint in the VM\n")
+    w("The same zoo, first boot of each contender, 3 s after its coldplug was done: `VmRSS` and each mapping of "
+      "`/proc/PID/smaps`. The initramfs is a RAM filesystem, so every touched page of a mapped program or "
+      "library counts, and nothing else in the VM maps the same libraries. *Private* is what the process "
+      "alone allocated or wrote, its anonymous pages (`Anonymous`): heap, stacks and the copied-on-write data "
+      "of the program and its libraries, relocated at load. (Not `Private_Dirty`: in a RAM filesystem every "
+      "page of a file is dirty, so it would count the program's and the libraries' files themselves.) Cold start is kplugd's time from exec to READY "
+      "(its `coldplug complete` line, logged as it sends READY=1) with every module already loaded, "
+      "started again in the same VM after its coldplug.\n")
+    w("| | idle RSS | private | peak RSS | cold start (median, min – max) | coldplug (this boot) |")
+    w("|---|---|---|---|---|---|")
+    for n in names:
+        f = fp[n]
+        cs = sorted(f.get("cold_start_ms") or [])
+        cp = f.get("cold_start_coldplug_ms") or []
+        cold = (f"{statistics.median(cs):.0f} ms ({cs[0]:.0f} – {cs[-1]:.0f}, {len(cs)} starts; of which the "
+                f"coldplug {statistics.median(cp):.0f} ms)" if cs and cp else "—")
+        w(f"| {FOOTPRINT_LABELS[n]} | {mib(f['rss_kib'])} | {mib(f['private_kib'])} | {mib(f['peak_rss_kib'])} | "
+          f"{cold} | {f['coldplug_seconds']:.2f} s |")
+    w("\nWhere it is (resident / private):\n")
+    w("| | " + " | ".join(FOOTPRINT_LABELS[n] for n in names) + " |")
+    w("|---" * (len(names) + 1) + "|")
+    for g in GROUPS:
+        cells = []
+        for n in names:
+            rss = sum(m["rss"] for k, m in fp[n]["mappings"].items() if group_of(k) == g)
+            priv = sum(m["private"] for k, m in fp[n]["mappings"].items() if group_of(k) == g)
+            cells.append(f"{mib(rss)} / {mib(priv)}")
+        w(f"| {g} | " + " | ".join(cells) + " |")
+    for n in names:
+        big = sorted(((m["rss"], k) for k, m in fp[n]["mappings"].items() if not k.startswith("[")), reverse=True)[:6]
+        w(f"\n{FOOTPRINT_LABELS[n]}, largest files: " + ", ".join(f"{k} {mib(kib)}" for kib, k in big) + ".")
+    w("")
+    # How the footprint got here: measured once per change, kept by hand beside this script.
+    w(open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "footprint_steps.md")).read())
+
+
+def footprint_targets(w, fp):
+    u = fp.get("udevd")
+    for n in ("kplugd", "kplugd-embedded"):
+        if n not in fp or not u:
+            continue
+        r = fp[n]["rss_kib"] / u["rss_kib"]
+        p = fp[n]["private_kib"] / u["private_kib"]
+        w(f"| {FOOTPRINT_LABELS[n]}: idle RSS at most udevd's | {r:.2f}× | {'met' if r <= 1 else 'missed'} |")
+        w(f"| {FOOTPRINT_LABELS[n]}: private memory at most half of udevd's | {p:.2f}× | "
+          f"{'met' if p <= 0.5 else 'missed'} |")
 
 
 def boot_section(w, boot):
@@ -128,6 +165,15 @@ def boot_section(w, boot):
 
 
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--footprint":
+        # scripts/bench --footprint: the footprint section alone, on stdout.
+        L = []
+        fp = json.load(open(sys.argv[2]))["footprint"]
+        footprint_section(L.append, fp)
+        L += ["| target | measured | |", "|---|---|---|"]
+        footprint_targets(L.append, fp)
+        print("\n".join(L))
+        return
     if len(sys.argv) != 4:
         sys.exit(__doc__)
     res, md_path, png = sys.argv[1:]
@@ -173,12 +219,16 @@ def main():
     w("| contender | median | min – max | runs | modules | peak RSS | idle RSS |")
     w("|---|---|---|---|---|---|---|")
     for name, label in CONTENDERS:
+        if name not in cold:
+            continue
         c = cold[name]
         rss = lambda v: f"{v / 1024:.1f} MiB" if v else "—"  # noqa: E731
         w(f"| {label} | {c['median']:.2f} s | {c['min']:.2f} – {c['max']:.2f} s | {len(c['runs'])} | "
           f"{len(c['modules'])} | {rss(c['peak_rss_kib'])} | {rss(c['idle_rss_kib'])} |")
     w("")
     for name, _ in CONTENDERS[1:]:
+        if name not in cold:
+            continue
         s = set(cold[name]["modules"])
         if s != ref:
             w(f"- {name} vs kplugd: only {name}: {', '.join(sorted(s - ref)) or 'none'}; "
@@ -200,7 +250,7 @@ def main():
          "own limit, which is the USB chain: the controller's init, then each device enumerated "
          "in turn, then the USB stick's SCSI scan (usb-storage waits 1 s before it)."
          if kplugd["median"] < floor["median"] else "") + "\n")
-    rss_breakdown(w, kplugd.get("rss_breakdown_kib"), udevd.get("rss_breakdown_kib"))
+    footprint_section(w, vm.get("footprint", {}))
 
     w("## Hotplug latency in the VM\n")
     w("From the kernel's `usb N-N: new ... USB device` line to `usb_hello`'s init line (kernel "
@@ -282,9 +332,7 @@ def main():
     if direct and cached:
         f = direct[0] / cached[0]
         w(f"| a cached lookup ≥ 20× faster than libkmod | {f:.0f}× | {'met' if f >= 20 else 'missed'} |")
-    if kplugd["idle_rss_kib"] and udevd["idle_rss_kib"]:
-        r = kplugd["idle_rss_kib"] / udevd["idle_rss_kib"]
-        w(f"| idle RSS at most half of udevd's | {r:.2f}× | {'met' if r <= 0.5 else 'missed'} |")
+    footprint_targets(w, vm.get("footprint", {}))
     w("")
     with open(md_path, "w") as f:
         f.write("\n".join(L))

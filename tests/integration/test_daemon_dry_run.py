@@ -55,6 +55,8 @@ def main():
             check(f"would load {m} (dry run)" in line, f"the decision names {m}")
         check(f"MODALIAS={modalias}" in line or "MODALIAS=" + modalias[:93] in line, "the decision names the MODALIAS")
         check("coldplug add" not in line, "--no-coldplug: the decision came from the kernel event")
+        check("libsystemd" not in open(f"/proc/{d.proc.pid}/maps").read(),
+              "not run by systemd (no NOTIFY_SOCKET, logging to stderr), kplugd does not map libsystemd")
     finally:
         code = d.stop()
     check(code == 0, f"kplugd stops cleanly on SIGTERM (exit {code})")

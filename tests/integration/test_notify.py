@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """sd_notify without systemd: kplugd is started with NOTIFY_SOCKET pointing at a datagram
-socket of this test, and must send READY=1 (after coldplug) with a STATUS= line,
+socket of this test (kplugd opens libsystemd for it), and must send READY=1 (after coldplug) with a STATUS= line,
 WATCHDOG=1 when WATCHDOG_USEC asks for it, and RELOADING=1 then READY=1 around a reload."""
 import os
 import signal
@@ -30,6 +30,8 @@ def main():
                 messages.append(s.recv(4096).decode())
             ready = next(m for m in messages if "READY=1" in m)
             check("STATUS=" in ready and "coldplug" in ready, f"READY=1 comes with a STATUS line: {ready.splitlines()[1][:80]}")
+            check("libsystemd.so" in open(f"/proc/{d.proc.pid}/maps").read(),
+                  "asked for notifications, kplugd opened libsystemd")
             # kplugd logs the line before it sends READY=1; our reader thread may lag a moment.
             d.wait_for(lambda l: "coldplug complete" in l, timeout=5, what="the coldplug-complete line")
             check(True, "and only once coldplug is complete")

@@ -37,4 +37,19 @@ TEST_CASE("durations", "[options]") {
   CHECK_FALSE(parse_duration("-1s", d));
   CHECK_FALSE(parse_duration("5h", d));
   CHECK_FALSE(parse_duration("99999m", d));
+  CHECK(parse_duration("0.25s", d));
+  CHECK(d.count() == 250);
+  CHECK(parse_duration("1.5ms", d));
+  CHECK(d.count() == 1);  // whole milliseconds
+  CHECK(parse_duration("0.0001m", d));
+  CHECK(d.count() == 6);
+  CHECK(parse_duration("1.23456789s", d));
+  CHECK(d.count() == 1234);
+  CHECK(parse_duration("1440m", d));
+  CHECK(d.count() == 86'400'000);
+  CHECK_FALSE(parse_duration("1440.001m", d));
+  CHECK_FALSE(parse_duration("1.s", d));
+  CHECK_FALSE(parse_duration(".5s", d));
+  CHECK_FALSE(parse_duration("1e3s", d));
+  CHECK_FALSE(parse_duration("18446744073709551616s", d));
 }

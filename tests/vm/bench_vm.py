@@ -18,7 +18,11 @@ RSS, for
 hotplug: from the kernel's "new USB device" line to usb_hello's init line (kernel
   timestamps), plugging QEMU's usb-ccid, for kplugd and udevd.
 
-usage: bench_vm.py [--boots N] [--plugs N] [--out FILE]      (writes JSON)
+footprint: each daemon's resident and private memory per mapping (/proc/PID/smaps) once
+  idle after coldplug, and kplugd's cold start (exec to READY with everything loaded).
+
+usage: bench_vm.py [--boots N] [--plugs N] [--cold-starts N] [--footprint] [--out FILE]
+       (writes JSON; --footprint: only kplugd, the embedded kplugd and udevd)
 """
 import argparse
 import json
@@ -98,6 +102,10 @@ CONTENDERS = {
     "kplugd": dict(start="kplugd --log-level warn > /tmp/kplugd.log 2>&1 < /dev/null &",
                    finish=QUIET.format(settle="until kplug settle --timeout 120; do sleep 0.02; done"),
                    process="kplugd"),
+    # The embedded build (-DKPLUG_EMBEDDED=ON, docs/embedded.md), the same way.
+    "kplugd-embedded": dict(start="kplugd-embedded --log-level warn > /tmp/kplugd.log 2>&1 < /dev/null &",
+                            finish=QUIET.format(settle="until kplug settle --timeout 120; do sleep 0.02; done"),
+                            process="kplugd-embedded"),
     # In the foreground, as systemd-udevd.service runs it (a --daemon fork would count only
     # the pages its child touched after the fork); triggered once it answers a ping.
     "udevd": dict(start="/lib/systemd/systemd-udevd > /dev/null 2>&1 < /dev/null & "
@@ -113,29 +121,60 @@ CONTENDERS = {
 }
 
 
-def rss(vm, process):
-    """(peak, now, breakdown) of PROCESS's oldest instance: VmHWM and VmRSS in KiB, and
-    where the resident KiB are: anonymous memory (heap, stacks, relocated library data)
-    and the pages of each mapped file (program, libraries, module indexes), from
-    /proc/PID/smaps."""
+# Per mapping of /proc/PID/smaps: its resident KiB and how they split. "private" is what
+# the process alone allocated or wrote: its anonymous pages (heap, stacks, and the
+# copied-on-write data of the program and its libraries, relocated at load). Not
+# Private_Dirty: in a RAM filesystem such as the initramfs every page of a file is dirty,
+# so Private_Dirty would count the program's and libraries' files themselves.
+SMAPS = ("awk '/^[0-9a-f]+-/{{name=($6 == \"\" ? \"[anon]\" : $6)}} "
+         "/^(Rss|Anonymous|Private_Dirty|Private_Clean|Shared_Clean|Shared_Dirty):/{{v[name \" \" $1]+=$2}} "
+         "END{{for (k in v) print k, v[k]}}' /proc/{pid}/smaps")
+
+
+def footprint(vm, process):
+    """PROCESS's oldest instance: peak and current RSS (KiB), its private KiB, and each
+    mapping's rss/private/shared KiB (file mappings by file name, anonymous ones as
+    [heap], [stack], [anon])."""
     pid = vm.run(f"pidof {process} | tr ' ' '\\n' | sort -n | head -n 1").strip()
     if not pid:
-        return None, None, None
+        return None
     status = vm.run(f"cat /proc/{pid}/status")
     get = lambda key: int(re.search(rf"{key}:\s+(\d+)", status).group(1))  # noqa: E731
-    # A file mapping's written pages (relocated data) are anonymous copies: counted once,
-    # under RssAnon, not again under the file.
-    smaps = vm.run(f"awk '/^[0-9a-f]+-/{{name=$6}} /^Rss:/{{rss[name]+=$2}} /^Anonymous:/{{rss[name]-=$2}} "
-                   f"END{{for(n in rss) print rss[n], n}}' /proc/{pid}/smaps")
-    breakdown = {"anonymous": get("RssAnon")}
-    for line in smaps.splitlines():
-        kib, _, name = line.partition(" ")
-        if name.startswith("/") and int(kib):
-            breakdown[os.path.basename(name)] = int(kib)
-    return get("VmHWM"), get("VmRSS"), breakdown
+    fields = {}
+    for line in vm.run(SMAPS.format(pid=pid)).splitlines():
+        name, field, kib = line.rsplit(" ", 2)
+        fields.setdefault(os.path.basename(name) if name.startswith("/") else name, {})[field.rstrip(":")] = int(kib)
+    mappings = {}
+    for name, f in fields.items():
+        if not f.get("Rss"):
+            continue
+        mappings[name] = {"rss": f["Rss"], "private": f.get("Anonymous", 0),
+                          "shared": f.get("Shared_Clean", 0) + f.get("Shared_Dirty", 0),
+                          "private_dirty": f.get("Private_Dirty", 0)}
+    return {"peak_rss_kib": get("VmHWM"), "rss_kib": get("VmRSS"),
+            "private_kib": sum(m["private"] for m in mappings.values()), "mappings": mappings}
 
 
-def coldplug_run(build, contender, floor_modules=None):
+def cold_start(vm, binary, runs):
+    """Milliseconds from starting BINARY to its READY (the "coldplug complete" line, logged
+    as it sends READY=1) on a machine where everything is loaded already, RUNS times; and
+    how much of each was the coldplug itself (kplugd's own figure)."""
+    times, coldplug_ms = [], []
+    for _ in range(runs):
+        out = vm.run(f"""rm -f /tmp/cold.log; t0=${{EPOCHREALTIME/./}}
+{binary} > /tmp/cold.log 2>&1 < /dev/null &
+pid=$!
+until grep -q 'coldplug complete' /tmp/cold.log; do sleep 0.002; done
+t1=${{EPOCHREALTIME/./}}
+kill $pid; wait $pid
+echo "cold_us $((t1 - t0))"
+grep -o 'coldplug complete in [0-9.]* ms' /tmp/cold.log""", timeout=120)
+        times.append(int(re.search(r"cold_us (\d+)", out).group(1)) / 1000)
+        coldplug_ms.append(float(re.search(r"coldplug complete in ([0-9.]+) ms", out).group(1)))
+    return times, coldplug_ms
+
+
+def coldplug_run(build, contender, floor_modules=None, cold_starts=0):
     with VM(name="vm-bench", keep=ZOO_KEEP, udev=True, memory=1024, extra_qemu=zoo(build)) as vm:
         if contender == "floor":
             # In the order kplugd's run loaded them (bus drivers such as xhci_pci early),
@@ -146,15 +185,20 @@ def coldplug_run(build, contender, floor_modules=None):
             c = CONTENDERS[contender]
         out = vm.run(MEASURE.format(start=c["start"], finish=c["finish"]), timeout=600)
         elapsed = int(re.search(r"elapsed_us (\d+)", out).group(1)) / 1e6
-        peak = idle = breakdown = None
+        fp = None
         if c["process"]:
             time.sleep(3)
-            peak, idle, breakdown = rss(vm, c["process"])
+            fp = footprint(vm, c["process"])
         # /proc/modules lists the newest first: reversed, it is the order they came in.
         order = [ln.split()[0] for ln in reversed(vm.run("cat /proc/modules").splitlines()) if ln.strip()]
         modules = sorted(order)
-        return {"seconds": elapsed, "modules": modules, "load_order": order, "peak_rss_kib": peak, "idle_rss_kib": idle,
-                "rss_breakdown_kib": breakdown, "boot_seconds": vm.boot_seconds}
+        starts, starts_coldplug = [], []
+        if cold_starts and c["process"]:
+            vm.run(f"kill $(pidof {c['process']}); while pidof {c['process']} > /dev/null; do sleep 0.05; done")
+            starts, starts_coldplug = cold_start(vm, c["process"], cold_starts)
+        return {"seconds": elapsed, "modules": modules, "load_order": order,
+                "peak_rss_kib": fp and fp["peak_rss_kib"], "idle_rss_kib": fp and fp["rss_kib"],
+                "footprint": fp, "cold_start_ms": starts, "cold_start_coldplug_ms": starts_coldplug, "boot_seconds": vm.boot_seconds}
 
 
 def hotplug_run(build, contender, plugs):
@@ -183,30 +227,24 @@ def summary(values):
     return {"median": statistics.median(values), "min": values[0], "max": values[-1], "runs": values}
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--boots", type=int, default=3, help="boots per contender (default 3)")
-    ap.add_argument("--plugs", type=int, default=5, help="plugs per hotplug contender (default 5)")
-    ap.add_argument("--out", default=None, help="JSON results file (default BUILD/bench/vm.json)")
-    args = ap.parse_args()
-    build = os.path.abspath(os.environ.get("KPLUG_BUILD_DIR", os.path.join(os.path.dirname(__file__), "..", "..",
-                                                                        "build")))
-    out_path = args.out or os.path.join(build, "bench", "vm.json")
-    results = {"coldplug": {}, "hotplug": {}}
+def coldplug_runs(build, contenders, boots, cold_starts):
+    """CONTENDERS' coldplug runs, BOOTS each, the floor last (from kplugd's first run);
+    cold starts measured in the first boot of each kplugd."""
     runs = {}
-    for contender in ("kplugd", "udevd", "mdev"):
+    for contender in contenders:
         runs[contender] = []
-        for b in range(args.boots):
-            r = coldplug_run(build, contender)
+        for b in range(boots):
+            r = coldplug_run(build, contender, cold_starts=cold_starts if b == 0 and "kplugd" in contender else 0)
             log(f"coldplug {contender} #{b + 1}: {r['seconds']:.2f} s, {len(r['modules'])} modules, "
-                f"RSS peak {r['peak_rss_kib']} idle {r['idle_rss_kib']} KiB")
+                f"RSS peak {r['peak_rss_kib']} idle {r['idle_rss_kib']} KiB"
+                + (f", private {r['footprint']['private_kib']} KiB" if r["footprint"] else "")
+                + (f", cold start {', '.join(f'{x:.0f}' for x in r['cold_start_ms'])} ms" if r["cold_start_ms"] else ""))
             runs[contender].append(r)
-    floor_set = runs["kplugd"][0]["load_order"]
-    runs["floor"] = []
-    for b in range(args.boots):
-        r = coldplug_run(build, "floor", floor_set)
-        log(f"coldplug floor #{b + 1}: {r['seconds']:.2f} s, {len(r['modules'])} modules")
-        runs["floor"].append(r)
+    return runs
+
+
+def summarize(runs):
+    coldplug, footprints = {}, {}
     for contender, rs in runs.items():
         entry = summary([r["seconds"] for r in rs])
         entry["modules"] = rs[0]["modules"]
@@ -215,17 +253,53 @@ def main():
         idles = [r["idle_rss_kib"] for r in rs if r["idle_rss_kib"]]
         entry["peak_rss_kib"] = statistics.median(peaks) if peaks else None
         entry["idle_rss_kib"] = statistics.median(idles) if idles else None
-        entry["rss_breakdown_kib"] = rs[0]["rss_breakdown_kib"]
-        results["coldplug"][contender] = entry
-    for contender in ("kplugd", "udevd"):
-        lat = hotplug_run(build, contender, args.plugs)
-        log(f"hotplug {contender}: {', '.join(f'{x:.0f}' for x in lat)} ms")
-        results["hotplug"][contender] = summary(lat)
+        coldplug[contender] = entry
+        if rs[0]["footprint"]:
+            footprints[contender] = dict(rs[0]["footprint"], cold_start_ms=rs[0]["cold_start_ms"],
+                                         cold_start_coldplug_ms=rs[0]["cold_start_coldplug_ms"],
+                                         coldplug_seconds=rs[0]["seconds"])
+    return coldplug, footprints
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--boots", type=int, default=3, help="boots per contender (default 3)")
+    ap.add_argument("--plugs", type=int, default=5, help="plugs per hotplug contender (default 5)")
+    ap.add_argument("--cold-starts", type=int, default=5, help="kplugd cold starts measured per kplugd (default 5)")
+    ap.add_argument("--footprint", action="store_true",
+                    help="only the footprint: kplugd, the embedded kplugd and udevd, coldplug then idle")
+    ap.add_argument("--out", default=None, help="JSON results file (default BUILD/bench/vm.json)")
+    args = ap.parse_args()
+    build = os.path.abspath(os.environ.get("KPLUG_BUILD_DIR", os.path.join(os.path.dirname(__file__), "..", "..",
+                                                                        "build")))
+    out_path = args.out or os.path.join(build, "bench", "footprint.json" if args.footprint else "vm.json")
+    contenders = ["kplugd"]
+    if os.path.exists(os.path.join(build, "embedded", "kplugd")):
+        contenders.append("kplugd-embedded")
+    else:
+        log(f"no embedded build in {build}/embedded: the footprint leaves it out (scripts/check builds it)")
+    contenders.append("udevd")
+    if not args.footprint:
+        contenders.append("mdev")
+    runs = coldplug_runs(build, contenders, args.boots, args.cold_starts)
+    results = {"coldplug": {}, "hotplug": {}}
+    if not args.footprint:
+        runs["floor"] = []
+        for b in range(args.boots):
+            r = coldplug_run(build, "floor", runs["kplugd"][0]["load_order"])
+            log(f"coldplug floor #{b + 1}: {r['seconds']:.2f} s, {len(r['modules'])} modules")
+            runs["floor"].append(r)
+    results["coldplug"], results["footprint"] = summarize(runs)
+    if not args.footprint:
+        for contender in ("kplugd", "udevd"):
+            lat = hotplug_run(build, contender, args.plugs)
+            log(f"hotplug {contender}: {', '.join(f'{x:.0f}' for x in lat)} ms")
+            results["hotplug"][contender] = summary(lat)
     os.makedirs(os.path.dirname(out_path), exist_ok=True)
     with open(out_path, "w") as f:
         json.dump(results, f, indent=1)
-    print(json.dumps({k: {c: {x: v for x, v in e.items() if x not in ("modules", "runs")} for c, e in d.items()}
-                      for k, d in results.items()}, indent=1))
+    print(json.dumps({k: {c: {x: v for x, v in e.items() if x not in ("modules", "runs", "mappings")}
+                          for c, e in d.items()} for k, d in results.items()}, indent=1))
 
 
 if __name__ == "__main__":

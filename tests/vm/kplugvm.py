@@ -298,6 +298,13 @@ def _build_initramfs(build, bin_dir, name, keep, udev):
         shutil.copy(t, os.path.join(stage, "usr", "sbin", os.path.basename(t)))
         subprocess.run(["strip", "--strip-unneeded", os.path.join(stage, "usr", "sbin", os.path.basename(t))],
                        check=False)
+    # The embedded build (scripts/check builds it in BUILD/embedded), as kplugd-embedded,
+    # for the footprint benchmark.
+    embedded = os.path.join(build, "embedded", "kplugd")
+    if os.path.exists(embedded):
+        shutil.copy(embedded, os.path.join(stage, "usr", "sbin", "kplugd-embedded"))
+        sh(["strip", "--strip-all", os.path.join(stage, "usr", "sbin", "kplugd-embedded")])
+        tools.append(os.path.join(stage, "usr", "sbin", "kplugd-embedded"))
     tools += installed
     if udev:
         tools += stage_udev(build, stage)
