@@ -1,7 +1,7 @@
 // libsystemd, opened with dlopen() the first time kplugd needs it: only a kplugd that
 // systemd runs talks to the journal or sends sd_notify messages, and one that runs in an
 // initramfs or under another init should not map libsystemd and the libraries it pulls in
-// (libgcrypt, liblz4, libzstd, libcap: about half a megabyte resident). This is what
+// (libgcrypt, libgpg-error, liblz4, libcap: about 1 MiB resident). This is what
 // systemd does with its own optional libraries.
 #pragma once
 
