@@ -13,25 +13,25 @@ namespace kplug {
 
 namespace {
 
-void sd_notify(int unset_environment, const char* state) {
+void send_notify(int unset_environment, const char* state) {
   if (!std::getenv("NOTIFY_SOCKET")) return;  // not run by systemd as Type=notify
   if (const SystemdLib* lib = systemd_lib()) lib->notify(unset_environment, state);
 }
 
 }  // namespace
 
-void notify_ready(const std::string& status) { sd_notify(0, fmt::format("READY=1\nSTATUS={}", status).c_str()); }
+void notify_ready(const std::string& status) { send_notify(0, fmt::format("READY=1\nSTATUS={}", status).c_str()); }
 
-void notify_status(const std::string& status) { sd_notify(0, fmt::format("STATUS={}", status).c_str()); }
+void notify_status(const std::string& status) { send_notify(0, fmt::format("STATUS={}", status).c_str()); }
 
 void notify_reloading() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
   auto usec = static_cast<unsigned long long>(ts.tv_sec) * 1000000ull + static_cast<unsigned long long>(ts.tv_nsec) / 1000;
-  sd_notify(0, fmt::format("RELOADING=1\nMONOTONIC_USEC={}", usec).c_str());
+  send_notify(0, fmt::format("RELOADING=1\nMONOTONIC_USEC={}", usec).c_str());
 }
 
-void notify_watchdog() { sd_notify(0, "WATCHDOG=1"); }
+void notify_watchdog() { send_notify(0, "WATCHDOG=1"); }
 
 std::optional<std::chrono::microseconds> watchdog_interval() {
   if (!std::getenv("WATCHDOG_USEC")) return std::nullopt;  // the unit sets no WatchdogSec
