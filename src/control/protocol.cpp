@@ -26,7 +26,8 @@ constexpr KindName kinds[] = {{RequestKind::status, "status"},
 
 // Gauges of the status reply: top-level counts beside "counters".
 constexpr const char* gauge_names[] = {"cache_hits",       "cache_misses",     "in_flight",     "queue_depth",
-                                       "events_in_progress", "loader_threads", "pending_unloads", "ledger_modules",
+                                       "events_in_progress", "loader_threads", "loader_threads_running",
+                                       "pending_unloads", "ledger_modules",
                                        "rules",            "last_seqnum",      "sessions",      "commands_running",
                                        "commands_queued"};
 

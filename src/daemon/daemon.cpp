@@ -108,15 +108,20 @@ Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options, DaemonSeams s
                [this] { coldplug_.request_rescan("receive buffer overrun"); },
                [this] { stop(exit_runtime_error); }}),
       signals_(io, SIGINT, SIGTERM, SIGHUP),
+      idle_timer_(io),
       started_(clock_()) {
-  scheduler_.set_after_each([this] { control_.check_settles(); });
+  scheduler_.set_after_each([this] {
+    control_.check_settles();
+    note_work();
+  });
 }
 
-Daemon::~Daemon() { scheduler_.join(); }
+Daemon::~Daemon() { scheduler_.stop_threads(); }
 
 // ---- the flow of one event ----
 
 void Daemon::on_uevent(Uevent event) {
+  note_work();
   queue_.push(std::move(event));
   do_dispatch();
 }
@@ -268,9 +273,47 @@ void Daemon::start() {
 void Daemon::on_coldplug_finished(bool initial) {
   if (initial) on_ready();
   control_.check_settles();
-  // A coldplug's burst is over and the daemon idles from here on, often for days: give
-  // the heap it grew back to the kernel.
+  note_work();
+}
+
+// ---- giving back what a burst took ----
+
+namespace {
+// Quiet this long, kplugd stops its loader threads and returns free memory (udevd stops
+// its workers after 3 s). A load after that starts a thread again, in microseconds.
+constexpr std::chrono::seconds idle_release_after{2};
+}  // namespace
+
+void Daemon::note_work() {
+  last_work_ = std::chrono::steady_clock::now();
+  if (!idle_timer_armed_) arm_idle_timer(idle_release_after);
+}
+
+void Daemon::arm_idle_timer(std::chrono::steady_clock::duration after) {
+  if (stopping_) return;
+  idle_timer_armed_ = true;
+  idle_timer_.expires_after(after);
+  idle_timer_.async_wait([this](const boost::system::error_code& ec) {
+    idle_timer_armed_ = false;
+    if (!ec && !stopping_) on_idle_timer();
+  });
+}
+
+void Daemon::on_idle_timer() {
+  // One timer per quiet spell, not one per event: it looks again when work came meanwhile.
+  auto quiet = std::chrono::steady_clock::now() - last_work_;
+  if (!idle()) arm_idle_timer(idle_release_after);
+  else if (quiet < idle_release_after) arm_idle_timer(idle_release_after - quiet);
+  else release_idle_memory();
+}
+
+void Daemon::release_idle_memory() {
+  std::size_t threads = scheduler_.threads_running();
+  scheduler_.stop_threads();
+  intake_.release_idle_memory();
+  // The burst's heap, freed but kept by malloc, back to the kernel.
   malloc_trim(0);
+  spdlog::debug("idle: stopped {} loader thread(s) and returned free memory to the kernel", threads);
 }
 
 void Daemon::on_ready() {
@@ -285,6 +328,7 @@ void Daemon::stop(int exit_code) {
   stopping_ = true;
   if (exit_code != exit_ok) exit_code_ = exit_code;
   signals_.cancel();
+  idle_timer_.cancel();
   intake_.stop();
   unloader_.stop();
   scheduler_.stop();
@@ -395,6 +439,7 @@ control::StatusReply Daemon::status_reply() const {
   r.gauges["queue_depth"] = queue_.waiting();
   r.gauges["events_in_progress"] = queue_.running();
   r.gauges["loader_threads"] = scheduler_.threads();
+  r.gauges["loader_threads_running"] = scheduler_.threads_running();
   r.gauges["pending_unloads"] = unloader_.pending();
   r.gauges["ledger_modules"] = unloader_.ledger().entries().size();
   r.gauges["rules"] = rules_->rules.size();

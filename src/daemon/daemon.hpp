@@ -108,6 +108,12 @@ class Daemon {
   void on_load_done(const LoadJob& job, const LoadResult& result, const std::shared_ptr<LoadReport>& report,
                     bool coalesced);
   void on_coldplug_finished(bool initial);
+  // Work happened: once kplugd has been idle a while, it gives back what a burst took
+  // (release_idle_memory).
+  void note_work();
+  void arm_idle_timer(std::chrono::steady_clock::duration after);
+  void on_idle_timer();
+  void release_idle_memory();
   void on_ready();
   void on_signal(int signal);
   void do_wait_signal();
@@ -141,6 +147,9 @@ class Daemon {
   NetlinkIntake intake_;
   boost::asio::signal_set signals_;
   std::optional<boost::asio::steady_timer> watchdog_timer_;
+  boost::asio::steady_timer idle_timer_;
+  bool idle_timer_armed_ = false;
+  std::chrono::steady_clock::time_point last_work_;
   std::optional<MetricsFile> metrics_;  // with metrics_file: set
   std::uint64_t last_seqnum_ = 0;  // highest kernel SEQNUM handled
   std::chrono::steady_clock::time_point started_;

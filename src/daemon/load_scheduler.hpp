@@ -44,11 +44,13 @@ class LoadScheduler {
   void stop();
   // AFTER runs on the loop after every result's done callback (the daemon checks settle).
   void set_after_each(std::function<void()> after) { after_each_ = std::move(after); }
-  // Waits for the loader threads (at destruction).
-  void join() { loaders_.join(); }
+  // Stops the loader threads once the work handed to them is done (the daemon calls it
+  // when idle, and at destruction); the next load or unload starts them again.
+  void stop_threads() { loaders_.stop_threads(); }
 
   std::size_t in_flight() const { return in_flight_; }
   std::size_t threads() const { return loaders_.size(); }
+  std::size_t threads_running() const { return loaders_.running(); }
   std::vector<SlowLoad> slow_loads() const;
 
  private:

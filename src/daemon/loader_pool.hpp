@@ -1,16 +1,24 @@
 // The loader threads. Module insertion blocks while the kernel runs the module's init,
 // so it runs here, off the event loop. libkmod is not thread-safe: each loader (and its
-// kmod_ctx, created once with its indexes loaded) is used by one thread at a time, and
-// there are exactly as many loaders as threads, so a task always finds one free.
+// kmod_ctx) is used by one thread at a time, and there are never more threads than
+// loaders, so a task always finds one free.
+//
+// Threads start when work arrives and stop when the loop says kplugd is idle
+// (stop_threads): a kplugd idling for days keeps no loader thread. Their stacks are
+// mapped here and unmapped when a thread stops; glibc would keep the stacks of its own
+// threads cached, touched pages and all. post() and stop_threads() are called from the
+// event loop only.
 #pragma once
 
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
-#include <utility>
 #include <vector>
 
-#include <boost/asio/post.hpp>
-#include <boost/asio/thread_pool.hpp>
+#include <pthread.h>
 
 #include "kmod/module_loader.hpp"
 
@@ -18,41 +26,47 @@ namespace kplug {
 
 class LoaderPool {
  public:
-  explicit LoaderPool(std::vector<std::unique_ptr<ModuleLoader>> loaders)
-      : loaders_(std::move(loaders)), threads_(loaders_.size()) {
-    for (auto& l : loaders_) free_.push_back(l.get());
-  }
-  ~LoaderPool() { join(); }
+  explicit LoaderPool(std::vector<std::unique_ptr<ModuleLoader>> loaders);
+  ~LoaderPool() { stop_threads(); }
+  LoaderPool(const LoaderPool&) = delete;
+  LoaderPool& operator=(const LoaderPool&) = delete;
 
+  // The most threads that run at once: one per loader.
   std::size_t size() const { return loaders_.size(); }
-  void join() { threads_.join(); }
+  // Threads running now.
+  std::size_t running() const { return threads_.size(); }
 
-  // Runs FN(ModuleLoader&) on a loader thread.
+  // Runs FN(ModuleLoader&) on a loader thread, starting one when none is free.
   template <typename Fn>
   void post(Fn fn) {
-    boost::asio::post(threads_, [this, fn = std::move(fn)]() mutable {
-      ModuleLoader* loader = acquire();
-      fn(*loader);
-      release(loader);
-    });
+    // A shared_ptr makes any callable (one holding a work guard, say) a std::function.
+    auto task = std::make_shared<Fn>(std::move(fn));
+    enqueue([task](ModuleLoader& loader) { (*task)(loader); });
   }
+
+  // Lets every thread finish the work posted so far, then stops them and unmaps their
+  // stacks. The next post() starts threads again.
+  void stop_threads();
 
  private:
-  ModuleLoader* acquire() {
-    std::lock_guard lock(mutex_);
-    ModuleLoader* l = free_.back();
-    free_.pop_back();
-    return l;
-  }
-  void release(ModuleLoader* l) {
-    std::lock_guard lock(mutex_);
-    free_.push_back(l);
-  }
+  struct Thread {
+    pthread_t id;
+    void* stack;
+  };
+  void enqueue(std::function<void(ModuleLoader&)> task);
+  bool start_thread();
+  static void* thread_main(void* pool);
+  void work();
 
   std::vector<std::unique_ptr<ModuleLoader>> loaders_;
-  boost::asio::thread_pool threads_;
-  std::mutex mutex_;
+  std::vector<Thread> threads_;  // the loop's: started, not yet joined
+
+  std::mutex mutex_;  // guards the members below
+  std::condition_variable wake_;
+  std::deque<std::function<void(ModuleLoader&)>> tasks_;
   std::vector<ModuleLoader*> free_;
+  std::size_t waiting_ = 0;  // threads waiting for a task
+  bool stopping_ = false;
 };
 
 }  // namespace kplug

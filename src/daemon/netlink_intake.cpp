@@ -32,6 +32,10 @@ void NetlinkIntake::start() {
   do_read();
 }
 
+void NetlinkIntake::release_idle_memory() {
+  if (source_) source_->release_idle_memory();
+}
+
 void NetlinkIntake::stop() {
   stopping_ = true;
   if (socket_) socket_->cancel();

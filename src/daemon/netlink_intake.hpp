@@ -30,6 +30,8 @@ class NetlinkIntake {
 
   void start();
   void stop();
+  // Gives back the pages a burst of datagrams touched in the receive batch.
+  void release_idle_memory();
   // Bytes waiting on the socket (0 without one).
   int unread_bytes() const;
 

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <linux/netlink.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 
 #include <fmt/format.h>
@@ -23,8 +24,50 @@ constexpr std::size_t slot_size = ParseLimits{}.max_datagram + 1;  // one byte m
 std::string errno_text(int err) { return std::strerror(err); }
 }  // namespace
 
+struct NetlinkSource::Batch {
+  // One mapping for every slot: a page of it costs memory only once a datagram has been
+  // written into it, and release() gives back the pages a burst touched.
+  struct Buffers {
+    static constexpr std::size_t size = batch_size * slot_size;
+    char* data = static_cast<char*>(mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    Buffers() = default;
+    Buffers(const Buffers&) = delete;
+    Buffers& operator=(const Buffers&) = delete;
+    ~Buffers() {
+      if (data != MAP_FAILED) munmap(data, size);
+    }
+    char* get() const { return data; }
+  } buffers;
+  void release() { madvise(buffers.data, Buffers::size, MADV_DONTNEED); }
+  std::array<mmsghdr, batch_size> headers{};
+  std::array<iovec, batch_size> iovecs{};
+  std::array<sockaddr_nl, batch_size> senders{};
+  struct alignas(cmsghdr) Control {
+    char bytes[CMSG_SPACE(sizeof(ucred))];
+  };
+  std::array<Control, batch_size> controls{};
+
+  // Readies every slot for the next recvmmsg (the kernel rewrites lengths and flags).
+  void reset() {
+    for (std::size_t i = 0; i < batch_size; ++i) {
+      iovecs[i] = {buffers.get() + i * slot_size, slot_size};
+      msghdr& m = headers[i].msg_hdr;
+      m = msghdr{};
+      m.msg_name = &senders[i];
+      m.msg_namelen = sizeof senders[i];
+      m.msg_iov = &iovecs[i];
+      m.msg_iovlen = 1;
+      m.msg_control = controls[i].bytes;
+      m.msg_controllen = sizeof controls[i].bytes;
+      headers[i].msg_len = 0;
+    }
+  }
+};
+
 Result<std::unique_ptr<NetlinkSource>, std::string> NetlinkSource::open(const NetlinkOptions& options) {
   std::unique_ptr<NetlinkSource> src(new NetlinkSource());
+  if (src->batch_->buffers.data == MAP_FAILED)
+    return unexpected(fmt::format("cannot map the receive buffers: {}", errno_text(errno)));
   src->sock_ = nl_socket_alloc();
   if (!src->sock_) return unexpected(std::string("cannot allocate a netlink socket: out of memory"));
   nl_socket_disable_seq_check(src->sock_);
@@ -56,36 +99,12 @@ Result<std::unique_ptr<NetlinkSource>, std::string> NetlinkSource::open(const Ne
   return src;
 }
 
-struct NetlinkSource::Batch {
-  // One block for every slot, left uninitialised: a page of it costs memory only once a
-  // datagram that long has been written into it.
-  std::unique_ptr<char[]> buffers{new char[batch_size * slot_size]};
-  std::array<mmsghdr, batch_size> headers{};
-  std::array<iovec, batch_size> iovecs{};
-  std::array<sockaddr_nl, batch_size> senders{};
-  struct alignas(cmsghdr) Control {
-    char bytes[CMSG_SPACE(sizeof(ucred))];
-  };
-  std::array<Control, batch_size> controls{};
-
-  // Readies every slot for the next recvmmsg (the kernel rewrites lengths and flags).
-  void reset() {
-    for (std::size_t i = 0; i < batch_size; ++i) {
-      iovecs[i] = {buffers.get() + i * slot_size, slot_size};
-      msghdr& m = headers[i].msg_hdr;
-      m = msghdr{};
-      m.msg_name = &senders[i];
-      m.msg_namelen = sizeof senders[i];
-      m.msg_iov = &iovecs[i];
-      m.msg_iovlen = 1;
-      m.msg_control = controls[i].bytes;
-      m.msg_controllen = sizeof controls[i].bytes;
-      headers[i].msg_len = 0;
-    }
-  }
-};
-
 NetlinkSource::NetlinkSource() : batch_(std::make_unique<Batch>()) {}
+
+void NetlinkSource::release_idle_memory() {
+  // Only between batches: the datagrams of a batch are read from the buffers one by one.
+  if (batch_next_ == batch_count_) batch_->release();
+}
 
 NetlinkSource::~NetlinkSource() {
   if (sock_) nl_socket_free(sock_);

@@ -66,6 +66,8 @@ class NetlinkSource {
   bool buffer_forced() const { return buffer_forced_; }
 
   ReceiveOutcome receive();
+  // Gives back the memory of the receive buffers (a burst fills many): kplugd is idle.
+  void release_idle_memory();
 
  private:
   NetlinkSource();

@@ -79,7 +79,7 @@ TEST_CASE("restoring the ledger keeps what is still loaded and unloads what lost
   REQUIRE(saved.has_value());
   CHECK(saved->entries().count("kept") == 1);
   CHECK(saved->entries().count("orphaned") == 0);
-  scheduler.join();
+  scheduler.stop_threads();
 }
 
 TEST_CASE("a corrupt state file starts an empty ledger", "[unloader]") {
@@ -97,5 +97,5 @@ TEST_CASE("a corrupt state file starts an empty ledger", "[unloader]") {
   Unloader unloader(*timers, scheduler, view, counters, {});
   unloader.restore(path);
   CHECK(unloader.ledger().entries().empty());
-  scheduler.join();
+  scheduler.stop_threads();
 }

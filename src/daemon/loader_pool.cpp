@@ -1,0 +1,112 @@
+// Loader threads that come and go with the work (see the header).
+#include "daemon/loader_pool.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+namespace kplug {
+
+namespace {
+// As glibc's default for a thread; only the pages a load touches cost memory.
+constexpr std::size_t stack_size = std::size_t{8} << 20;
+}  // namespace
+
+LoaderPool::LoaderPool(std::vector<std::unique_ptr<ModuleLoader>> loaders) : loaders_(std::move(loaders)) {
+  for (auto& l : loaders_) free_.push_back(l.get());
+}
+
+void LoaderPool::enqueue(std::function<void(ModuleLoader&)> task) {
+  bool more_needed;
+  {
+    std::lock_guard lock(mutex_);
+    tasks_.push_back(std::move(task));
+    more_needed = tasks_.size() > waiting_ && threads_.size() < loaders_.size();
+  }
+  if (more_needed && start_thread()) return;  // it takes the task on its first look
+  wake_.notify_one();
+  if (threads_.empty()) {
+    // No thread could be started and none runs: do the work here rather than never.
+    spdlog::warn("no loader thread could be started ({}); loading on the event loop", std::strerror(errno));
+    std::unique_lock lock(mutex_);
+    while (!tasks_.empty()) {
+      auto next = std::move(tasks_.front());
+      tasks_.pop_front();
+      lock.unlock();
+      next(*loaders_.front());
+      lock.lock();
+    }
+  }
+}
+
+bool LoaderPool::start_thread() {
+  std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  void* stack = mmap(nullptr, stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
+                     -1, 0);
+  if (stack == MAP_FAILED) return false;
+  mprotect(stack, page, PROT_NONE);  // the guard below the stack
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstack(&attr, stack, stack_size);
+  // The thread takes no signal: they are the loop's (SIGTERM, SIGHUP, ...).
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &old);
+  pthread_t id;
+  int err = pthread_create(&id, &attr, &LoaderPool::thread_main, this);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  pthread_attr_destroy(&attr);
+  if (err != 0) {
+    munmap(stack, stack_size);
+    errno = err;
+    return false;
+  }
+  threads_.push_back({id, stack});
+  return true;
+}
+
+void* LoaderPool::thread_main(void* pool) {
+  static_cast<LoaderPool*>(pool)->work();
+  return nullptr;
+}
+
+void LoaderPool::work() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    ++waiting_;
+    wake_.wait(lock, [this] { return !tasks_.empty() || stopping_; });
+    --waiting_;
+    if (tasks_.empty()) return;  // stopping, and nothing left to do
+    auto task = std::move(tasks_.front());
+    tasks_.pop_front();
+    ModuleLoader* loader = free_.back();
+    free_.pop_back();
+    lock.unlock();
+    task(*loader);
+    task = nullptr;  // what it holds goes before the loader is given back
+    lock.lock();
+    free_.push_back(loader);
+  }
+}
+
+void LoaderPool::stop_threads() {
+  if (threads_.empty()) return;
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  for (const Thread& t : threads_) {
+    pthread_join(t.id, nullptr);
+    munmap(t.stack, stack_size);
+  }
+  threads_.clear();
+  std::lock_guard lock(mutex_);
+  stopping_ = false;
+}
+
+}  // namespace kplug
