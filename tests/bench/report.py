@@ -94,7 +94,7 @@ def footprint_section(w, fp):
     names = [n for n in ("kplugd", "kplugd-embedded", "udevd") if n in fp]
     mib = lambda kib: f"{kib / 1024:.2f} MiB"  # noqa: E731
     w("## Footprint in the VM\n")
-    w("The same zoo, first boot of each contender, 3 s after its coldplug was done: `VmRSS` and each mapping of "
+    w("The same zoo, first boot of each contender, 5 s after its coldplug was done (both daemons idle): `VmRSS` and each mapping of "
       "`/proc/PID/smaps`. The initramfs is a RAM filesystem, so every touched page of a mapped program or "
       "library counts, and nothing else in the VM maps the same libraries. *Private* is what the process "
       "alone allocated or wrote, its anonymous pages (`Anonymous`): heap, stacks and the copied-on-write data "
@@ -213,7 +213,7 @@ def main():
       "run loaded it (so `xhci_pci` comes early), 4 `modprobe`s at a time, waiting for no device. "
       "udevd runs in the foreground, as "
       "systemd-udevd.service runs it, and is triggered once `udevadm control --ping` answers. RSS "
-      "is the daemon's main process (`VmHWM` peak, `VmRSS` 3 s after it was done); udevd's worker "
+      "is the daemon's main process (`VmHWM` peak, `VmRSS` 5 s after it was done); udevd's worker "
       "processes come and go and are not counted.\n")
     w(f"![coldplug](coldplug.png)\n")
     w("| contender | median | min – max | runs | modules | peak RSS | idle RSS |")

@@ -187,7 +187,9 @@ def coldplug_run(build, contender, floor_modules=None, cold_starts=0):
         elapsed = int(re.search(r"elapsed_us (\d+)", out).group(1)) / 1e6
         fp = None
         if c["process"]:
-            time.sleep(3)
+            # Idle: kplugd stops its loader threads 2 s after the last work, udevd its
+            # workers (other processes, not counted) after 3 s.
+            time.sleep(5)
             fp = footprint(vm, c["process"])
         # /proc/modules lists the newest first: reversed, it is the order they came in.
         order = [ln.split()[0] for ln in reversed(vm.run("cat /proc/modules").splitlines()) if ln.strip()]
