@@ -89,7 +89,7 @@ std::string prometheus_text(const StatusReply& s) {
           static_cast<double>(s.slow_loads.size()));
   w.gauge("kplug_failed_load_history_modules", "Modules in kplugd's history of failed loads (kplug doctor).",
           static_cast<double>(s.failed_loads.size()));
-  w.gauge("kplug_loader_threads", "Loader threads alive now (they stop after 2 s without work).",
+  w.gauge("kplug_loader_threads", "Loader threads alive now (after 2 s without work, one).",
           g("loader_threads_running"));
   w.gauge("kplug_queue_depth", "Events waiting for an earlier event of a related device.", g("queue_depth"));
   w.gauge("kplug_pending_unloads", "Modules waiting for their unload grace period.", g("pending_unloads"));

@@ -279,8 +279,8 @@ void Daemon::on_coldplug_finished(bool initial) {
 // ---- giving back what a burst took ----
 
 namespace {
-// Quiet this long, kplugd stops its loader threads and returns free memory (udevd stops
-// its workers after 3 s). A load after that starts a thread again, in microseconds.
+// Quiet this long, kplugd stops its loader threads but one fresh one, and returns free
+// memory (udevd stops its workers after 3 s).
 constexpr std::chrono::seconds idle_release_after{2};
 }  // namespace
 
@@ -309,11 +309,11 @@ void Daemon::on_idle_timer() {
 
 void Daemon::release_idle_memory() {
   std::size_t threads = scheduler_.threads_running();
-  scheduler_.stop_threads();
+  scheduler_.renew_threads();
   intake_.release_idle_memory();
   // The burst's heap, freed but kept by malloc, back to the kernel.
   malloc_trim(0);
-  spdlog::debug("idle: stopped {} loader thread(s) and returned free memory to the kernel", threads);
+  spdlog::debug("idle: {} loader thread(s) stopped, a fresh one waiting; free memory returned to the kernel", threads);
 }
 
 void Daemon::on_ready() {

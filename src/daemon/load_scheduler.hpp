@@ -44,9 +44,12 @@ class LoadScheduler {
   void stop();
   // AFTER runs on the loop after every result's done callback (the daemon checks settle).
   void set_after_each(std::function<void()> after) { after_each_ = std::move(after); }
-  // Stops the loader threads once the work handed to them is done (the daemon calls it
-  // when idle, and at destruction); the next load or unload starts them again.
+  // Stops the loader threads once the work handed to them is done (at destruction); the
+  // next load or unload starts them again.
   void stop_threads() { loaders_.stop_threads(); }
+  // Idle: every loader thread stopped, their stacks unmapped, and one fresh thread left
+  // waiting, so the next load starts as soon as it would have.
+  void renew_threads() { loaders_.stop_threads(1); }
 
   std::size_t in_flight() const { return in_flight_; }
   std::size_t threads() const { return loaders_.size(); }

@@ -1,6 +1,7 @@
 // Loader threads that come and go with the work (see the header).
 #include "daemon/loader_pool.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -93,7 +94,13 @@ void LoaderPool::work() {
   }
 }
 
-void LoaderPool::stop_threads() {
+void LoaderPool::stop_threads(std::size_t keep_waiting) {
+  stop_all();
+  for (std::size_t i = 0; i < std::min(keep_waiting, loaders_.size()); ++i)
+    if (!start_thread()) break;  // the next post() tries again
+}
+
+void LoaderPool::stop_all() {
   if (threads_.empty()) return;
   {
     std::lock_guard lock(mutex_);

@@ -4,7 +4,8 @@
 // loaders, so a task always finds one free.
 //
 // Threads start when work arrives and stop when the loop says kplugd is idle
-// (stop_threads): a kplugd idling for days keeps no loader thread. Their stacks are
+// (stop_threads): a kplugd idling for days keeps one fresh thread waiting, so the next
+// load starts as soon as before, and no stack the last burst's loads touched. Stacks are
 // mapped here and unmapped when a thread stops; glibc would keep the stacks of its own
 // threads cached, touched pages and all. post() and stop_threads() are called from the
 // event loop only.
@@ -45,8 +46,9 @@ class LoaderPool {
   }
 
   // Lets every thread finish the work posted so far, then stops them and unmaps their
-  // stacks. The next post() starts threads again.
-  void stop_threads();
+  // stacks; then starts KEEP_WAITING fresh threads (a fresh stack holds a few pages). The
+  // next post() starts more as needed.
+  void stop_threads(std::size_t keep_waiting = 0);
 
  private:
   struct Thread {
@@ -55,6 +57,7 @@ class LoaderPool {
   };
   void enqueue(std::function<void(ModuleLoader&)> task);
   bool start_thread();
+  void stop_all();
   static void* thread_main(void* pool);
   void work();
 

@@ -116,8 +116,14 @@ TEST_CASE("stopping the loader threads finishes their work first, and the next t
   REQUIRE(gate.wait_inside(1));
   CHECK(pool.running() == 1);  // one task, one thread
   gate.let_go();
-  pool.stop_threads();
+  pool.stop_threads(1);  // idle: one fresh thread kept waiting
   CHECK(gate.done == 1);
+  CHECK(pool.running() == 1);
+  CHECK(threads_of_this_process() == before + 1);
+  std::atomic<bool> ran_on_kept{false};
+  pool.post([&](ModuleLoader&) { ran_on_kept = true; });
+  pool.stop_threads();
+  CHECK(ran_on_kept);
   CHECK(pool.running() == 0);
 }
 
