@@ -36,10 +36,16 @@ def present_devices():
     return out
 
 
-def is_thread_stack(maps_line):
-    """A mapping of /proc/PID/maps the size of a loader thread's stack (8 MiB, less its guard page)."""
-    lo, hi = (int(x, 16) for x in maps_line.split()[0].split("-"))
-    return (8 << 20) - 4096 <= hi - lo <= 8 << 20
+def thread_stacks(pid):
+    """The loader threads' stacks in /proc/PID/maps: 8 MiB less a guard page, read-write,
+    right above the 4 KiB no-access guard (ASan's own large mappings have no such guard)."""
+    rows = []
+    for line in open(f"/proc/{pid}/maps"):
+        lo, hi = (int(x, 16) for x in line.split()[0].split("-"))
+        rows.append((lo, hi, line.split()[1]))
+    return [r for prev, r in zip(rows, rows[1:])
+            if r[1] - r[0] == (8 << 20) - 4096 and r[2].startswith("rw")
+            and prev[1] == r[0] and prev[1] - prev[0] == 4096 and prev[2].startswith("---")]
 
 
 def main():
@@ -70,7 +76,7 @@ def main():
         while threads() > 2 and time.monotonic() < deadline:
             time.sleep(0.2)
         check(threads() == 2, f"idle, kplugd is two threads: the loop and one waiting loader (threads: {threads()})")
-        stacks = [ln for ln in open(f"/proc/{d.proc.pid}/maps") if is_thread_stack(ln)]
+        stacks = thread_stacks(d.proc.pid)
         check(len(stacks) == 1, f"and one loader thread's stack is mapped ({len(stacks)} of 8 MiB)")
         again = d.wait_for(lambda l: l.endswith(")") and f"add {devpath} (" in l and "would load" in l
                            and l != line, what=f"a second would-load line for {devpath}",
