@@ -28,11 +28,12 @@ void LoaderPool::enqueue(std::function<void(ModuleLoader&)> task) {
     tasks_.push_back(std::move(task));
     more_needed = tasks_.size() > waiting_ && threads_.size() < loaders_.size();
   }
-  if (more_needed && start_thread()) return;  // it takes the task on its first look
+  int error = more_needed ? start_thread() : 0;
+  if (more_needed && error == 0) return;  // it takes the task on its first look
   wake_.notify_one();
   if (threads_.empty()) {
     // No thread could be started and none runs: do the work here rather than never.
-    spdlog::warn("no loader thread could be started ({}); loading on the event loop", std::strerror(errno));
+    spdlog::warn("no loader thread could be started ({}); loading on the event loop", std::strerror(error));
     std::unique_lock lock(mutex_);
     while (!tasks_.empty()) {
       auto next = std::move(tasks_.front());
@@ -44,11 +45,11 @@ void LoaderPool::enqueue(std::function<void(ModuleLoader&)> task) {
   }
 }
 
-bool LoaderPool::start_thread() {
+int LoaderPool::start_thread() {
   std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
   void* stack = mmap(nullptr, stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
                      -1, 0);
-  if (stack == MAP_FAILED) return false;
+  if (stack == MAP_FAILED) return errno;
   mprotect(stack, page, PROT_NONE);  // the guard below the stack
   pthread_attr_t attr;
   pthread_attr_init(&attr);
@@ -63,11 +64,10 @@ bool LoaderPool::start_thread() {
   pthread_attr_destroy(&attr);
   if (err != 0) {
     munmap(stack, stack_size);
-    errno = err;
-    return false;
+    return err;
   }
   threads_.push_back({id, stack});
-  return true;
+  return 0;
 }
 
 void* LoaderPool::thread_main(void* pool) {
@@ -97,7 +97,7 @@ void LoaderPool::work() {
 void LoaderPool::stop_threads(std::size_t keep_waiting) {
   stop_all();
   for (std::size_t i = 0; i < std::min(keep_waiting, loaders_.size()); ++i)
-    if (!start_thread()) break;  // the next post() tries again
+    if (start_thread() != 0) break;  // the next post() tries again
 }
 
 void LoaderPool::stop_all() {

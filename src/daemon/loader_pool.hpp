@@ -56,7 +56,7 @@ class LoaderPool {
     void* stack;
   };
   void enqueue(std::function<void(ModuleLoader&)> task);
-  bool start_thread();
+  int start_thread();  // 0, or why no thread was started (an errno value)
   void stop_all();
   static void* thread_main(void* pool);
   void work();

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The embedded kplugd (-DKPLUG_EMBEDDED=ON, docs/embedded.md; scripts/check builds it in
-BUILD/embedded): it maps no C++ runtime, yaml-cpp, libnl, fmt or libsystemd, only libc and
-libkmod with what Debian's libkmod links; and it is the same daemon: on the host's real
+BUILD/embedded): it maps no C++ runtime, yaml-cpp, libnl, fmt, libsystemd, nor libkmod with
+the libcrypto Debian's libkmod links, only libc (libkmod, with xz and zstd decompression, is
+built in); and it is the same daemon: on the host's real
 netlink socket it decides a real uevent as kplugd does, coldplugs, reads a rules file, and
 says plainly that it has no journal or sd_notify when asked for them."""
 import os
@@ -14,7 +15,10 @@ from common import BIN, MODULES_DIR, Process, check, control_socket_path, fail, 
 from test_daemon_dry_run import present_devices  # noqa: E402
 
 EMBEDDED = os.environ.get("KPLUG_EMBEDDED_KPLUGD", "")
-NOT_MAPPED = ("libstdc++", "libgcc_s", "libyaml-cpp", "libnl-3", "libfmt", "libsystemd", "libgcrypt", "libm.so")
+NOT_MAPPED = ("libstdc++", "libgcc_s", "libyaml-cpp", "libnl-3", "libfmt", "libsystemd", "libgcrypt", "libm.so",
+              "libkmod", "libcrypto", "liblzma", "libzstd")
+# What the built-in libkmod calls to read compressed modules (libkmod-file.c), linked in.
+DECOMPRESSORS = ("lzma_stream_decoder", "ZSTD_decompressStream")
 
 
 def embedded(*args, env=None):
@@ -30,8 +34,12 @@ def main():
     libs = sorted(line.split()[0] for line in needed.splitlines() if ".so" in line)
     print("the embedded kplugd needs: " + ", ".join(libs))
     mapped = [lib for lib in libs if lib.startswith(NOT_MAPPED)]
-    check(not mapped, "no C++ runtime, yaml-cpp, libnl, fmt or libsystemd" + (f" (but {mapped})" if mapped else ""))
-    check(any(lib.startswith("libkmod") for lib in libs), "libkmod, shared (Debian ships no static libkmod)")
+    check(not mapped, "no C++ runtime, yaml-cpp, libnl, fmt, libsystemd, nor libkmod and libcrypto"
+          + (f" (but {mapped})" if mapped else ""))
+    symbols = subprocess.run(["nm", "--defined-only", EMBEDDED], capture_output=True, text=True, check=True).stdout
+    defined = {line.split()[-1] for line in symbols.splitlines() if line.strip()}
+    check("kmod_module_probe_insert_module" in defined and all(d in defined for d in DECOMPRESSORS),
+          "libkmod is built in, with xz and zstd decompression (" + ", ".join(DECOMPRESSORS) + ")")
     normal = subprocess.run([os.path.join(BIN, "kplugd"), "--version"], capture_output=True, text=True).stdout
     mine = subprocess.run([EMBEDDED, "--version"], capture_output=True, text=True).stdout
     check(mine == normal, f"the same version as the normal build: {mine.strip()}")

@@ -527,10 +527,10 @@ class VM:
         finally:
             self._qmp.settimeout(None)
 
-    def start_kplugd(self, *flags, grace="2s"):
+    def start_kplugd(self, *flags, grace="2s", program="kplugd"):
         """kplugd as the tutorial and the tests run it: log in /tmp/kplugd.log; returns
-        once its coldplug is complete."""
-        self.run(f"kplugd --unload-grace {grace} {' '.join(flags)} > /tmp/kplugd.log 2>&1 < /dev/null &")
+        once its coldplug is complete. PROGRAM: kplugd-embedded for the embedded build."""
+        self.run(f"{program} --unload-grace {grace} {' '.join(flags)} > /tmp/kplugd.log 2>&1 < /dev/null &")
         self.wait_until(lambda: "coldplug complete" in self.run("cat /tmp/kplugd.log", check=False),
                         "kplugd's coldplug to complete", timeout=120)
 

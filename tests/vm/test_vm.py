@@ -3,7 +3,8 @@
 kernel's own state (/proc/modules, dmesg), not on kplugd's claims.
 
 usage: test_vm.py SCENARIO   (coldplug, plug, unplug, keyboard, forged, overrun, faults, kill_burst,
-                              restart, slow, modverbs, installed, index; or all)
+                              restart, slow, modverbs, installed, index, doctor,
+                              rebroadcast, replay, embedded; or all)
 """
 import json
 import os
@@ -124,6 +125,29 @@ def scenario_unplug(vm):
     vm.wait_until(lambda: "usb_hello" not in vm.loaded_modules(), "usb_hello to be unloaded", timeout=30)
     ok("removing the second device unloads usb_hello")
     check("unloaded usb_hello" in kplugd_log(vm), "kplugd logged the unload")
+
+
+def scenario_embedded(vm):
+    """The embedded kplugd (libkmod built in, docs/embedded.md) loads and unloads for real:
+    coldplug with dependencies, then a USB plug and unplug."""
+    if "kplugd-embedded" not in vm.run("ls /usr/sbin"):
+        raise VMError("no kplugd-embedded in the VM: build it first (scripts/check builds it in BUILD/embedded)")
+    check(not vm.loaded_modules(), "no module is loaded before kplugd-embedded starts")
+    vm.start_kplugd(grace=GRACE, program="kplugd-embedded")
+    vm.run("kplug settle --timeout 60", timeout=90)
+    loaded = vm.loaded_modules()
+    check({"xhci_pci", "xhci_hcd"} <= loaded,
+          f"coldplug loaded xhci_pci and the xhci_hcd it depends on ({len(loaded)} modules)")
+    vm.plug("usb-ccid", "c1")
+    vm.wait_until(lambda: "usb_hello" in vm.loaded_modules(), "usb_hello in /proc/modules", timeout=60)
+    vm.wait_until(lambda: "usb_hello: probe" in vm.dmesg(), "usb_hello's probe", timeout=30)
+    ok("the plug loaded usb_hello and the kernel probed the reader")
+    vm.unplug("c1")
+    vm.wait_until(lambda: "usb_hello" not in vm.loaded_modules(), "usb_hello to be unloaded", timeout=30)
+    log = kplugd_log(vm)
+    check("loaded usb_hello in" in log and "unloaded usb_hello in" in log,
+          "kplugd-embedded logged the load and the unload")
+    check(vm.run("pidof kplugd-embedded", check=False).strip(), "kplugd-embedded is still running")
 
 
 def scenario_keyboard(vm):
@@ -725,6 +749,7 @@ SCENARIOS = {
     "plug": scenario_plug,
     "unplug": scenario_unplug,
     "keyboard": scenario_keyboard,
+    "embedded": scenario_embedded,
     "forged": scenario_forged,
     "overrun": scenario_overrun,
     "faults": scenario_faults,
