@@ -258,7 +258,7 @@ def main():
       "removed between plugs.\n")
     w("| contender | median | min – max | plugs |")
     w("|---|---|---|---|")
-    for name in ("kplugd", "udevd"):
+    for name in [n for n in ("kplugd", "kplugd-embedded", "udevd") if n in vm["hotplug"]]:
         h = vm["hotplug"][name]
         w(f"| {name} | {h['median']:.0f} ms | {h['min']:.0f} – {h['max']:.0f} ms | {len(h['runs'])} |")
     w("")

@@ -293,7 +293,7 @@ def main():
             runs["floor"].append(r)
     results["coldplug"], results["footprint"] = summarize(runs)
     if not args.footprint:
-        for contender in ("kplugd", "udevd"):
+        for contender in [c for c in ("kplugd", "kplugd-embedded", "udevd") if c in contenders]:
             lat = hotplug_run(build, contender, args.plugs)
             log(f"hotplug {contender}: {', '.join(f'{x:.0f}' for x in lat)} ms")
             results["hotplug"][contender] = summary(lat)
