@@ -61,8 +61,9 @@ endif()
 find_library(KPLUG_LIBLZMA_STATIC liblzma.a REQUIRED)
 find_library(KPLUG_LIBZSTD_STATIC libzstd.a REQUIRED)
 
-# What kmod's configure finds on Debian 12 (glibc 2.36, gcc 12), as a config.h.
-file(WRITE "${CMAKE_BINARY_DIR}/kmod-config/config.h" [=[
+# What kmod's configure finds on Debian 12 (glibc 2.36, gcc 12), as a config.h. Written
+# only when it changes: every source includes it, so a rewrite would rebuild libkmod.
+file(CONFIGURE OUTPUT "${CMAKE_BINARY_DIR}/kmod-config/config.h" @ONLY CONTENT [=[
 /* kplug's embedded build: what kmod 30's configure defines on Debian 12 */
 #define _GNU_SOURCE 1
 #define PACKAGE "kmod"
