@@ -104,7 +104,7 @@ add_library(kplug_libkmod_static STATIC
 )
 set_target_properties(kplug_libkmod_static PROPERTIES C_STANDARD 99 C_EXTENSIONS ON)
 target_compile_options(kplug_libkmod_static PRIVATE
-  -include "${CMAKE_BINARY_DIR}/kmod-config/config.h" -w -ffunction-sections -fdata-sections)
+  -include "${CMAKE_BINARY_DIR}/kmod-config/config.h" -ffunction-sections -fdata-sections)
 target_compile_definitions(kplug_libkmod_static PRIVATE SYSCONFDIR="/etc")
 target_include_directories(kplug_libkmod_static PRIVATE "${kplug_kmod_src}")
 target_include_directories(kplug_libkmod_static SYSTEM PUBLIC "${kplug_kmod_src}/libkmod")

@@ -38,9 +38,46 @@ step() {
 }
 
 # stage NAME INDEX TOTAL DESCRIPTION: the header of one of a script's TOTAL stages, with
-# the time since the script started.
+# the time since the script started. The stage before it ends there: its time is printed
+# and kept for stage_table.
+stage_names=() stage_seconds=() stage_notes=() _stage_started=
 stage() {
+  stage_end "$1"
   echo "$1: [$2/$3] $4 (at $((SECONDS / 60))m$((SECONDS % 60))s)" >&2
+  stage_names+=("$2/$3 ${4%% (*}") _stage_started=$SECONDS
+}
+
+# stage_end NAME: the running stage (if any) ends now; says how long it took.
+stage_end() {
+  [ -n "$_stage_started" ] || return 0
+  local took=$((SECONDS - _stage_started))
+  stage_seconds+=("$took") _stage_started=
+  echo "$1: stage ${stage_names[-1]%% *} took $((took / 60))m$((took % 60))s" >&2
+}
+
+# stage_add LABEL SECONDS: a stage that ran before this script (.ci/run's demo), for the table.
+stage_add() {
+  stage_names+=("$1") stage_seconds+=("$2")
+}
+
+# stage_table NAME [BUDGET...]: ends the running stage and prints every stage's time, each
+# against its budget in seconds (given in stage order; "-" for none). A stage over its
+# budget is marked: docs/testing.md ("CI budget") says a stage past its budget is a bug.
+stage_table() {
+  local name=$1; shift
+  stage_end "$name"
+  local budgets=("$@") i total=0 over=0
+  printf '%s: %-66s %8s %8s\n' "$name" "stage" "took" "budget" >&2
+  for i in "${!stage_names[@]}"; do
+    local took=${stage_seconds[$i]} budget=${budgets[$i]:--} mark=""
+    total=$((total + took))
+    if [ "$budget" != - ] && [ "$took" -gt "$budget" ]; then mark="  OVER BUDGET"; over=1; fi
+    printf '%s: %-66s %5dm%02ds %5s%s\n' "$name" "${stage_names[$i]:0:66}" $((took / 60)) $((took % 60)) \
+      "$( [ "$budget" = - ] && echo - || echo "$((budget / 60))m")" "$mark" >&2
+  done
+  printf '%s: %-66s %5dm%02ds\n' "$name" "total" $((total / 60)) $((total % 60)) >&2
+  for i in "${stage_notes[@]}"; do echo "$name: ($i)" >&2; done
+  [ "$over" = 0 ] || echo "$name: a stage went over its budget (docs/testing.md, \"CI budget\"): find out why" >&2
 }
 
 # build_targets NAME BUILD LOG TARGET...: builds TARGETs (none: everything) and shows
@@ -77,6 +114,45 @@ build_targets() {
   echo "$name: built in $((SECONDS - started)) s" >&2
 }
 
+# configure_main NAME BUILD [CMAKE ARGS...]: the main build, configured the one way every
+# script does it (scripts/demo, scripts/check, scripts/bench): Debian's compiler and
+# linker flags from dpkg-buildflags, hardening included, exactly as dpkg-buildpackage
+# passes them to the package build, so that what the tests run is what the package ships;
+# and ccache with its cache in BUILD/ccache, so that the package build (scripts/package,
+# which uses the same cache) compiles nothing the main build has compiled already.
+configure_main() {
+  local name=$1 build=$2
+  shift 2
+  # As debhelper's cmake build does: CPPFLAGS appended to CXXFLAGS (CMake ignores CPPFLAGS).
+  local cxxflags cppflags ldflags
+  cxxflags=$(cd "$top" && DEB_BUILD_MAINT_OPTIONS=hardening=+all dpkg-buildflags --get CXXFLAGS)
+  cppflags=$(cd "$top" && DEB_BUILD_MAINT_OPTIONS=hardening=+all dpkg-buildflags --get CPPFLAGS)
+  ldflags=$(cd "$top" && DEB_BUILD_MAINT_OPTIONS=hardening=+all dpkg-buildflags --get LDFLAGS)
+  # The launcher carries ccache's settings, so a later `cmake --build` from any shell
+  # uses the same cache.
+  compiler_cache "$build"
+  step "$name" "$build/logs/configure.log" "configuring the build in $build" \
+    cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS="$cxxflags $cppflags" \
+      -DCMAKE_EXE_LINKER_FLAGS="$ldflags" \
+      -DCMAKE_CXX_COMPILER_LAUNCHER="env;CCACHE_DIR=$CCACHE_DIR;CCACHE_BASEDIR=$CCACHE_BASEDIR;CCACHE_MAXSIZE=$CCACHE_MAXSIZE;ccache" \
+      "$@"
+}
+
+# compiler_cache BUILD: ccache's settings for builds that share BUILD/ccache, exported. The
+# base directory makes paths relative, so the package's copy of the sources in
+# BUILD/package/kplug (built in its own build/ folder, as the main build is in build/) hits
+# what the main build stored. Lives in the build tree: a fresh clone starts it empty.
+compiler_cache() {
+  export CCACHE_DIR="$1/ccache" CCACHE_BASEDIR="$top" CCACHE_MAXSIZE=2G
+}
+
+# cache_counts: "HITS MISSES" of the cache compiler_cache set, so far.
+cache_counts() {
+  ccache --print-stats 2>/dev/null |
+    awk '$1 == "direct_cache_hit" || $1 == "preprocessed_cache_hit" { h += $2 } $1 == "cache_miss" { m += $2 }
+         END { print h + 0, m + 0 }'
+}
+
 # build_embedded NAME BUILD: the embedded kplugd (-DKPLUG_EMBEDDED=ON, docs/embedded.md) in
 # BUILD/embedded, its log in BUILD/logs/embedded.log. The VM benchmarks and
 # integration.embedded find it there.
@@ -85,4 +161,53 @@ build_embedded() {
   step "$name" "$build/logs/embedded-configure.log" "configuring the embedded build in $build/embedded" \
     cmake -S "$top" -B "$build/embedded" -DKPLUG_EMBEDDED=ON -DBUILD_TESTING=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo
   build_targets "$name" "$build/embedded" "$build/logs/embedded.log" kplugd
+}
+
+# slowest_tests NAME N JUNIT...: the N slowest tests of the ctest runs whose JUnit files
+# (ctest --output-junit) are given, with their times.
+slowest_tests() {
+  local name=$1 count=$2
+  shift 2
+  python3 - "$name" "$count" "$@" <<'PY' >&2
+import sys, xml.etree.ElementTree as ET
+name, count, files = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+times = []
+for f in files:
+    try:
+        root = ET.parse(f).getroot()
+    except (OSError, ET.ParseError):
+        continue
+    suite = f.rsplit("junit-", 1)[-1][:-4]
+    times += [(float(t.get("time") or 0), suite, t.get("name")) for t in root.iter("testcase")]
+times.sort(reverse=True)
+total = sum(t for t, _, _ in times)
+print(f"{name}: the {min(count, len(times))} slowest of {len(times)} tests ({total:.0f} s summed):")
+for t, suite, test in times[:count]:
+    print(f"{name}: {t:8.1f} s  {suite:<11} {test[:80]}")
+PY
+}
+
+# background LABEL LOG COMMAND...: runs COMMAND (a function or a program) at the lowest CPU
+# priority while the script goes on, its output in LOG; wait_background LABEL waits for it,
+# says how long it took and, if it failed, shows the end of LOG and stops the script.
+declare -A _bg_pid=() _bg_log=() _bg_started=()
+background() {
+  local label=$1 log=$2
+  shift 2
+  mkdir -p "$(dirname "$log")"
+  echo "${FUNCNAME[1]:-main}: started beside the next stages: $label (log: $log)" >&2
+  ( renice -n 19 -p "$BASHPID" > /dev/null; "$@" ) > "$log" 2>&1 &
+  _bg_pid[$label]=$! _bg_log[$label]=$log _bg_started[$label]=$SECONDS
+}
+wait_background() {
+  local label=$1 status=0
+  wait "${_bg_pid[$label]}" || status=$?
+  local took=$((SECONDS - ${_bg_started[$label]}))
+  if [ "$status" != 0 ]; then
+    tail -n 20 "${_bg_log[$label]}" | sed 's/^/  | /' >&2
+    echo "check: FAILED: $label (in the background); the whole output is in ${_bg_log[$label]}" >&2
+    exit 1
+  fi
+  echo "check: $label, beside the other stages: done $((took / 60))m$((took % 60))s after it started" >&2
+  stage_notes+=("$label ran beside the stages, at the lowest priority: $((took / 60))m$((took % 60))s from start to end")
 }

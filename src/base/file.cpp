@@ -1,4 +1,5 @@
-// open(O_NONBLOCK) then fstat: a FIFO or a device is refused before any read.
+// open(O_NONBLOCK) then fstat: a FIFO or a device is refused before any read. Writes go
+// through a checked directory descriptor and an exclusively created temporary file.
 #include "base/file.hpp"
 
 #include <fcntl.h>
@@ -7,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 #include <fmt/format.h>
 
@@ -63,6 +65,64 @@ Result<std::string, FileError> read_regular_file(const std::string& path, std::s
   }
   close(fd);
   return text;
+}
+
+namespace {
+// Closes a descriptor when it goes out of scope.
+struct Fd {
+  int fd = -1;
+  ~Fd() {
+    if (fd >= 0) close(fd);
+  }
+};
+
+Result<bool, FileError> failed(int err, const std::string& what) {
+  return unexpected(FileError{err, fmt::format("{}: {}", what, std::strerror(err))});
+}
+}  // namespace
+
+Result<bool, FileError> write_file_replacing(const std::string& path, const std::string& text, WritePolicy policy) {
+  std::filesystem::path p(path);
+  std::string dir = p.has_parent_path() ? p.parent_path().string() : ".";
+  std::string name = p.filename().string();
+  if (name.empty() || name == "." || name == "..") return unexpected(FileError{0, "not a file name: " + path});
+  std::string tmp = name + ".tmp";
+
+  Fd d{open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)};
+  if (d.fd < 0) return failed(errno, "cannot open the directory " + dir);
+  struct stat st {};
+  if (fstat(d.fd, &st) < 0) return failed(errno, "cannot check the directory " + dir);
+  if (!policy.shared_dir && st.st_uid != geteuid())
+    return unexpected(FileError{0, fmt::format("the directory {} belongs to uid {}, who could replace what is "
+                                               "written there (chown it, or say the directory is shared)",
+                                               dir, st.st_uid)});
+  if (!policy.shared_dir && (st.st_mode & (S_IWGRP | S_IWOTH)))
+    return unexpected(FileError{0, fmt::format("the directory {} is writable by group or others (mode {:04o}; "
+                                               "chmod go-w it, or say the directory is shared)",
+                                               dir, st.st_mode & 07777)});
+
+  // A leftover (a crash, or something planted) is removed, never written through.
+  if (unlinkat(d.fd, tmp.c_str(), 0) < 0 && errno != ENOENT) return failed(errno, "cannot remove " + dir + "/" + tmp);
+  Fd f{openat(d.fd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, 0644)};
+  if (f.fd < 0) return failed(errno, "cannot create " + dir + "/" + tmp);
+  auto undo = [&](int err, const std::string& what) {
+    unlinkat(d.fd, tmp.c_str(), 0);
+    return failed(err, what);
+  };
+  if (fstat(f.fd, &st) < 0) return undo(errno, "cannot check " + dir + "/" + tmp);
+  if (!S_ISREG(st.st_mode))
+    return unexpected(FileError{0, fmt::format("{}/{} is {}, not a regular file", dir, tmp, kind_of(st.st_mode))});
+  std::size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = write(f.fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return undo(errno, "cannot write " + dir + "/" + tmp);
+    if (n == 0) return undo(ENOSPC, "cannot write " + dir + "/" + tmp);
+    done += static_cast<std::size_t>(n);
+  }
+  if (policy.sync && fsync(f.fd) < 0) return undo(errno, "cannot write " + dir + "/" + tmp);
+  if (renameat(d.fd, tmp.c_str(), d.fd, name.c_str()) < 0) return undo(errno, "cannot replace " + path);
+  return true;
 }
 
 }  // namespace kplug

@@ -108,7 +108,8 @@ Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options, DaemonSeams s
                [this] { coldplug_.request_rescan("receive buffer overrun"); },
                [this] { stop(exit_runtime_error); }}),
       signals_(io, SIGINT, SIGTERM, SIGHUP),
-      idle_timer_(io),
+      idle_release_(seams.idle_timers ? std::move(seams.idle_timers) : make_asio_timers(io), clock_,
+                    options_.idle_release_after, {[this] { return idle(); }, [this] { release_idle_memory(); }}),
       started_(clock_()) {
   scheduler_.set_after_each([this] {
     control_.check_settles();
@@ -278,34 +279,7 @@ void Daemon::on_coldplug_finished(bool initial) {
 
 // ---- giving back what a burst took ----
 
-namespace {
-// Quiet this long, kplugd stops its loader threads but one fresh one, and returns free
-// memory (udevd stops its workers after 3 s).
-constexpr std::chrono::seconds idle_release_after{2};
-}  // namespace
-
-void Daemon::note_work() {
-  last_work_ = std::chrono::steady_clock::now();
-  if (!idle_timer_armed_) arm_idle_timer(idle_release_after);
-}
-
-void Daemon::arm_idle_timer(std::chrono::steady_clock::duration after) {
-  if (stopping_) return;
-  idle_timer_armed_ = true;
-  idle_timer_.expires_after(after);
-  idle_timer_.async_wait([this](const boost::system::error_code& ec) {
-    idle_timer_armed_ = false;
-    if (!ec && !stopping_) on_idle_timer();
-  });
-}
-
-void Daemon::on_idle_timer() {
-  // One timer per quiet spell, not one per event: it looks again when work came meanwhile.
-  auto quiet = std::chrono::steady_clock::now() - last_work_;
-  if (!idle()) arm_idle_timer(idle_release_after);
-  else if (quiet < idle_release_after) arm_idle_timer(idle_release_after - quiet);
-  else release_idle_memory();
-}
+void Daemon::note_work() { idle_release_.note_work(); }
 
 void Daemon::release_idle_memory() {
   std::size_t threads = scheduler_.threads_running();
@@ -328,7 +302,7 @@ void Daemon::stop(int exit_code) {
   stopping_ = true;
   if (exit_code != exit_ok) exit_code_ = exit_code;
   signals_.cancel();
-  idle_timer_.cancel();
+  idle_release_.stop();
   intake_.stop();
   unloader_.stop();
   scheduler_.stop();

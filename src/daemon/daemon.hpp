@@ -22,6 +22,7 @@
 #include "daemon/counters.hpp"
 #include "daemon/event_queue.hpp"
 #include "daemon/failure_history.hpp"
+#include "daemon/idle_release.hpp"
 #include "daemon/metrics_file.hpp"
 #include "daemon/named_timers.hpp"
 #include "daemon/load_scheduler.hpp"
@@ -48,6 +49,7 @@ struct DaemonSeams {
   std::unique_ptr<SystemView> system;     // null: the real /sys and /proc
   Clock clock;                            // empty: the steady clock
   std::unique_ptr<NamedTimers> timers;    // null: Asio's (the unloader's grace periods)
+  std::unique_ptr<NamedTimers> idle_timers;  // null: Asio's (the idle release's quiet spell)
   std::unique_ptr<Rebroadcaster> rebroadcaster;  // null: handled events are not sent on
   // Also given every message of the `events` stream (decisions, loads, unloads), as
   // subscribers on the control socket get them: kplug replay's output.
@@ -111,8 +113,6 @@ class Daemon {
   // Work happened: once kplugd has been idle a while, it gives back what a burst took
   // (release_idle_memory).
   void note_work();
-  void arm_idle_timer(std::chrono::steady_clock::duration after);
-  void on_idle_timer();
   void release_idle_memory();
   void on_ready();
   void on_signal(int signal);
@@ -147,9 +147,7 @@ class Daemon {
   NetlinkIntake intake_;
   boost::asio::signal_set signals_;
   std::optional<boost::asio::steady_timer> watchdog_timer_;
-  boost::asio::steady_timer idle_timer_;
-  bool idle_timer_armed_ = false;
-  std::chrono::steady_clock::time_point last_work_;
+  IdleRelease idle_release_;
   std::optional<MetricsFile> metrics_;  // with metrics_file: set
   std::uint64_t last_seqnum_ = 0;  // highest kernel SEQNUM handled
   std::chrono::steady_clock::time_point started_;

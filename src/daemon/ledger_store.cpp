@@ -53,26 +53,10 @@ Result<Ledger, std::string> ledger_from_json(const std::string& text) {
 }
 
 Result<bool, std::string> save_ledger(const std::string& path, const Ledger& ledger) {
-  std::string tmp = path + ".tmp";
-  std::string text = ledger_to_json(ledger);
-  // A leftover from a crash is ours (the directory is checked): remove it, never write
-  // through it.
-  unlink(tmp.c_str());
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-  if (fd < 0) return unexpected(fmt::format("cannot write {}: {}", tmp, std::strerror(errno)));
-  ssize_t n = write(fd, text.data(), text.size());
-  int err = n == static_cast<ssize_t>(text.size()) ? 0 : (n < 0 ? errno : ENOSPC);
-  if (err == 0 && fsync(fd) < 0) err = errno;
-  close(fd);
-  if (err != 0) {
-    unlink(tmp.c_str());
-    return unexpected(fmt::format("cannot write {}: {}", tmp, std::strerror(err)));
-  }
-  if (rename(tmp.c_str(), path.c_str()) < 0) {
-    err = errno;
-    unlink(tmp.c_str());
-    return unexpected(fmt::format("cannot replace {}: {}", path, std::strerror(err)));
-  }
+  // The state directory was checked at start (check_state_dir); synced, as the state must
+  // survive a crash.
+  auto written = write_file_replacing(path, ledger_to_json(ledger), {.shared_dir = true, .sync = true});
+  if (!written) return unexpected(written.error().message);
   return true;
 }
 

@@ -1,14 +1,10 @@
 #include "daemon/metrics_file.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <sstream>
 
 #include <spdlog/spdlog.h>
+
+#include "base/file.hpp"
 
 namespace kplug {
 
@@ -50,26 +46,11 @@ void MetricsFile::write_if_changed() {
   std::string text = render_();
   std::string compared = without_uptime(text);
   if (compared == last_ && writes_ > 0) return;
-  std::string tmp = path_ + ".tmp";
+  // Through the one safe writer: a FIFO or link planted as the temporary file is removed
+  // or refused, never opened for writing, so the loop never blocks here. The directory is
+  // taken as shared (node_exporter's textfile directory belongs to the prometheus user).
   std::string error;
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-  if (fd < 0) {
-    error = std::strerror(errno);
-  } else {
-    std::size_t done = 0;
-    while (done < text.size()) {
-      ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        error = std::strerror(errno);
-        break;
-      }
-      done += static_cast<std::size_t>(n);
-    }
-    ::close(fd);
-    if (error.empty() && std::rename(tmp.c_str(), path_.c_str()) != 0) error = std::strerror(errno);
-    if (!error.empty()) ::unlink(tmp.c_str());
-  }
+  if (auto written = write_file_replacing(path_, text, {.shared_dir = true}); !written) error = written.error().message;
   if (!error.empty()) {
     if (error != last_error_) spdlog::warn("cannot write the metrics file {}: {}", path_, error);
     last_error_ = error;

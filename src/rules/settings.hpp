@@ -23,6 +23,9 @@ struct DaemonOptions : Config {
   std::string config_path = default_config_path;
   bool exit_after_coldplug = false;  // for benchmarks and scripts: stop once coldplug is done
   std::chrono::milliseconds run_timeout{10000};  // a rule's `run` command is killed after this
+  // Quiet this long, kplugd gives back what a burst took (daemon/idle_release.hpp). Not a
+  // config key: tests shorten it so that io.run() does not wait for it.
+  std::chrono::milliseconds idle_release_after{2000};
 };
 
 // What the command line said; unset fields leave the config file's value.

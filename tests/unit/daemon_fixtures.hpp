@@ -9,6 +9,7 @@
 #include <string>
 
 #include "fakes.hpp"
+#include "rules/settings.hpp"
 #include "uevent/uevent.hpp"
 
 namespace kplug::test {
@@ -20,6 +21,16 @@ inline std::unique_ptr<FakeResolver> resolver() {
       {"virtio:d00000005v00001AF4", {"virtio_balloon"}},
       {"pci:v00001AF4d00001045sv00001AF4sd00001045bcFFscFFi00", {"virtio_pci"}},
   });
+}
+
+// Options for a daemon under test: no coldplug, and the idle release after 1 ms, so that
+// io.run() returns once the work is done instead of 2 s later (test_idle_release.cpp
+// tests the release itself on manual timers).
+inline DaemonOptions daemon_options() {
+  DaemonOptions o;
+  o.coldplug = false;
+  o.idle_release_after = std::chrono::milliseconds(1);
+  return o;
 }
 
 // An add event of subsystem "test"; no MODALIAS property when MODALIAS is empty.

@@ -146,8 +146,7 @@ TEST_CASE("kplugd stops within 2 s with 12 hung rule commands", "[run][daemon]")
               diags);
   REQUIRE(diags.empty());
   boost::asio::io_context io;
-  DaemonOptions options;
-  options.coldplug = false;
+  DaemonOptions options = test::daemon_options();
   options.autoload = false;
   std::vector<std::unique_ptr<ModuleLoader>> loaders;
   loaders.push_back(std::make_unique<NoLoader>());

@@ -61,8 +61,7 @@ TEST_CASE("add events with a MODALIAS load the resolved modules, others load not
 
   std::vector<LoadJob> jobs;
   boost::asio::io_context io;
-  DaemonOptions options;
-  options.coldplug = false;
+  DaemonOptions options = test::daemon_options();
   Daemon daemon(io, options, nullptr, resolver(), std::make_unique<FakeLoader>(jobs));
   daemon.on_uevent(add("/devices/virtio0", "virtio:d00000005v00001AF4"));
   daemon.on_uevent(add("/devices/pci0", "pci:v00001AF4d00001045sv00001AF4sd00001045bcFFscFFi00"));
@@ -111,8 +110,7 @@ struct UnloadHarness {
       : daemon(io, options(grace, unload), nullptr, resolver(), std::make_unique<FakeLoader>(jobs, &unloads)) {}
 
   static DaemonOptions options(std::chrono::milliseconds grace, bool unload) {
-    DaemonOptions o;
-    o.coldplug = false;
+    DaemonOptions o = test::daemon_options();
     o.unload = unload;
     o.unload_grace = grace;
     o.unload_subsystems = {};  // the fake events' subsystem is "test"
@@ -183,8 +181,7 @@ TEST_CASE("rules drive the daemon: explicit loads, blacklist, options, keeping m
   std::vector<LoadJob> jobs;
   std::vector<std::string> unloads;
   boost::asio::io_context io;
-  DaemonOptions options;
-  options.coldplug = false;
+  DaemonOptions options = test::daemon_options();
   options.unload_subsystems = {};
   options.unload_grace = std::chrono::milliseconds(1);
   Daemon daemon(io, options, nullptr, resolver(), std::make_unique<FakeLoader>(jobs, &unloads), set);
@@ -229,8 +226,7 @@ class DepLoader : public ModuleLoader {
 TEST_CASE("dependencies a load pulled in go with the module, unless kplugd owns them", "[daemon][unload]") {
   std::vector<std::string> deps_seen;
   boost::asio::io_context io;
-  DaemonOptions o;
-  o.coldplug = false;
+  DaemonOptions o = test::daemon_options();
   o.unload_subsystems = {};
   o.unload_grace = std::chrono::milliseconds(1);
   Daemon daemon(io, o, nullptr, resolver(), std::make_unique<DepLoader>(deps_seen));
@@ -254,8 +250,7 @@ TEST_CASE("a log: action's text is escaped after its placeholders are filled", "
   REQUIRE(diags.empty());
   std::vector<LoadJob> jobs;
   boost::asio::io_context io;
-  DaemonOptions options;
-  options.coldplug = false;
+  DaemonOptions options = test::daemon_options();
   Daemon daemon(io, options, nullptr, resolver(), std::make_unique<FakeLoader>(jobs), std::move(rules));
   Uevent ev = add("/devices/virtual/net/new", "");
   ev.action = "move";
@@ -299,8 +294,7 @@ TEST_CASE("a load that fails for lack of descriptors is retried, and says so", "
       std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::ostream_sink_mt>(log)));
   for (int failures : {2, 9}) {
     boost::asio::io_context io;
-    DaemonOptions options;
-    options.coldplug = false;
+    DaemonOptions options = test::daemon_options();
     auto loader = std::make_unique<NoDescriptorsLoader>(failures);
     auto* raw = loader.get();
     Daemon daemon(io, options, nullptr, resolver(), std::move(loader));

@@ -68,8 +68,7 @@ std::vector<std::unique_ptr<ModuleLoader>> loaders(Kernel& k, int n) {
 }
 
 DaemonOptions options() {
-  DaemonOptions o;
-  o.coldplug = false;
+  DaemonOptions o = test::daemon_options();
   o.unload_subsystems = {};
   return o;
 }

@@ -21,7 +21,7 @@ What it builds, all cached under BUILD/vm (rebuilt when an input is newer):
   which starts a command agent on the second serial port.
 
 Channels: ttyS0 is the console (kernel messages and anything written to /dev/console),
-captured to BUILD/vm/console.log; ttyS1 carries commands for `run()`; QMP is a unix socket.
+captured to BUILD/vm/console.log (console-SCENARIO.log under ctest); ttyS1 carries commands for `run()`; QMP is a unix socket.
 On failure, `dump()` prints the tail of the console and of kplugd's log.
 """
 import base64
@@ -268,14 +268,39 @@ _built = {}  # one build per process and kind of VM: a boot changes nothing in i
 def build_initramfs(build, bin_dir, name="vm", keep=KEEP, udev=False):
     key = (build, bin_dir, name, keep, udev)
     if key not in _built:
-        _built[key] = _build_initramfs(build, bin_dir, name, keep, udev)
+        _built[key] = prebuilt(build, bin_dir, name, keep, udev) or _build_initramfs(build, bin_dir, name, keep, udev)
     return _built[key]
+
+
+def _key_text(bin_dir, keep, udev, version):
+    return json.dumps({"bin": bin_dir, "keep": list(keep), "udev": udev, "kernel": version})
+
+
+def prebuilt(build, bin_dir, name, keep, udev):
+    """With KPLUG_VM_PREBUILT=1 (set by ctest for the VM scenarios, after its vm.initramfs
+    test built the initramfs in this same run): that initramfs, when it was built for the
+    same kind of VM. Otherwise None, and it is built afresh."""
+    if os.environ.get("KPLUG_VM_PREBUILT") != "1":
+        return None
+    version, root = kernel(build)
+    vm_dir = os.path.join(build, name)
+    cpio, stage = os.path.join(vm_dir, "initramfs.cpio"), os.path.join(vm_dir, "stage")
+    try:
+        with open(os.path.join(vm_dir, "initramfs.key")) as f:
+            if f.read() != _key_text(bin_dir, keep, udev, version) or not os.path.exists(cpio):
+                return None
+    except OSError:
+        return None
+    log(f"using the initramfs built earlier in this run ({cpio})")
+    return version, root, cpio, stage
 
 
 def _build_initramfs(build, bin_dir, name, keep, udev):
     version, root = kernel(build)
     vm_dir = os.path.join(build, name)
     os.makedirs(vm_dir, exist_ok=True)
+    if os.path.exists(os.path.join(vm_dir, "initramfs.key")):
+        os.unlink(os.path.join(vm_dir, "initramfs.key"))
     log(f"building the initramfs for {version}")
     kos = build_kmods(build, version, root)
     stage = os.path.join(vm_dir, "stage")
@@ -343,6 +368,8 @@ def _build_initramfs(build, bin_dir, name, keep, udev):
         subprocess.run(["cpio", "-o", "-H", "newc", "--quiet"], input=files, cwd=stage, stdout=out, check=True)
     log(f"initramfs: {os.path.getsize(cpio) // (1 << 20)} MiB, "
         f"{sum(len(fs) for _, _, fs in os.walk(os.path.join(stage, 'lib', 'modules')))} files of modules")
+    with open(os.path.join(vm_dir, "initramfs.key"), "w") as f:
+        f.write(_key_text(bin_dir, keep, udev, version))
     return version, root, cpio, stage
 
 
@@ -357,6 +384,7 @@ class VM:
         self.bin = os.path.abspath(bin_dir or os.environ.get("KPLUG_BIN_DIR", self.build))
         self.name, self.keep, self.udev, self.memory = name, keep, udev, memory
         self.dir = os.path.join(self.build, name)
+        self.instance = re.sub(r"[^A-Za-z0-9_.-]", "_", os.environ.get("KPLUG_VM_INSTANCE", ""))
         self.boot_timeout = boot_timeout
         self.extra_qemu = list(extra_qemu)
         self.shell = shell  # the console on this terminal with a shell; QEMU's monitor on Ctrl-A c
@@ -377,9 +405,13 @@ class VM:
         self.stop()
         return False
 
-    def start(self):
+    def start_assets(self):
+        """Builds (or finds) the kernel, modules and initramfs this VM boots, without booting."""
         self.version, self.root, self.initramfs, self.stage = build_initramfs(self.build, self.bin, self.name,
                                                                               self.keep, self.udev)
+
+    def start(self):
+        self.start_assets()
         self.launch(["-kernel", os.path.join(self.root, "boot", f"vmlinuz-{self.version}"),
                      "-initrd", self.initramfs, "-no-reboot",
                      "-append", "console=ttyS0 panic=-1 rdinit=/init " +
@@ -393,9 +425,12 @@ class VM:
         """Starts QEMU with MACHINE (kernel, disks, devices) and this harness's channels:
         the console on ttyS0 (to BUILD/NAME/console.log, or this terminal with --shell),
         the agent on ttyS1, QMP on a unix socket. Returns once QMP answers."""
-        self.console_log = os.path.join(self.dir, "console.log")
-        self.qmp_path = os.path.join(self.dir, "qmp.sock")
-        self.agent_path = os.path.join(self.dir, "agent.sock")
+        # KPLUG_VM_INSTANCE (ctest sets the scenario's name): VMs of one kind that run side
+        # by side keep their console and sockets apart, and each scenario's console stays.
+        suffix = f"-{self.instance}" if self.instance else ""
+        self.console_log = os.path.join(self.dir, f"console{suffix}.log")
+        self.qmp_path = os.path.join(self.dir, f"qmp{suffix}.sock")
+        self.agent_path = os.path.join(self.dir, f"agent{suffix}.sock")
         for p in (self.console_log, self.qmp_path, self.agent_path):
             if os.path.exists(p):
                 os.unlink(p)

@@ -5,6 +5,7 @@ kernel's own state (/proc/modules, dmesg), not on kplugd's claims.
 usage: test_vm.py SCENARIO   (coldplug, plug, unplug, keyboard, forged, overrun, faults, kill_burst,
                               restart, slow, modverbs, installed, index, doctor,
                               rebroadcast, replay, embedded; or all)
+       test_vm.py --build-initramfs   only build the VM's initramfs (ctest's vm.initramfs)
 """
 import json
 import os
@@ -766,6 +767,10 @@ SCENARIOS = {
 
 
 def main():
+    if sys.argv[1:] == ["--build-initramfs"]:
+        # ctest's vm.initramfs: built once for the scenarios that follow in the same run.
+        VM().start_assets()
+        return
     names = sys.argv[1:] or ["all"]
     if names == ["all"]:
         names = list(SCENARIOS)
