@@ -154,7 +154,7 @@ struct Gatherer {
     planning.autoload = true;  // what would load if autoload were on
     planning.modalias = *d.modalias;
     LoadPlan plan = plan_loads(ev, planning, resolved);
-    auto add = [&](const std::string& name, bool via_alias, const std::string& rule_blacklist) {
+    auto add = [&](const std::string& name, bool apply_blacklist, const std::string& rule_blacklist) {
       ModuleFacts m;
       m.name = name;
       if (ctx) {
@@ -164,11 +164,11 @@ struct Gatherer {
         m.live = s.live;
         m.file_present = s.file_present || s.builtin || !s.in_index;
       }
-      if (via_alias) m.blacklisted_by = find_blacklist(name, options.modprobe_config);
+      if (apply_blacklist) m.blacklisted_by = find_blacklist(name, options.modprobe_config);
       m.rule_blacklist = rule_blacklist;
       d.modules.push_back(m);
     };
-    for (const auto& load : plan.loads) add(load.job.module, load.job.via_alias, "");
+    for (const auto& load : plan.loads) add(load.job.module, load.job.apply_blacklist, "");
     for (const auto& skipped : plan.skipped) add(skipped.module, true, rule_blacklisting(decision, skipped.module));
     for (const auto& f : kplugd.failures)
       for (const auto& m : d.modules)

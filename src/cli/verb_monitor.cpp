@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "base/text.hpp"
 #include "control/client.hpp"
 #include "control/protocol.hpp"
 #include "cli/verbs.hpp"
@@ -37,6 +39,8 @@ struct MonitorOptions {
   std::vector<std::string> subsystems;
   std::size_t count = 0;  // 0 = forever
   std::string record;     // --record FILE
+  bool replace = false;   // --replace: an existing FILE of the caller's is replaced
+  std::uint64_t max_size = 0;  // --max-size: the recording ends at this many bytes (0 = no limit)
   bool coldplug = false;  // the present devices first, as coldplug events
   std::uint32_t groups = 1;  // --group MASK: a loader's rebroadcasts instead of the kernel's group
 };
@@ -58,10 +62,26 @@ void stop_on_signals() {
 // recording stopped any way is a valid stream up to its last line.
 class Recording {
  public:
-  static Result<std::unique_ptr<Recording>, std::string> open(const std::string& path) {
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return unexpected(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
-    std::unique_ptr<Recording> r(new Recording(fd, path));
+  // Created exclusively, never through a link or into a FIFO: root recording into a
+  // directory another user can write must not write where a planted link points. REPLACE:
+  // an existing regular file of the caller's is removed first (never written through).
+  static Result<std::unique_ptr<Recording>, std::string> open(const std::string& path, bool replace,
+                                                              std::uint64_t max_size) {
+    struct stat st {};
+    if (replace && ::lstat(path.c_str(), &st) == 0) {
+      if (!S_ISREG(st.st_mode))
+        return unexpected(fmt::format("{} exists and is not a regular file; --replace replaces only a file", path));
+      if (st.st_uid != ::geteuid())
+        return unexpected(fmt::format("{} belongs to uid {}; --replace replaces only a file of yours", path,
+                                      st.st_uid));
+      if (::unlink(path.c_str()) < 0 && errno != ENOENT)
+        return unexpected(fmt::format("cannot replace {}: {}", path, std::strerror(errno)));
+    }
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+    if (fd < 0 && errno == EEXIST)
+      return unexpected(fmt::format("{} exists already; choose a new file, or --replace to replace it", path));
+    if (fd < 0) return unexpected(fmt::format("cannot create {}: {}", path, std::strerror(errno)));
+    std::unique_ptr<Recording> r(new Recording(fd, path, max_size));
     utsname u{};
     uname(&u);
     char host[256] = {};
@@ -79,16 +99,24 @@ class Recording {
   ~Recording() { ::close(fd_); }
   Result<bool, std::string> add(const Uevent& ev, double timestamp) {
     auto w = write(record_event_line(ev, timestamp));
-    if (w) ++events_;
+    if (w && !full_) ++events_;
     return w;
   }
   std::size_t events() const { return events_; }
   const std::string& path() const { return path_; }
+  // The next line would take the file past --max-size: the recording ends before it.
+  bool full() const { return full_; }
 
  private:
-  Recording(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  Recording(int fd, std::string path, std::uint64_t max_size)
+      : fd_(fd), path_(std::move(path)), max_size_(max_size) {}
   Result<bool, std::string> write(std::string line) {
     line += '\n';
+    if (max_size_ && written_ + line.size() > max_size_) {
+      full_ = true;
+      return true;
+    }
+    written_ += line.size();
     for (std::size_t done = 0; done < line.size();) {
       ssize_t n = ::write(fd_, line.data() + done, line.size() - done);
       if (n < 0 && errno == EINTR) continue;
@@ -99,6 +127,9 @@ class Recording {
   }
   int fd_;
   std::string path_;
+  std::uint64_t max_size_;
+  std::uint64_t written_ = 0;
+  bool full_ = false;
   std::size_t events_ = 0;
 };
 
@@ -108,10 +139,12 @@ double monotonic_seconds() {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
 }
 
+// Every value a device sets (HID_NAME, NAME, ...) escaped: a terminal gets no escape
+// sequence from a device. --json keeps the raw bytes, JSON-escaped.
 std::string as_text(const Uevent& ev, double timestamp) {
   std::string out = fmt::format("{}[{:.6f}] {:<8} {} ({})\n", ev.source == EventSource::kernel ? "KERNEL" : "COLDPLUG",
-                                timestamp, ev.action, ev.devpath, ev.subsystem);
-  for (const auto& [k, v] : ev.properties) out += k + "=" + v + "\n";
+                                timestamp, printable(ev.action, 64), printable(ev.devpath), printable(ev.subsystem, 256));
+  for (const auto& [k, v] : ev.properties) out += printable(k, 256) + "=" + printable(v) + "\n";
   return out + "\n";
 }
 
@@ -146,6 +179,8 @@ int run_monitor(const MonitorOptions& o) {
       return std::cerr << "kplug monitor: --record and --coldplug are for kernel events, not --decisions\n", exit_usage;
     return run_decisions(o);
   }
+  if ((o.replace || o.max_size) && o.record.empty())
+    return std::cerr << "kplug monitor: --replace and --max-size go with --record FILE\n", exit_usage;
   NetlinkOptions netlink;
   netlink.receive_buffer = 8u << 20;
   netlink.groups = o.groups;
@@ -156,7 +191,7 @@ int run_monitor(const MonitorOptions& o) {
   }
   std::unique_ptr<Recording> recording;
   if (!o.record.empty()) {
-    auto opened = Recording::open(o.record);
+    auto opened = Recording::open(o.record, o.replace, o.max_size);
     if (!opened) return std::cerr << "kplug monitor: " << opened.error() << '\n', exit_failure;
     recording = std::move(*opened);
     stop_on_signals();
@@ -168,12 +203,19 @@ int run_monitor(const MonitorOptions& o) {
     if (!wanted.empty() && !wanted.count(ev.subsystem)) return true;
     double now = monotonic_seconds();
     std::cout << (o.json ? record_event_line(ev, now) + "\n" : as_text(ev, now)) << std::flush;
-    if (recording)
+    if (recording) {
       if (auto w = recording->add(ev, now); !w) return std::cerr << "kplug monitor: " << w.error() << '\n', false;
+      if (recording->full()) return false;
+    }
     ++shown;
     return true;
   };
   auto finish = [&](int code) {
+    if (recording && recording->full()) {
+      std::cerr << fmt::format("kplug monitor: {} reached --max-size {} bytes; the recording ends there\n",
+                               recording->path(), o.max_size);
+      code = exit_ok;
+    }
     if (recording)
       std::cerr << fmt::format("kplug monitor: recorded {} event(s) to {}\n", recording->events(), recording->path());
     return code;
@@ -234,13 +276,21 @@ VerbRun setup_monitor(CLI::App& command) {
       "--record FILE also writes every event, with its receive time, to FILE as JSON lines after a\n"
       "header (docs/record-format.md): the input of 'kplug replay' and 'kplug test --event'. With\n"
       "--coldplug, the devices present now come first, as coldplug events, so the file describes\n"
-      "the whole machine. Ctrl-C ends a recording; every line written is complete.\n\n"
+      "the whole machine. Ctrl-C ends a recording; every line written is complete. The file is\n"
+      "created anew (--replace to replace one of yours), and --max-size bounds it.\n\n"
       "Try it: kplug monitor & echo change > /sys/class/net/lo/uevent\n"
       "        kplug monitor --record machine.events --coldplug --count 100");
   command.add_flag("--json", o->json, "one JSON object per line instead of text blocks");
   command.add_option("--subsystem", o->subsystems, "only events of this subsystem (repeatable)");
   command.add_option("--count", o->count, "exit after printing N events (with --coldplug, the present devices count)");
-  command.add_option("--record", o->record, "also write the events to FILE, for kplug replay (JSON lines, a header first)");
+  command.add_option("--record", o->record,
+                     "also write the events to FILE, for kplug replay (JSON lines, a header first); FILE must not "
+                     "exist (it is created, never followed through a link)");
+  command.add_flag("--replace", o->replace, "with --record: replace FILE if it exists (a regular file of yours)");
+  command.add_option("--max-size", o->max_size,
+                     "with --record: end the recording before FILE would pass this size (bytes; K, M, G "
+                     "suffixes), so a stream of events cannot fill the disk")
+      ->transform(CLI::AsSizeValue(false));
   command.add_flag("--coldplug", o->coldplug, "first the devices present now, as coldplug events");
   command.add_option("--group", o->groups,
                      "listen on these netlink groups (a mask) instead of the kernel's: 4 hears what kplugd "

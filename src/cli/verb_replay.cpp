@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "base/text.hpp"
 #include "cli/verbs.hpp"
 #include "control/protocol.hpp"
 #include "replay/replay.hpp"
@@ -57,7 +58,7 @@ Result<Settings, std::string> settings_for(const ReplayOptions& o, const std::ve
                                              .filename() != kernel)
     std::cerr << fmt::format("kplug replay: {} was recorded on {}; resolving against {} (--modules-dir picks "
                              "another tree)\n",
-                             o.file, kernel, settings->options.modules_dir.empty() ? "the running kernel's tree"
+                             o.file, printable(kernel, 256), settings->options.modules_dir.empty() ? "the running kernel's tree"
                                                                                   : settings->options.modules_dir);
   if (!settings) {
     std::string text;
@@ -121,7 +122,8 @@ Result<Run, std::string> replay_file(const ReplayOptions& o, const std::vector<s
   };
   observer.event_done = [&](const Uevent& ev) {
     if (keep_outcomes)
-      run.events.push_back({fmt::format("{} {} ({}) SEQNUM={}", ev.action, ev.devpath, ev.subsystem, ev.seqnum),
+      run.events.push_back({fmt::format("{} {} ({}) SEQNUM={}", printable(ev.action, 64), printable(ev.devpath),
+                                        printable(ev.subsystem, 256), ev.seqnum),
                             outcome_text(pending), outcome_key(pending)});
     pending.clear();
   };

@@ -10,8 +10,10 @@
 
 #include <fmt/format.h>
 
+#include "base/text.hpp"
 #include "cli/verbs.hpp"
 #include "kmod/dry_run_loader.hpp"
+#include "kmod/modprobe_blacklist.hpp"
 #include "kmod/resolver.hpp"
 #include "plan/load_plan.hpp"
 #include "plan/load_report.hpp"
@@ -28,6 +30,7 @@ namespace {
 struct TestOptions {
   std::string config_path, modules_dir, event_file, devpath;
   std::vector<std::string> rules;  // rule files or dirs instead of the configured dirs
+  std::vector<std::string> modprobe_config;  // modprobe.d files or dirs instead of the system's
 };
 
 // `kplug test` explains each event of a short file; a longer stream is replay's work.
@@ -87,7 +90,7 @@ void explain(const TestOptions& o, const Settings& settings, const Uevent& event
                       });
 
   std::cout << "event: " << describe_event(event) << '\n';
-  for (const auto& [k, v] : event.properties) std::cout << "  " << k << '=' << v << '\n';
+  for (const auto& [k, v] : event.properties) std::cout << "  " << printable(k, 256) << '=' << printable(v) << '\n';
   explain_rules(d, settings.rules.files.size());
   if (d.ignore) {
     std::cout << "result: the event is ignored; nothing loads, nothing runs\n";
@@ -100,7 +103,7 @@ void explain(const TestOptions& o, const Settings& settings, const Uevent& event
   if (d.autoload && resolver) {
     auto modules = resolver->resolve(d.modalias);
     if (modules) resolved = std::move(*modules);
-    else std::cout << fmt::format("  cannot resolve MODALIAS {}: {}\n", d.modalias, modules.error());
+    else std::cout << fmt::format("  cannot resolve MODALIAS {}: {}\n", printable(d.modalias), printable(modules.error()));
   }
   LoadPlan plan = plan_loads(event, d, resolved);
   std::cout << "modules:\n";
@@ -108,12 +111,17 @@ void explain(const TestOptions& o, const Settings& settings, const Uevent& event
   for (const auto& load : plan.loads) {
     listed.push_back(load.job.module);
     LoadResult r = checker.load(load.job);
-    std::cout << fmt::format("  {}: {}{}\n", describe_outcome(load.job.module, r), load.why,
+    // Which modprobe.d line stopped it: libkmod applies the blacklist but cannot say.
+    std::string where = r.status == LoadStatus::blacklisted
+                            ? find_blacklist(load.job.module, options.modprobe_config)
+                            : std::string();
+    std::cout << fmt::format("  {}{}: {}{}\n", describe_outcome(load.job.module, r),
+                             where.empty() ? "" : fmt::format(" ({})", where), printable(load.why),
                              load.job.options.empty() ? "" : fmt::format(", with options \"{}\"", load.job.options));
   }
-  if (plan.no_module) std::cout << fmt::format("  no module matches MODALIAS {}\n", d.modalias);
+  if (plan.no_module) std::cout << fmt::format("  no module matches MODALIAS {}\n", printable(d.modalias));
   for (const auto& skipped : plan.skipped)
-    std::cout << fmt::format("  {} is {}: MODALIAS {} names it\n", skipped.module, skipped.why, d.modalias);
+    std::cout << fmt::format("  {} is {}: {}\n", skipped.module, skipped.why, printable(skipped.source));
   if (listed.empty()) std::cout << "  none\n";
   else if (d.unload_on_remove)
     std::cout << fmt::format("on removal: {} would be unloaded {:.1f} s after the device goes, if kplugd loaded "
@@ -123,7 +131,7 @@ void explain(const TestOptions& o, const Settings& settings, const Uevent& event
   std::cout << "commands:" << (d.run.empty() ? " none\n" : "\n");
   for (const auto& [rule, argv] : d.run) {
     std::string shown;
-    for (const auto& a : argv) shown += (shown.empty() ? "" : " ") + fmt::format("'{}'", a);
+    for (const auto& a : argv) shown += (shown.empty() ? "" : " ") + fmt::format("'{}'", printable(a));
     std::cout << fmt::format("  rule '{}' would run: {}\n", rule, shown);
   }
   for (const auto& [rule, text] : d.logs) std::cout << fmt::format("log: rule '{}': {}\n", rule, text);
@@ -144,6 +152,7 @@ int run_test(const TestOptions& o) {
   if (!o.config_path.empty()) overrides.config_path = o.config_path;
   if (!o.modules_dir.empty()) overrides.modules_dir = o.modules_dir;
   overrides.rule_paths = o.rules;
+  overrides.modprobe_config = o.modprobe_config;
   auto settings = load_settings(overrides);
   if (!settings) {
     for (const auto& d : settings.error()) std::cerr << d.to_string() << '\n';
@@ -178,6 +187,10 @@ VerbRun setup_test(CLI::App& command) {
                      "recorded events: KEY=VALUE lines (one event), or JSON lines of 'kplug monitor --json' or "
                      "--record (each explained; a long stream is for 'kplug replay')");
   command.add_option("--devpath", o->devpath, "a present device, read from /sys (e.g. /devices/pci0000:00/...)");
+  command.add_option("--modprobe-config", o->modprobe_config,
+                     "modprobe.d file or directory to use instead of the system's (repeatable): its blacklist "
+                     "and options")
+      ->allow_extra_args(false);
   command.footer("Nothing is loaded, unloaded or run. Example:\n"
                  "  printf 'ACTION=add\\nDEVPATH=/devices/x/1-1:1.0\\nSUBSYSTEM=usb\\n"
                  "MODALIAS=usb:v08E6p4433d0000dc00dsc00dp00ic0Bisc00ip00in00\\n' > ev\n"

@@ -271,6 +271,15 @@ Result<SettleReply, std::string> settle_from_json(const json& j) {
 
 // ---- the events stream
 
+json for_unprivileged_peer(const json& message) {
+  auto run = message.find("run");
+  if (run == message.end() || !run->is_array() || run->empty()) return message;
+  json out = message;
+  for (auto& entry : out["run"])
+    if (entry.is_object()) entry.erase("argv");
+  return out;
+}
+
 json events_started() { return {{"ok", true}, {"stream", "events"}}; }
 
 json lagged(std::uint64_t dropped) { return {{"lagged", dropped}}; }

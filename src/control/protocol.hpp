@@ -126,6 +126,11 @@ Result<SettleReply, std::string> settle_from_json(const nlohmann::json& j);
 // ---- the events stream
 
 // The first line of an events stream: {"ok":true,"stream":"events"}.
+// MESSAGE of the events stream as a peer that is not root receives it: what only root may
+// read is withheld (a `run` entry's argv: it comes from rule files only root can read and
+// may hold secrets). The rule's name stays.
+nlohmann::json for_unprivileged_peer(const nlohmann::json& message);
+
 nlohmann::json events_started();
 // A subscriber that fell behind gets this last line, then the connection is closed.
 nlohmann::json lagged(std::uint64_t dropped);

@@ -53,8 +53,17 @@ void ControlService::publish(const nlohmann::json& message) {
     return !s || !s->open();
   });
   auto line = std::make_shared<const std::string>(control::to_line(message));
-  for (auto& w : subscribers_)
-    if (auto s = w.lock()) s->send_line(line);
+  std::shared_ptr<const std::string> withheld;  // for peers that are not root, made once when needed
+  for (auto& w : subscribers_) {
+    auto s = w.lock();
+    if (!s) continue;
+    if (s->peer_uid() == 0) {
+      s->send_line(line);
+      continue;
+    }
+    if (!withheld) withheld = std::make_shared<const std::string>(control::to_line(control::for_unprivileged_peer(message)));
+    s->send_line(withheld);
+  }
 }
 
 void ControlService::do_settle_poll() {

@@ -159,7 +159,7 @@ std::optional<LoadResult> precheck_load(const KmodContext& ctx, const LoadJob& j
     if (state == KMOD_MODULE_BUILTIN) return with_status(LoadStatus::builtin);
     if (state == KMOD_MODULE_LIVE || state == KMOD_MODULE_COMING) return with_status(LoadStatus::already_loaded);
   }
-  if (job.via_alias && filtered_out(ctx, named, KMOD_FILTER_BLACKLIST)) return with_status(LoadStatus::blacklisted);
+  if (job.apply_blacklist && filtered_out(ctx, named, KMOD_FILTER_BLACKLIST)) return with_status(LoadStatus::blacklisted);
   if (!kmod_module_get_path(ref.mod))
     return failed(ENOENT, fmt::format("failed to load {}: not in modules.dep of {}", job.module, ctx.modules_dir()));
   if (module) std::swap(*module, ref.mod);  // hand our reference over

@@ -10,7 +10,9 @@ namespace kplug {
 
 struct LoadJob {
   std::string module;
-  bool via_alias = true;  // reached through an alias: the modprobe.d blacklist applies
+  // The modprobe.d blacklist applies, as to every automatic load in udevd (MODALIAS and a
+  // rule's `load:` alike); false only for a rule that says `load_blacklisted: true`.
+  bool apply_blacklist = true;
   std::string devpath;    // for logs
   std::string modalias;   // for logs
   std::string options;    // extra module parameters from a rule, "key=value ..."
@@ -20,7 +22,7 @@ enum class LoadStatus {
   loaded,          // inserted now, by us
   already_loaded,  // was live before we asked
   builtin,         // part of the kernel image
-  blacklisted,     // blacklisted in modprobe.d and reached through an alias
+  blacklisted,     // blacklisted in modprobe.d, and the blacklist applies to the job
   would_load,      // dry run: would have been inserted
   failed,
 };

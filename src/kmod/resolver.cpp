@@ -8,12 +8,14 @@
 #include <libkmod.h>
 #include <spdlog/spdlog.h>
 
+#include "base/text.hpp"
+
 namespace kplug {
 
 Result<std::vector<std::string>, std::string> KmodResolver::resolve_uncached(const std::string& key) const {
   kmod_list* list = nullptr;
   int err = kmod_module_new_from_lookup(ctx_->get(), key.c_str(), &list);
-  if (err < 0) return unexpected(fmt::format("cannot look up '{}': {}", key, std::strerror(-err)));
+  if (err < 0) return unexpected(fmt::format("cannot look up '{}': {}", printable(key), std::strerror(-err)));
   std::vector<std::string> names;
   kmod_list* it;
   kmod_list_foreach(it, list) {

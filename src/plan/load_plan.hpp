@@ -21,7 +21,8 @@ struct PlannedLoad {
 
 struct SkippedLoad {
   std::string module;
-  std::string why;  // "blacklisted by rule 'x'"
+  std::string why;     // "blacklisted by a rule"
+  std::string source;  // what asked for it: "MODALIAS ... names it", "rule 'x' loads it"
 };
 
 struct LoadPlan {

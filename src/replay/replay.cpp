@@ -1,6 +1,8 @@
 // Replaying a recorded stream through kplugd's flow (see the header).
 #include "replay/replay.hpp"
 
+#include "base/text.hpp"
+
 #include <csignal>
 #include <map>
 #include <tuple>
@@ -94,8 +96,8 @@ void tally(const nlohmann::json& m, ReplayResult& result) {
     for (const auto& run : m.value("run", nlohmann::json::array())) {
       std::string shown;
       for (const auto& a : run.value("argv", nlohmann::json::array()))
-        if (a.is_string()) shown += (shown.empty() ? "" : " ") + fmt::format("'{}'", a.get<std::string>());
-      result.commands.push_back(fmt::format("rule '{}' would run: {}", run.value("rule", ""), shown));
+        if (a.is_string()) shown += (shown.empty() ? "" : " ") + fmt::format("'{}'", printable(a.get<std::string>()));
+      result.commands.push_back(fmt::format("rule '{}' would run: {}", printable(run.value("rule", ""), 256), shown));
     }
   }
 }

@@ -100,7 +100,10 @@ void apply(const Rule& rule, const Uevent& ev, Decision& d) {
     d.reason = fmt::format("rule '{}' sets autoload: {}", rule.name, *rule.autoload);
   }
   if (ev.action == "add")
-    for (const auto& m : rule.load) d.load.emplace_back(m, rule.name);
+    for (const auto& m : rule.load) {
+      d.load.emplace_back(m, rule.name);
+      if (rule.load_blacklisted) d.load_blacklisted.insert(m);
+    }
   d.blacklist.insert(rule.blacklist.begin(), rule.blacklist.end());
   for (const auto& [module, opts] : rule.options) d.options[module] = opts;
   if (rule.unload_on_remove) d.unload_on_remove = *rule.unload_on_remove;

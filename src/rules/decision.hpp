@@ -29,7 +29,10 @@ struct Decision {
   bool autoload = false;  // resolve MODALIAS through modules.alias and load the result
   std::string modalias;
   std::vector<std::pair<std::string, std::string>> load;  // explicit loads: module, rule name
-  std::set<std::string> blacklist;                        // never autoload these for this event
+  std::set<std::string> load_blacklisted;  // of those, the ones a rule loads past modprobe.d's blacklist
+  // Never load these for this event, neither from MODALIAS nor named by any rule's `load:`:
+  // a rule's blacklist is a veto, and the safe side wins where rules disagree.
+  std::set<std::string> blacklist;
   std::map<std::string, std::string> options;             // module -> "key=value ..."
   bool unload_on_remove = false;  // unload what is loaded for this device once it goes
   std::chrono::milliseconds unload_grace{0};

@@ -31,6 +31,9 @@ struct Rule {
   Match match;
   // Actions; unset optionals leave the setting to earlier rules and the config.
   std::vector<std::string> load;
+  // The modules in `load` are loaded even where modprobe.d blacklists them (as `modprobe`
+  // typed by hand); by default the blacklist applies to them as to every automatic load.
+  bool load_blacklisted = false;
   std::optional<bool> autoload;
   std::optional<bool> ignore;
   std::vector<std::string> blacklist;

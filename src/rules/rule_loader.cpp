@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "base/names.hpp"
 #include "base/file.hpp"
@@ -24,8 +25,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::vector<std::string> rule_keys = {"name", "match", "load", "autoload", "ignore", "blacklist", "options",
-                                            "unload_on_remove", "unload_grace", "run", "log", "stop"};
+const std::vector<std::string> rule_keys = {"name",     "match",   "load",      "load_blacklisted", "autoload",
+                                            "ignore",   "blacklist", "options", "unload_on_remove", "unload_grace",
+                                            "run",      "log",     "stop"};
 const std::vector<std::string> match_keys = {"action", "subsystem", "devtype", "driver", "modalias",
                                              "devpath", "env", "attr", "not"};
 
@@ -116,6 +118,7 @@ class RuleParser {
 
   void action(Rule& rule, const std::string& key, const YAML::Node& value) {
     if (key == "load") rule.load = modules(value, "load");
+    else if (key == "load_blacklisted") rule.load_blacklisted = r_.boolean(value, "load_blacklisted").value_or(false);
     else if (key == "blacklist") rule.blacklist = modules(value, "blacklist");
     else if (key == "autoload") rule.autoload = r_.boolean(value, "autoload");
     else if (key == "ignore") rule.ignore = r_.boolean(value, "ignore");
@@ -232,6 +235,12 @@ std::vector<std::string> rule_files(const std::vector<std::string>& dirs, Diagno
 Diagnostics rule_warnings(const RuleSet& rules) {
   Diagnostics out;
   for (const auto& rule : rules.rules) {
+    if (rule.load_blacklisted)
+      out.push_back({rule.file, rule.line, 1,
+                     fmt::format("warning: rule '{}' loads {} even where modprobe.d blacklists {} "
+                                 "(load_blacklisted: true)",
+                                 rule.name, rule.load.empty() ? "nothing" : fmt::format("{}", fmt::join(rule.load, ", ")),
+                                 rule.load.size() == 1 ? "it" : "them")});
     for (std::size_t i = 1; i < rule.run.size(); ++i) {
       const std::string& arg = rule.run[i];
       if (arg == "--") break;  // everything after it is an operand

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/names.hpp"
+#include "base/text.hpp"
 #include "uevent/parse.hpp"
 
 namespace kplug {
@@ -23,8 +24,10 @@ Result<Uevent, std::string> from_properties(std::vector<std::pair<std::string, s
   ev.action = std::string(*ev.get("ACTION"));
   ev.devpath = std::string(*ev.get("DEVPATH"));
   ev.subsystem = std::string(*ev.get("SUBSYSTEM"));
-  if (!is_known_action(ev.action)) return unexpected(fmt::format("unknown ACTION '{}'", ev.action));
-  if (!is_safe_devpath(ev.devpath)) return unexpected(fmt::format("DEVPATH '{}' is not a path under /sys", ev.devpath));
+  // A recording is shared input: what it holds is escaped before it reaches a terminal.
+  if (!is_known_action(ev.action)) return unexpected(fmt::format("unknown ACTION '{}'", printable(ev.action, 64)));
+  if (!is_safe_devpath(ev.devpath))
+    return unexpected(fmt::format("DEVPATH '{}' is not a path under /sys", printable(ev.devpath)));
   if (auto seq = ev.get("SEQNUM")) std::from_chars(seq->data(), seq->data() + seq->size(), ev.seqnum);
   return ev;
 }
@@ -134,7 +137,8 @@ Result<std::optional<RecordedEvent>, std::string> RecordReader::next() {
       if (source == "coldplug") out.event.source = EventSource::coldplug;
       else if (source == "rescan") out.event.source = EventSource::rescan;
       else if (source != "kernel")
-        return unexpected(fmt::format("line {}: unknown \"source\" '{}' (kernel, coldplug or rescan)", line_, source));
+        return unexpected(
+            fmt::format("line {}: unknown \"source\" '{}' (kernel, coldplug or rescan)", line_, printable(source, 64)));
     }
     return std::optional<RecordedEvent>(std::move(out));
   }

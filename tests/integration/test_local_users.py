@@ -63,6 +63,20 @@ def status(sock, as_nobody=False, timeout=10):
     return r, took
 
 
+# An `events` subscriber: prints "subscribed", then every message of the stream.
+SUBSCRIBER = """
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b'{"request":"events"}\\n')
+f = s.makefile()
+f.readline()
+print("subscribed", flush=True)
+for line in f:
+    print(line.strip(), flush=True)
+"""
+
+
 class Kplugd:
     def __init__(self, rules_dir, config):
         self.sock = control_socket_path()
@@ -133,6 +147,8 @@ def main():
         f.write("- name: probe\n  match: {action: change, subsystem: net}\n  log: \"saw {SEQNUM}\"\n")
         # Every add runs a command (dry run: "would run"): a rescan would run it again.
         f.write("- name: every-add\n  match: {action: add}\n  run: [/bin/true, \"{DEVPATH}\"]\n")
+        # A command with a secret in its argv, from a rules dir only root can read.
+        f.write("- name: secret-run\n  match: {action: change, subsystem: net}\n  run: [/bin/true, \"token=s3cret\"]\n")
     config = os.path.join(tmp, "config.yaml")
     with open(config, "w") as f:
         f.write("control:\n  idle_timeout: 3s\n")
@@ -239,6 +255,25 @@ def main():
         check(gap >= 50 and after["rescans"] == before["rescans"],
               f"the gap ({gap} numbers) is counted and brings no rescan")
         check(commands == 0, f"and no rule command ({commands})")
+
+        # 6b. The events stream: a user who is not root sees which rule runs a command, never its
+        # argv (rule files may be root's only, an argv may hold a secret); root sees it all.
+        os.chmod(rules, 0o700)
+        peers = {who: Process([*prefix, sys.executable, "-c", SUBSCRIBER, k.sock])
+                 for who, prefix in (("nobody", NOBODY), ("root", []))}
+        for p in peers.values():
+            p.wait_for(lambda l: l == "subscribed", what="the subscription")
+        k.decides("with two subscribers")
+        seen = {}
+        for who, p in peers.items():
+            line = p.wait_for(lambda l: '"secret-run"' in l, what="the decision with the rule's command")
+            seen[who] = json.loads(line)["run"]
+            p.stop()
+        check(seen["nobody"] == [{"rule": "secret-run"}] and "s3cret" not in json.dumps(seen["nobody"]),
+              f"a non-root subscriber gets the rule's name without its argv: {seen['nobody']}")
+        check(seen["root"] == [{"rule": "secret-run", "argv": ["/bin/true", "token=s3cret"]}],
+              f"root's subscription gets the argv: {seen['root']}")
+        check_serving(k, "after the two subscribers", base_rss, base_fds)
 
         # 7. A FIFO among the rules: SIGHUP must not stall the loop.
         os.mkfifo(os.path.join(rules, "60-x.yaml"))

@@ -103,6 +103,8 @@ def main():
         check("rule 'notify' would run: '/usr/bin/logger' '-t' 'kplug' 'lo; $(id)'" in r.stdout,
               "commands are shown with their final argv, the value as one literal argument")
 
+        check_named_loads_and_blacklists(tmp, shipped)
+
     # A present device, read from sysfs.
     dev = "/devices/pci0000:00/0000:00:01.0/virtio0"
     if os.path.exists("/sys" + dev):
@@ -110,6 +112,50 @@ def main():
         check(r.returncode == 0 and "would load virtio_balloon" in r.stdout, "kplug test --devpath reads the device")
     r = run("test", "--devpath", "/devices/../../etc")
     check(r.returncode == 1 and "not a device path" in r.stderr, "a devpath that leaves /sys is refused")
+
+
+def check_named_loads_and_blacklists(tmp, shipped):
+    """As udevd's `kmod load` (and Debian's `modprobe -b` for sg): modprobe.d's blacklist
+    applies to a module a rule names. A USB stick's scsi_device makes the shipped
+    debian-scsi-sg rule load sg; an administrator's `blacklist sg` stops it, and kplug test
+    names the file and line. A rule may opt out (load_blacklisted, warned about by rules
+    check); a kplug rule's blacklist vetoes any rule's load."""
+    scsi = os.path.join(tmp, "scsi.event")
+    with open(scsi, "w") as f:
+        f.write("ACTION=add\nDEVPATH=/devices/pci0000:00/0000:00:02.0/usb1/1-1/1-1:1.0/host0/target0:0:0/0:0:0:0\n"
+                "SUBSYSTEM=scsi\nDEVTYPE=scsi_device\nMODALIAS=scsi:t-0x00\nSEQNUM=9\n")
+    none, admin = os.path.join(tmp, "none.conf"), os.path.join(tmp, "no-sg.conf")
+    open(none, "w").close()
+    with open(admin, "w") as f:
+        f.write("# the administrator's\nblacklist sg\n")
+
+    def test(*args):
+        return run("test", "--modules-dir", MODULES_DIR, "--event", scsi, *args)
+
+    r = test("--rules", shipped, "--modprobe-config", none)
+    check(r.returncode == 0 and "would load sg (dry run): rule 'debian-scsi-sg' loads it" in r.stdout,
+          "the shipped rule loads sg for a scsi_device")
+    r = test("--rules", shipped, "--modprobe-config", admin)
+    want = f"sg is blacklisted in modprobe.d, not loading ({admin}:2): rule 'debian-scsi-sg' loads it"
+    check(r.returncode == 0 and want in r.stdout, f"with 'blacklist sg' in modprobe.d it does not, naming the line: {want}")
+
+    force = os.path.join(tmp, "force.yaml")
+    with open(force, "w") as f:
+        f.write("- name: force-sg\n  match: {action: add, subsystem: scsi}\n  load: [sg]\n  load_blacklisted: true\n")
+    r = test("--rules", force, "--modprobe-config", admin)
+    check(r.returncode == 0 and "would load sg (dry run): rule 'force-sg' loads it" in r.stdout,
+          "a rule that says load_blacklisted: true loads it anyway")
+    r = run("rules", "check", force)
+    check(r.returncode == 0 and "warning: rule 'force-sg' loads sg even where modprobe.d blacklists it" in r.stdout,
+          f"kplug rules check shows where a rule loads past the blacklist: {r.stdout.strip()}")
+
+    veto = os.path.join(tmp, "veto.yaml")
+    with open(veto, "w") as f:
+        f.write("- name: no-sg\n  match: {subsystem: scsi}\n  blacklist: [sg]\n")
+    r = test("--rules", veto, "--rules", shipped, "--modprobe-config", none)
+    check(r.returncode == 0 and "sg is blacklisted by a rule: rule 'debian-scsi-sg' loads it" in r.stdout
+          and "would load sg" not in r.stdout,
+          "a kplug rule's blacklist vetoes another rule's load, even from an earlier file")
 
 
 if __name__ == "__main__":

@@ -36,12 +36,12 @@ TEST_CASE("the dry-run loader applies the real loader's checks", "[kmod_loader]"
   CHECK(loader.jobs().size() == 4);
 }
 
-TEST_CASE("the modprobe.d blacklist applies to aliases only", "[kmod_loader]") {
+TEST_CASE("the modprobe.d blacklist applies unless the job opts out", "[kmod_loader]") {
   std::string conf = std::string(KPLUG_TEST_DATA) + "/modprobe.d/blacklist-balloon.conf";
   DryRunLoader loader(context({conf}));
   CHECK(loader.load({"virtio_balloon", true, "/devices/x", "virtio:d00000005v00001AF4"}).status ==
         LoadStatus::blacklisted);
-  // Named explicitly (not through an alias), it still loads.
+  // A rule that says load_blacklisted: true (the job does not apply the blacklist) loads it.
   CHECK(loader.load({"virtio_balloon", false, "", ""}).status == LoadStatus::would_load);
 }
 

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "rules/config.hpp"
+#include "rules/decision.hpp"
 #include "rules/rule_loader.hpp"
 #include "temp_tree.hpp"
 
@@ -78,6 +79,29 @@ TEST_CASE("a rule or config file that is not a regular file is a diagnostic, nev
   auto fifo_config = load_config(dir + "/60-x.yaml", false);
   REQUIRE_FALSE(fifo_config.has_value());
   CHECK(fifo_config.error().at(0).to_string().find("not a regular file: it is a FIFO") != std::string::npos);
+}
+
+TEST_CASE("a rule that loads past modprobe.d's blacklist is parsed, decided and warned about", "[rules]") {
+  RuleSet set;
+  Diagnostics diags;
+  parse_rules("- name: force-sg\n  match: {subsystem: scsi}\n  load: [sg]\n  load_blacklisted: true\n"
+              "- name: plain\n  match: {subsystem: scsi}\n  load: [ch]\n",
+              "f.yaml", set.rules, diags);
+  REQUIRE(diags.empty());
+  REQUIRE(set.rules.size() == 2);
+  CHECK(set.rules[0].load_blacklisted);
+  CHECK_FALSE(set.rules[1].load_blacklisted);
+  Uevent ev;
+  ev.action = "add";
+  ev.devpath = "/devices/scsi0";
+  ev.subsystem = "scsi";
+  ev.properties = {{"ACTION", "add"}, {"DEVPATH", ev.devpath}, {"SUBSYSTEM", "scsi"}};
+  Decision d = decide(set, Config{}, ev);
+  CHECK(d.load_blacklisted == std::set<std::string>{"sg"});
+  auto warnings = rule_warnings(set);
+  REQUIRE(warnings.size() == 1);
+  CHECK(warnings[0].to_string() ==
+        "f.yaml:1:1: warning: rule 'force-sg' loads sg even where modprobe.d blacklists it (load_blacklisted: true)");
 }
 
 TEST_CASE("a run argument that begins with a placeholder is a warning unless -- comes first", "[rules]") {
