@@ -141,6 +141,9 @@ Result<Config, Diagnostics> parse_config(const std::string& text, const std::str
 }
 
 Result<Config, Diagnostics> load_config(const std::string& path, bool missing_ok) {
+  // `--config /dev/null`: no config at all, every default (the idiom of `ssh -F /dev/null`).
+  // Only /dev/null itself: other devices and FIFOs stay refused.
+  if (path == "/dev/null") return Config{};
   auto text = read_regular_file(path);
   if (!text) {
     if (missing_ok && text.error().error == ENOENT) return Config{};

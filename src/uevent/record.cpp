@@ -126,7 +126,9 @@ Result<std::optional<RecordedEvent>, std::string> RecordReader::next() {
     RecordedEvent out{std::move(*ev), last_timestamp_};
     if (j.contains("timestamp")) {
       const auto& t = j["timestamp"];
-      if (!t.is_number() || !(t.get<double>() >= 0) || t.get<double>() > 1e12)
+      // Bounded so that the replay's clock (nanoseconds in 64 bits, up to 292 years) never
+      // overflows: a monotonic time beyond 4e9 s (126 years) is no real recording.
+      if (!t.is_number() || !(t.get<double>() >= 0) || t.get<double>() > 4e9)
         return unexpected(fmt::format("line {}: \"timestamp\" is not a number of seconds", line_));
       out.timestamp = t.get<double>();
     }

@@ -63,6 +63,8 @@ TEST_CASE("config errors are all reported with line and column", "[config]") {
                });
   CHECK(load_config("/nonexistent/config.yaml", true).has_value());    // missing default: defaults
   CHECK_FALSE(load_config("/nonexistent/config.yaml", false).has_value());  // named: must exist
+  CHECK(load_config("/dev/null", false).has_value());  // `--config /dev/null`: every default
+  CHECK_FALSE(load_config("/dev/zero", false).has_value());  // other devices stay refused
 }
 
 TEST_CASE("config.example.yaml documents exactly the defaults", "[config]") {

@@ -123,6 +123,12 @@ TEST_CASE("bad streams are refused with the line, never thrown", "[record]") {
   CHECK(error == "line 1: the event has no SUBSYSTEM");
   read_all("{\"DEVPATH\":\"/devices/x\",\"SUBSYSTEM\":\"usb\",\"timestamp\":\"soon\"}\n", &error);
   CHECK(error == "line 1: \"timestamp\" is not a number of seconds");
+  // Beyond what the replay's clock holds (nanoseconds in 64 bits): refused, never overflowed.
+  read_all("{\"DEVPATH\":\"/devices/x\",\"SUBSYSTEM\":\"usb\",\"timestamp\":9.3e9}\n", &error);
+  CHECK(error == "line 1: \"timestamp\" is not a number of seconds");
+  error.clear();
+  read_all("{\"DEVPATH\":\"/devices/x\",\"SUBSYSTEM\":\"usb\",\"timestamp\":3.9e9}\n", &error);
+  CHECK(error.empty());
   read_all("{\"DEVPATH\":\"/devices/x\",\"SUBSYSTEM\":\"usb\",\"source\":\"forged\"}\n", &error);
   CHECK(error == "line 1: unknown \"source\" 'forged' (kernel, coldplug or rescan)");
   read_all(std::string(record_max_line + 10, 'x') + "\n" + record_event_line(test::usb_ccid_add(), 1), &error);
