@@ -146,13 +146,18 @@ void bash(const std::vector<Command>& commands, const std::vector<Flag>& global,
   for (const Command& c : commands)
     out << fmt::format("    {}) echo \"{}\" ;;\n", key(c.name), names(c.flags));
   out << "  esac\n}\n\n";
+  // Names read from the machine (sysfs, /proc/modules) are matched as plain strings, never
+  // given to `compgen -W`, which would expand a `$(...)` inside one.
+  out << "# Adds to COMPREPLY each line of standard input that begins with $1, as it is.\n"
+         "_kplug_match() {\n  local w\n"
+         "  while IFS= read -r w; do [[ $w == \"$1\"* ]] && COMPREPLY+=(\"$w\"); done\n}\n\n";
   out << "_kplug_values() {\n  local kind=$1 cur=$2\n  case $kind in\n"
          "    dir) COMPREPLY=($(compgen -d -- \"$cur\")) ;;\n"
          "    path) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- \"$cur\")) ;;\n"
-         "    subsystem) COMPREPLY=($(compgen -W \"$(ls /sys/bus /sys/class 2>/dev/null)\" -- \"$cur\")) ;;\n"
-         "    devpath) COMPREPLY=($(compgen -W \"$(cd /sys && find devices -maxdepth 6 -name uevent -printf '/%h\\n' "
-         "2>/dev/null)\" -- \"$cur\")) ;;\n"
-         "    module) COMPREPLY=($(compgen -W \"$([ -r /proc/modules ] && cut -d' ' -f1 /proc/modules)\" -- \"$cur\")) ;;\n"
+         "    subsystem) COMPREPLY=(); _kplug_match \"$cur\" < <(ls /sys/bus /sys/class 2>/dev/null) ;;\n"
+         "    devpath) COMPREPLY=(); _kplug_match \"$cur\" < <(cd /sys && find devices -maxdepth 6 -name uevent "
+         "-printf '/%h\\n' 2>/dev/null) ;;\n"
+         "    module) COMPREPLY=(); _kplug_match \"$cur\" < <([ -r /proc/modules ] && cut -d' ' -f1 /proc/modules) ;;\n"
          "    ko) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -X '!*.ko*' -- \"$cur\") $(compgen -d -- \"$cur\")) ;;\n"
          "    module-or-ko) compopt -o filenames 2>/dev/null; _kplug_values module \"$cur\"; "
          "COMPREPLY+=($(compgen -f -X '!*.ko*' -- \"$cur\")) ;;\n";

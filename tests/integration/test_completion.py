@@ -9,6 +9,7 @@ functions that print what they were given, and _kplug is called with words/CURRE
 as zsh sets them."""
 import os
 import re
+import shlex
 import subprocess
 import tempfile
 
@@ -97,6 +98,15 @@ def check_shell(shell, complete):
 
 def main():
     check_shell("bash", bash_complete(script("bash")))
+    # Names read from the machine are matched as strings: a `$(...)` in a sysfs or module
+    # name is offered as it is, never run (compgen -W would expand it).
+    with tempfile.TemporaryDirectory() as tmp:
+        planted = os.path.join(tmp, "ran")
+        name = f"$(touch {planted})"
+        out = sh("bash", "-c", f"source {script('bash')}; COMPREPLY=(); "
+                 f"_kplug_match '$' <<< {shlex.quote(name)}; printf '%s\\n' \"${{COMPREPLY[@]}}\"")
+        check(out.strip() == name and not os.path.exists(planted),
+              f"bash: a machine-read name holding $(...) is offered literally, not run: {out.strip()}")
     zsh = script("zsh")
     check_shell("zsh", zsh_complete(zsh))
     check("DIRECTORIES" in zsh_complete(zsh)("kplug", "test", "--modules-dir", ""), "zsh: --modules-dir → directories")
