@@ -67,13 +67,13 @@ stage_table() {
   local name=$1; shift
   stage_end "$name"
   local budgets=("$@") i total=0 over=0
-  printf '%s: %-66s %8s %8s\n' "$name" "stage" "took" "budget" >&2
+  printf '%s: %-66s %8s %8s\n' "$name" "stage" "took" "  budget" >&2
   for i in "${!stage_names[@]}"; do
     local took=${stage_seconds[$i]} budget=${budgets[$i]:--} mark=""
     total=$((total + took))
     if [ "$budget" != - ] && [ "$took" -gt "$budget" ]; then mark="  OVER BUDGET"; over=1; fi
-    printf '%s: %-66s %5dm%02ds %5s%s\n' "$name" "${stage_names[$i]:0:66}" $((took / 60)) $((took % 60)) \
-      "$( [ "$budget" = - ] && echo - || echo "$((budget / 60))m")" "$mark" >&2
+    printf '%s: %-66s %5dm%02ds %8s%s\n' "$name" "${stage_names[$i]:0:66}" $((took / 60)) $((took % 60)) \
+      "$( [ "$budget" = - ] && echo - || printf '%dm%02ds' $((budget / 60)) $((budget % 60)))" "$mark" >&2
   done
   printf '%s: %-66s %5dm%02ds\n' "$name" "total" $((total / 60)) $((total % 60)) >&2
   for i in "${stage_notes[@]}"; do echo "$name: ($i)" >&2; done
