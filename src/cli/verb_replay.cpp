@@ -19,6 +19,7 @@
 #include "control/protocol.hpp"
 #include "replay/replay.hpp"
 #include "kmod/kmod_context.hpp"
+#include "kmod/modprobe_blacklist.hpp"
 #include "rules/settings.hpp"
 
 namespace kplug::cli {
@@ -153,10 +154,23 @@ std::string counted_text(const std::vector<std::string>& names) {
   return fmt::format("{}", fmt::join(parts, ", "));
 }
 
-void print_summary(const ReplayResult& r, double seconds) {
+// Which modprobe.d line blacklists MODULE (libkmod applies the blacklist but cannot say),
+// or that none of the files read names it: never a guess.
+std::string blacklisted_where(const ReplayOptions& o, const std::string& module) {
+  std::string where = find_blacklist(module, o.modprobe_config);
+  return where.empty() ? "no modprobe.d file read names it (the kernel command line's modprobe.blacklist= may)"
+                       : where;
+}
+
+void print_summary(const ReplayOptions& o, const ReplayResult& r, double seconds) {
   std::cout << fmt::format("\nreplayed {} event(s) ({:.1f} s recorded) in {:.2f} s\n", r.events, r.recorded_seconds,
                            seconds);
   std::cout << fmt::format("would load: {}\n", counted_text(r.loaded));
+  if (!r.blacklisted.empty()) {
+    std::cout << fmt::format("not loaded, blacklisted: {}\n", counted_text(r.blacklisted));
+    for (const auto& [name, n] : counted(r.blacklisted))
+      std::cout << fmt::format("  {}: {}\n", printable(name, 64), printable(blacklisted_where(o, name)));
+  }
   std::cout << fmt::format("would unload: {}\n", counted_text(r.unloaded));
   if (r.pending_unloads)
     std::cout << fmt::format("unloads still in their grace period when the stream ends: {}\n", r.pending_unloads);
@@ -164,16 +178,22 @@ void print_summary(const ReplayResult& r, double seconds) {
   for (const auto& [c, n] : counted(r.commands)) std::cout << "  " << c << (n == 1 ? "" : fmt::format(" ({}x)", n)) << '\n';
 }
 
-nlohmann::json summary_json(const ReplayResult& r, double seconds) {
+nlohmann::json summary_json(const ReplayOptions& o, const ReplayResult& r, double seconds) {
   auto as_object = [](const std::vector<std::string>& names) {
-    nlohmann::json o = nlohmann::json::array();
-    for (const auto& [name, n] : counted(names)) o.push_back({{"module", name}, {"times", n}});
-    return o;
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& [name, n] : counted(names)) list.push_back({{"module", name}, {"times", n}});
+    return list;
   };
   nlohmann::json commands = nlohmann::json::array();
   for (const auto& [c, n] : counted(r.commands)) commands.push_back({{"command", c}, {"times", n}});
+  nlohmann::json blacklisted = nlohmann::json::array();
+  for (const auto& [name, n] : counted(r.blacklisted)) {
+    std::string where = find_blacklist(name, o.modprobe_config);
+    blacklisted.push_back({{"module", name}, {"times", n}, {"where", where.empty() ? nlohmann::json() : nlohmann::json(where)}});
+  }
   return {{"type", "summary"},     {"events", r.events}, {"recorded_seconds", r.recorded_seconds},
           {"seconds", seconds},    {"loaded", as_object(r.loaded)}, {"unloaded", as_object(r.unloaded)},
+          {"blacklisted", blacklisted},
           {"commands", commands},  {"pending_unloads", r.pending_unloads}};
 }
 
@@ -225,8 +245,8 @@ int run_replay(const ReplayOptions& o) {
   auto run = replay_file(o, o.rules, shown, false);
   if (!run) return std::cerr << "kplug replay: " << run.error() << '\n', exit_failure;
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (o.json) std::cout << summary_json(run->result, seconds).dump() << '\n';
-  else print_summary(run->result, seconds);
+  if (o.json) std::cout << summary_json(o, run->result, seconds).dump() << '\n';
+  else print_summary(o, run->result, seconds);
   return exit_ok;
 }
 

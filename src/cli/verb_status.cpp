@@ -66,6 +66,9 @@ int run_status(const StatusOptions& o) {
                            g("sessions"), c("sessions_refused"), c("subscribers_lagged"), c("accept_errors"));
   std::cout << fmt::format("resolver cache: {} hits, {} misses; ledger: {} module(s); rules: {}\n", g("cache_hits"),
                            g("cache_misses"), g("ledger_modules"), g("rules"));
+  if (c("metrics_writes_refused"))
+    std::cout << fmt::format("metrics file: {} write(s) refused (kplugd's log says why)\n",
+                             c("metrics_writes_refused"));
   return exit_ok;
 }
 

@@ -79,6 +79,9 @@ std::string prometheus_text(const StatusReply& s) {
   w.sample("kplug_commands_total", static_cast<double>(c("commands_killed")), "outcome=\"killed\"");
   w.counter("kplug_index_reloads_total", "Times kplugd re-read the module index or modprobe.d after a change.",
             c("index_reloads"));
+  w.counter("kplug_metrics_writes_refused_total",
+            "Writes of the metrics file refused (a file planted in its place, a directory not safe to write).",
+            c("metrics_writes_refused"));
   w.counter("kplug_resolver_cache_hits_total", "MODALIAS lookups answered from kplugd's cache.",
             s.gauge("cache_hits"));
   w.counter("kplug_resolver_cache_misses_total", "MODALIAS lookups that went to the module index.",

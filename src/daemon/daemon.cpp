@@ -265,7 +265,7 @@ void Daemon::start() {
     do_watchdog();
   }
   if (!options_.metrics_file.empty()) {
-    metrics_.emplace(io_, options_.metrics_file, std::chrono::seconds(5),
+    metrics_.emplace(io_, options_.metrics_file, options_.metrics_dir_shared, std::chrono::seconds(5),
                      [this] { return control::prometheus_text(status_reply()); });
     metrics_->start();
   }
@@ -407,6 +407,7 @@ control::StatusReply Daemon::status_reply() const {
   r.forged_by_shape = counters_.forged_shapes;
   control_.add_stats(r);
   r.counters["index_reloads"] = resolver_->reloads();
+  r.counters["metrics_writes_refused"] = metrics_ ? metrics_->refused() : 0;
   r.gauges["cache_hits"] = resolver_->cache_hits();
   r.gauges["cache_misses"] = resolver_->cache_misses();
   r.gauges["in_flight"] = scheduler_.in_flight();

@@ -16,9 +16,9 @@ std::string without_uptime(const std::string& text) {
   return out;
 }
 
-MetricsFile::MetricsFile(boost::asio::io_context& io, std::string path, std::chrono::milliseconds interval,
-                         Render render)
-    : io_(io), path_(std::move(path)), interval_(interval), render_(std::move(render)) {}
+MetricsFile::MetricsFile(boost::asio::io_context& io, std::string path, bool shared_dir,
+                         std::chrono::milliseconds interval, Render render)
+    : io_(io), path_(std::move(path)), interval_(interval), render_(std::move(render)), shared_dir_(shared_dir) {}
 
 void MetricsFile::start() {
   timer_.emplace(io_);
@@ -47,12 +47,17 @@ void MetricsFile::write_if_changed() {
   std::string compared = without_uptime(text);
   if (compared == last_ && writes_ > 0) return;
   // Through the one safe writer: a FIFO or link planted as the temporary file is removed
-  // or refused, never opened for writing, so the loop never blocks here. The directory is
-  // taken as shared (node_exporter's textfile directory belongs to the prometheus user).
+  // or refused, never opened for writing, so the loop never blocks here. The directory may
+  // be another user's only when the configuration says so (metrics_dir_shared).
   std::string error;
-  if (auto written = write_file_replacing(path_, text, {.shared_dir = true}); !written) error = written.error().message;
+  if (auto written = write_file_replacing(path_, text, {.shared_dir = shared_dir_}); !written)
+    error = written.error().message;
   if (!error.empty()) {
-    if (error != last_error_) spdlog::warn("cannot write the metrics file {}: {}", path_, error);
+    ++refused_;
+    // One warning until the reason changes; the count is in `kplug status`.
+    if (error != last_error_)
+      spdlog::warn("cannot write the metrics file {}: {}{}", path_, error,
+                   error.find("say the directory is shared") == std::string::npos ? "" : " (metrics_dir_shared: true in the config, for a directory such as node_exporter's)");
     last_error_ = error;
     return;
   }

@@ -16,10 +16,12 @@ namespace kplug {
 class MetricsFile {
  public:
   using Render = std::function<std::string()>;
-  MetricsFile(boost::asio::io_context& io, std::string path, std::chrono::milliseconds interval, Render render);
+  // SHARED_DIR: the directory may be another user's or writable by others (WritePolicy).
+  MetricsFile(boost::asio::io_context& io, std::string path, bool shared_dir, std::chrono::milliseconds interval,
+              Render render);
   void start();
   void stop();
-  std::uint64_t writes() const { return writes_; }
+  std::uint64_t refused() const { return refused_; }  // writes refused (a planted file, a bad directory)
 
  private:
   void tick();
@@ -31,7 +33,9 @@ class MetricsFile {
   std::optional<boost::asio::steady_timer> timer_;
   std::string last_;          // what was written, without the uptime line
   std::string last_error_;    // logged once until it changes
+  bool shared_dir_;
   std::uint64_t writes_ = 0;
+  std::uint64_t refused_ = 0;
   bool stopped_ = false;
 };
 

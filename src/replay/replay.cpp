@@ -84,11 +84,13 @@ void tally(const nlohmann::json& m, ReplayResult& result) {
   };
   const std::string type = m.value("type", "");
   if (type == "loads") {
-    for (const auto& o : m.value("outcomes", nlohmann::json::array()))
+    for (const auto& o : m.value("outcomes", nlohmann::json::array())) {
       if (o.value("status", "") == "loaded") {
         strings(o.value("pulled_in", nlohmann::json::array()), result.loaded);
         result.loaded.push_back(o.value("module", ""));
       }
+      if (o.value("status", "") == "blacklisted") result.blacklisted.push_back(o.value("module", ""));
+    }
   } else if (type == "unload" && m.value("status", "") == "unloaded") {
     result.unloaded.push_back(m.value("module", ""));
     strings(m.value("removed_dependencies", nlohmann::json::array()), result.unloaded);

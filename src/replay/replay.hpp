@@ -27,6 +27,7 @@ struct ReplayResult {
   std::uint64_t events = 0;
   std::vector<std::string> loaded;    // modules kplugd would insert, in order (dependencies too)
   std::vector<std::string> unloaded;  // modules it would remove, in order (dependencies too)
+  std::vector<std::string> blacklisted;  // modules the modprobe.d blacklist kept from loading
   std::vector<std::string> commands;  // "rule 'x' would run: 'a' 'b'"
   std::size_t pending_unloads = 0;    // grace periods still running when the stream ended
   double recorded_seconds = 0;        // from the first event's time to the last one's

@@ -31,6 +31,9 @@ struct Config {
   // where libudev-zero listens); 0 = none.
   std::uint32_t rebroadcast_groups = 0;
   std::string metrics_file;  // Prometheus text written here (node_exporter's textfile collector); "" = none
+  // The metrics file's directory may belong to another user or be group-writable
+  // (node_exporter's belongs to prometheus); otherwise such a directory is refused.
+  bool metrics_dir_shared = false;
   // The control socket's bounds: it is open to every local user.
   std::size_t control_max_sessions = 64;       // sessions at once (root gets 8 more)
   std::size_t control_max_line = 64 * 1024;    // bytes in one request line

@@ -18,6 +18,7 @@
 #include <fmt/format.h>
 
 #include "base/names.hpp"
+#include "base/text.hpp"
 #include "uevent/parse.hpp"
 
 namespace kplug {
@@ -56,14 +57,14 @@ Result<Uevent, std::string> read_uevent_file(const std::string& sys_root, const 
   std::optional<Fd> owned;
   if (dir_fd < 0) {
     owned.emplace(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (owned->fd < 0) return unexpected(fmt::format("no device at {}: {}", dir, std::strerror(errno)));
+    if (owned->fd < 0) return unexpected(fmt::format("no device at {}: {}", printable(dir), std::strerror(errno)));
     dir_fd = owned->fd;
   }
   Fd file(openat(dir_fd, "uevent", O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-  if (file.fd < 0) return unexpected(fmt::format("cannot read {}/uevent: {}", dir, std::strerror(errno)));
+  if (file.fd < 0) return unexpected(fmt::format("cannot read {}/uevent: {}", printable(dir), std::strerror(errno)));
   std::array<char, 8192> buf;
   ssize_t n = read(file.fd, buf.data(), buf.size());
-  if (n < 0) return unexpected(fmt::format("cannot read {}/uevent: {}", dir, std::strerror(errno)));
+  if (n < 0) return unexpected(fmt::format("cannot read {}/uevent: {}", printable(dir), std::strerror(errno)));
   std::array<char, 256> link{};
   ssize_t len = readlinkat(dir_fd, "subsystem", link.data(), link.size() - 1);
   std::string_view target(link.data(), len > 0 ? static_cast<std::size_t>(len) : 0);
@@ -159,14 +160,15 @@ Result<Uevent, std::string> read_device(const std::string& path) {
   // Taken with or without /sys in front, as udevadm takes it.
   std::string devpath = path.starts_with("/sys/") ? path.substr(4) : path;
   if (!is_safe_devpath(devpath))
-    return unexpected(fmt::format("'{}' is not a device path under /sys (expected /devices/...)", devpath));
+    return unexpected(fmt::format("'{}' is not a device path under /sys (expected /devices/...)", printable(devpath)));
   // A path through links (/class/net/lo) names the device by its real path, as an event would.
   std::string syspath = "/sys" + devpath;
   std::unique_ptr<char, decltype(&std::free)> real(realpath(syspath.c_str(), nullptr), &std::free);
-  if (!real) return unexpected(fmt::format("no device at {}: {}", syspath, std::strerror(errno)));
+  if (!real) return unexpected(fmt::format("no device at {}: {}", printable(syspath), std::strerror(errno)));
   std::string_view resolved = real.get();
   if (!resolved.starts_with("/sys/devices/"))
-    return unexpected(fmt::format("{} is not a device (it leads to {}, outside /sys/devices)", syspath, resolved));
+    return unexpected(fmt::format("{} is not a device (it leads to {}, outside /sys/devices)", printable(syspath),
+                                  printable(resolved)));
   return read_uevent_file("/sys", std::string(resolved.substr(4)));
 }
 

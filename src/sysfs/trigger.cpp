@@ -13,6 +13,7 @@
 #include <libudev.h>
 
 #include "base/names.hpp"
+#include "base/text.hpp"
 #include "uevent/parse.hpp"
 
 namespace kplug {
@@ -34,16 +35,16 @@ Result<std::vector<std::string>, std::string> list_devices(const std::vector<std
 }
 
 Result<bool, std::string> write_uevent(const std::string& devpath, const std::string& action, const std::string& uuid) {
-  if (!is_safe_devpath(devpath)) return unexpected(fmt::format("'{}' is not a device path under /sys", devpath));
-  if (action != "add" && action != "change") return unexpected(fmt::format("cannot trigger '{}'", action));
+  if (!is_safe_devpath(devpath)) return unexpected(fmt::format("'{}' is not a device path under /sys", printable(devpath)));
+  if (action != "add" && action != "change") return unexpected(fmt::format("cannot trigger '{}'", printable(action)));
   std::string path = "/sys" + devpath + "/uevent";
   int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) return unexpected(fmt::format("cannot open {}: {}", path, std::strerror(errno)));
+  if (fd < 0) return unexpected(fmt::format("cannot open {}: {}", printable(path), std::strerror(errno)));
   std::string text = uuid.empty() ? action : action + " " + uuid;
   ssize_t n = write(fd, text.data(), text.size());
   int err = errno;
   close(fd);
-  if (n < 0) return unexpected(fmt::format("cannot write {}: {}", path, std::strerror(err)));
+  if (n < 0) return unexpected(fmt::format("cannot write {}: {}", printable(path), std::strerror(err)));
   return true;
 }
 

@@ -2,8 +2,9 @@
 """A recording is shared input and a device names itself: terminal escapes (ESC, BEL, a
 CSI sequence, an OSC 52 clipboard write) in a recording's header and events, in a rule's
 command filled from the event, and in a real uevent's values never reach stdout or
-stderr raw, through `kplug test`, `kplug replay` (its summary and --against) and `kplug
-monitor`'s text mode: each is shown escaped as \\xNN."""
+stderr raw, through `kplug test`, `kplug replay` (its summary and --against), `kplug
+monitor`'s text mode, `kplug info` and `kplug doctor` (a network device whose name and alias
+carry them, made in a private network namespace): each is shown escaped as \\xNN."""
 import json
 import os
 import subprocess
@@ -83,6 +84,39 @@ def main():
         out = "\n".join(m.output())
         check(not any(c in out for c in RAW) and "MODALIAS=\\x1b]52;c;aGk=\\x07" in out,
               "kplug monitor's text mode shows a value a device set escaped")
+
+        devices_with_escapes()
+
+
+# In a private network and mount namespace with its own /sys: a bridge named with escapes
+# (the kernel allows any byte but '/', ':' and white space in an interface name) and one
+# whose alias (a sysfs attribute any CAP_NET_ADMIN holder sets) carries them.
+NAMESPACE_SCRIPT = r"""
+set -e
+mount -t sysfs sysfs /sys
+ip link add name "$HOSTILE_NAME" type bridge
+ip link add name kplugesc0 type bridge
+ip link set dev kplugesc0 alias "$HOSTILE"
+for args in "info /sys/class/net/$HOSTILE_NAME" "info --attribute-walk /sys/class/net/kplugesc0" \
+            "doctor --modules-dir $MODULES_DIR /sys/class/net/$HOSTILE_NAME" \
+            "doctor --modules-dir $MODULES_DIR /sys/class/net/kplugesc0" "doctor --modules-dir $MODULES_DIR"; do
+  echo "=== kplug $args"
+  "$KPLUG" $args 2>&1 || echo "exit $?"
+done
+"""
+
+
+def devices_with_escapes():
+    env = dict(os.environ, HOSTILE=HOSTILE, HOSTILE_NAME="\x1b]52;c;aGk=\x07", KPLUG=KPLUG, MODULES_DIR=MODULES_DIR)
+    r = subprocess.run(["unshare", "--net", "--mount", "sh", "-c", NAMESPACE_SCRIPT], env=env,
+                       capture_output=True, text=True, timeout=120)
+    out = r.stdout + r.stderr
+    check("=== kplug doctor --modules-dir" in out and "kplugesc0" in out,
+          f"kplug info and doctor ran on the namespace's devices (exit {r.returncode})")
+    for part in out.split("=== ")[1:]:
+        what = part.split("\n", 1)[0].replace(HOSTILE, "HOSTILE").replace("\x1b]52;c;aGk=\x07", "NAME")
+        body = part.split("\n", 1)[1] if "\n" in part else ""
+        check(not any(c in body for c in RAW), f"{what}: no ESC or BEL reaches the terminal")
 
 
 if __name__ == "__main__":

@@ -289,12 +289,84 @@ def main():
         took = time.monotonic() - start
         check(r.returncode != 0 and "character device" in r.stdout + r.stderr and took < 2,
               f"kplug rules check refuses a link to /dev/zero at once ({took:.2f} s)")
+        os.unlink(os.path.join(rules, "60-x.yaml"))
     finally:
         start = time.monotonic()
         rc = k.proc.stop()
         print(f"measure: SIGTERM to exit: {time.monotonic() - start:.2f} s")
-        shutil.rmtree(tmp, ignore_errors=True)
     check(rc == 0, "kplugd exits 0 on SIGTERM after all of it")
+    try:
+        metrics_directory(tmp, rules)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def metrics_directory(tmp, rules):
+    """8. The metrics file in a directory another user owns (node_exporter's is the prometheus
+    user's): that user plants a FIFO as the temporary file and a link as the file itself."""
+    shared = os.path.join(tmp, "textfile")
+    os.mkdir(shared, 0o755)
+    os.chown(shared, 65534, 65534)
+    victim = os.path.join(tmp, "victim")
+    with open(victim, "w") as f:
+        f.write("root's\n")
+    metrics = os.path.join(shared, "kplug.prom")
+
+    def plant():
+        for name in ("kplug.prom.tmp", "kplug.prom"):
+            subprocess.run([*NOBODY, "rm", "-f", os.path.join(shared, name)], check=True)
+        subprocess.run([*NOBODY, "mkfifo", metrics + ".tmp"], check=True)
+        subprocess.run([*NOBODY, "ln", "-s", victim, metrics], check=True)
+
+    # Without metrics_dir_shared the directory is refused: a warning, a count, never a wait.
+    plant()
+    config = os.path.join(tmp, "metrics-strict.yaml")
+    with open(config, "w") as f:
+        f.write(f"metrics_file: {metrics}\n")
+    start = time.monotonic()
+    k = Kplugd(rules, config)
+    try:
+        k.proc.wait_for(lambda l: "cannot write the metrics file" in l and "belongs to uid 65534" in l
+                        and "metrics_dir_shared: true" in l,
+                        what="the refused metrics directory")
+        k.decides("with a refused metrics directory")
+        r = subprocess.run([KPLUG, "status", "--socket", k.sock], capture_output=True, text=True, timeout=15)
+        check(r.returncode == 0 and "write(s) refused" in r.stdout,
+              f"a refused metrics write is counted in kplug status ({time.monotonic() - start:.2f} s after start)")
+        check(os.path.islink(metrics) and stat_fifo(metrics + ".tmp") and open(victim).read() == "root's\n",
+              "nothing in the directory written or removed, nothing written through the link")
+    finally:
+        start = time.monotonic()
+        rc = k.proc.stop()
+    check(rc == 0 and time.monotonic() - start < 5, f"and it stops at once ({time.monotonic() - start:.2f} s)")
+
+    # With metrics_dir_shared the planted FIFO is removed, never opened; the link is replaced.
+    plant()
+    config = os.path.join(tmp, "metrics-shared.yaml")
+    with open(config, "w") as f:
+        f.write(f"metrics_file: {metrics}\nmetrics_dir_shared: true\n")
+    k = Kplugd(rules, config)
+    try:
+        deadline = time.monotonic() + 10
+        while (os.path.islink(metrics) or not os.path.exists(metrics)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        check(os.path.isfile(metrics) and not os.path.islink(metrics) and "kplug_up 1" in open(metrics).read(),
+              "in a shared directory the metrics file is written past a planted FIFO, replacing a planted link")
+        check(open(victim).read() == "root's\n", "the link's target is untouched")
+        subprocess.run([*NOBODY, "mkfifo", metrics + ".tmp"], check=True)
+        k.decides("with a FIFO planted again while it runs")
+    finally:
+        start = time.monotonic()
+        rc = k.proc.stop()
+        took = time.monotonic() - start
+    check(rc == 0 and took < 5 and not os.path.exists(metrics + ".tmp"),
+          f"the last write at stop removes the FIFO instead of waiting on it ({took:.2f} s)")
+    check(open(victim).read() == "root's\n", "nothing outside kplugd's own file was written")
+
+
+def stat_fifo(path):
+    import stat
+    return stat.S_ISFIFO(os.lstat(path).st_mode)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 """Rules end to end on the host: `kplug rules check` on good and bad files, kplugd
 refusing to start on a bad rule file, `kplug test` on a recorded event and on a present
 device, and SIGHUP reloads (a broken file keeps the old rules in force)."""
+import json
 import os
 import signal
 import subprocess
@@ -148,6 +149,20 @@ def check_named_loads_and_blacklists(tmp, shipped):
     r = test("--rules", shipped, "--modprobe-config", admin)
     want = f"sg is blacklisted in modprobe.d, not loading ({admin}:2): rule 'debian-scsi-sg' loads it"
     check(r.returncode == 0 and want in r.stdout, f"with 'blacklist sg' in modprobe.d it does not, naming the line: {want}")
+    # The same event recorded and replayed: the summary names the blacklist's file and line.
+    recording = os.path.join(tmp, "scsi.events")
+    with open(recording, "w") as f:
+        props = dict(line.split("=", 1) for line in open(scsi).read().split())
+        f.write(json.dumps({"action": "add", "devpath": props["DEVPATH"], "subsystem": "scsi", "seqnum": 9,
+                            "timestamp": 0.0, "source": "kernel", "properties": props}) + "\n")
+    r = run("replay", recording, "--rules", shipped, "--modules-dir", MODULES_DIR, "--modprobe-config", admin)
+    check(r.returncode == 0 and "not loaded, blacklisted: sg" in r.stdout and f"  sg: {admin}:2" in r.stdout,
+          f"kplug replay names the modprobe.d line that kept sg from loading: {r.stdout.strip()[-200:]}")
+    r = run("replay", recording, "--rules", shipped, "--modules-dir", MODULES_DIR, "--modprobe-config", admin,
+            "--json", "--summary")
+    summary = json.loads(r.stdout.splitlines()[-1])
+    check(summary["blacklisted"] == [{"module": "sg", "times": 1, "where": f"{admin}:2"}],
+          f"and its JSON summary: {summary.get('blacklisted')}")
 
     force = os.path.join(tmp, "force.yaml")
     with open(force, "w") as f:

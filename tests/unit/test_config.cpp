@@ -1,4 +1,6 @@
 // config.yaml: every key, defaults, and errors.
+#include <filesystem>
+
 #include <catch2/catch.hpp>
 
 #include "rules/config.hpp"
@@ -93,6 +95,18 @@ TEST_CASE("config.example.yaml documents exactly the defaults", "[config]") {
   CHECK(c->command_workers == d.command_workers);
   CHECK(c->command_queue == d.command_queue);
   CHECK(c->command_timeout == d.command_timeout);
+  CHECK(c->metrics_file == d.metrics_file);
+  CHECK(c->metrics_dir_shared == d.metrics_dir_shared);
+  CHECK(c->rebroadcast_groups == d.rebroadcast_groups);
+  // Under 4 KiB, or dh_compress ships it as config.example.yaml.gz and the documented
+  // `cp /usr/share/doc/kplug/config.example.yaml` stops working.
+  CHECK(std::filesystem::file_size(std::string(KPLUG_SOURCE_DIR) + "/config.example.yaml") < 4096);
+}
+
+TEST_CASE("metrics_dir_shared is a boolean, off unless said", "[config]") {
+  CHECK_FALSE(parse_config("metrics_file: /m/k.prom\n", "c.yaml")->metrics_dir_shared);
+  CHECK(parse_config("metrics_dir_shared: true\n", "c.yaml")->metrics_dir_shared);
+  CHECK_FALSE(parse_config("metrics_dir_shared: maybe\n", "c.yaml").has_value());
 }
 
 TEST_CASE("the control socket's and the commands' bounds", "[config]") {

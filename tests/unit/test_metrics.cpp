@@ -1,4 +1,10 @@
 // kplugd's status as Prometheus text: names, types, labels and escaping.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+
 #include <catch2/catch.hpp>
 
 #include "control/metrics.hpp"
@@ -39,4 +45,28 @@ TEST_CASE("a change of uptime alone is not a change worth a write", "[metrics]")
   CHECK(without_uptime(a) == without_uptime(control::prometheus_text(s)));
   s.counters["loads_ok"] = 1;
   CHECK(without_uptime(a) != without_uptime(control::prometheus_text(s)));
+}
+
+TEST_CASE("the metrics file in another user's directory: refused and counted unless shared", "[metrics]") {
+  char tmpl[] = "/tmp/kplug-metrics-unit-XXXXXX";
+  REQUIRE(mkdtemp(tmpl));
+  std::string dir = tmpl;
+  REQUIRE(chmod(dir.c_str(), 0755) == 0);
+  REQUIRE(chown(dir.c_str(), 65534, 65534) == 0);
+  std::string path = dir + "/kplug.prom";
+  boost::asio::io_context io;
+  auto render = [] { return std::string("kplug_up 1\n"); };
+
+  MetricsFile strict(io, path, false, std::chrono::seconds(5), render);
+  strict.start();
+  strict.stop();
+  CHECK(strict.refused() == 2);  // at start and at stop, each counted
+  CHECK(access(path.c_str(), F_OK) != 0);
+
+  MetricsFile shared(io, path, true, std::chrono::seconds(5), render);
+  shared.start();
+  shared.stop();
+  CHECK(shared.refused() == 0);
+  CHECK(access(path.c_str(), F_OK) == 0);
+  std::filesystem::remove_all(dir);
 }
