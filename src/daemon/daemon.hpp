@@ -71,8 +71,6 @@ class Daemon {
   // Called on SIGHUP to read the config and rules again; without one, SIGHUP is ignored.
   using Reloader = std::function<Result<Settings, Diagnostics>()>;
   void set_reloader(Reloader reloader) { reloader_ = std::move(reloader); }
-  // Sysfs attribute reads for `attr:` conditions (default: the system view's).
-  void set_attr_reader(AttrReader reader) { attrs_ = std::move(reader); }
   // Replaces config and rules at once, or keeps the old ones and logs why; returns the
   // problems that stopped it (empty on success).
   Diagnostics reload();

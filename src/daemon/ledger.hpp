@@ -29,6 +29,12 @@ class Ledger {
                    std::chrono::microseconds load_time, bool unload_on_remove = true,
                    std::chrono::milliseconds unload_grace = std::chrono::milliseconds(5000),
                    const std::vector<std::string>& pulled_in = {});
+  // An entry read back from disk, whole (also one with no device left: kplugd still owns
+  // that module).
+  void restore_entry(const std::string& module, const LedgerEntry& entry) {
+    entries_[module] = entry;
+    ++revision_;
+  }
   bool owns(const std::string& module) const { return entries_.count(module) != 0; }
   // Another device needs a module kplugd loaded: it must not be unloaded while it is there.
   void add_device(const std::string& module, const std::string& devpath);

@@ -37,9 +37,8 @@ Ledger from_wire(const control::LedgerModules& modules) {
     double ms = std::isfinite(m.load_time_ms) ? std::clamp(m.load_time_ms, 0.0, 1e9) : 0.0;
     auto load_time = std::chrono::microseconds(static_cast<std::int64_t>(ms * 1000.0));
     auto grace = std::chrono::milliseconds(std::clamp<std::int64_t>(m.unload_grace_ms, 0, 86400000));
-    for (const auto& dev : m.devices)
-      ledger.record_load(name, dev, m.cause, load_time, m.unload_on_remove, grace, m.pulled_in);
-    ledger.set_loaded_at(name, m.loaded_at);
+    ledger.restore_entry(name, {{m.devices.begin(), m.devices.end()}, m.cause, load_time, m.loaded_at,
+                                m.unload_on_remove, grace, m.pulled_in});
   }
   return ledger;
 }

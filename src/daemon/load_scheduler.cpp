@@ -35,18 +35,71 @@ void LoadScheduler::on_loader(Fn fn, Done done) {
 
 void LoadScheduler::load(LoadJob job, LoadDone done) {
   ++in_flight_;
-  // At most one load of a module at a time: later requests share the result.
-  if (auto it = waiting_.find(job.module); it != waiting_.end()) {
-    it->second.push_back(std::move(done));
+  // A load of the module already queued or running (nothing after it): share its result.
+  if (auto it = modules_.find(job.module); it != modules_.end() && it->second.operations.back().is_load) {
+    it->second.operations.back().waiting.push_back(std::move(done));
     return;
   }
-  waiting_[job.module].push_back(std::move(done));
-  auto& timer = slow_timers_[job.module];
+  std::string module = job.module;
+  Operation op;
+  op.job = std::move(job);
+  op.waiting.push_back(std::move(done));
+  add(module, std::move(op));
+}
+
+void LoadScheduler::unload(const std::string& module, std::vector<std::string> deps, UnloadDone done,
+                           std::function<bool()> still_wanted) {
+  ++in_flight_;
+  Operation op;
+  op.is_load = false;
+  op.deps = std::move(deps);
+  op.unloaded = std::move(done);
+  op.still_wanted = std::move(still_wanted);
+  add(module, std::move(op));
+}
+
+void LoadScheduler::add(const std::string& module, Operation op) {
+  modules_[module].operations.push_back(std::move(op));
+  do_next(module);
+}
+
+void LoadScheduler::do_next(const std::string& module) {
+  auto it = modules_.find(module);
+  if (it == modules_.end() || it->second.running) return;
+  auto& queue = it->second;
+  // Unloads whose turn came too late (a device needs the module again; stopping) go.
+  while (!queue.operations.empty() && !queue.operations.front().is_load &&
+         (stopping_ || (queue.operations.front().still_wanted && !queue.operations.front().still_wanted()))) {
+    queue.operations.pop_front();
+    --in_flight_;
+  }
+  if (queue.operations.empty()) {
+    modules_.erase(it);
+    if (after_each_) after_each_();
+    return;
+  }
+  queue.running = true;
+  const Operation& op = queue.operations.front();
+  if (!op.is_load) {
+    on_loader([module, deps = op.deps](ModuleLoader& loader) { return loader.unload(module, deps); },
+              [this, module](const UnloadResult& result) { on_unload_result(module, result); });
+    return;
+  }
+  auto& timer = slow_timers_[module];
   timer = std::make_unique<boost::asio::steady_timer>(io_, slow_load_);
-  timer->async_wait([this, job](const boost::system::error_code& ec) {
+  timer->async_wait([this, job = op.job](const boost::system::error_code& ec) {
     if (!ec && !stopping_) on_slow(job);
   });
-  do_attempt(job, 1);
+  do_attempt(op.job, 1);
+}
+
+LoadScheduler::Operation LoadScheduler::take_front(const std::string& module) {
+  auto& queue = modules_.at(module);
+  Operation op = std::move(queue.operations.front());
+  queue.operations.pop_front();
+  queue.running = false;
+  if (queue.operations.empty()) modules_.erase(module);
+  return op;
 }
 
 void LoadScheduler::do_attempt(const LoadJob& job, int attempt) {
@@ -73,12 +126,20 @@ void LoadScheduler::on_result(const LoadJob& job, int attempt, const LoadResult&
   if (slow_loads_.erase(job.module))
     spdlog::info("the slow load of {} finished after {:.1f} s", job.module,
                  static_cast<double>(result.duration.count()) / 1e6);
-  auto waiting = std::move(waiting_[job.module]);
-  waiting_.erase(job.module);
-  for (std::size_t i = 0; i < waiting.size(); ++i) {
+  Operation op = take_front(job.module);
+  for (std::size_t i = 0; i < op.waiting.size(); ++i) {
     --in_flight_;
-    waiting[i](result, i > 0);
+    op.waiting[i](result, i > 0);
   }
+  do_next(job.module);  // what waited for this load (a callback may have started it already)
+  if (after_each_) after_each_();
+}
+
+void LoadScheduler::on_unload_result(const std::string& module, const UnloadResult& result) {
+  Operation op = take_front(module);
+  --in_flight_;
+  op.unloaded(result);
+  do_next(module);  // a load that arrived meanwhile loads afresh
   if (after_each_) after_each_();
 }
 
@@ -88,16 +149,6 @@ void LoadScheduler::on_slow(const LoadJob& job) {
   log_fields(spdlog::level::warn, {{"KPLUG_ACTION", "slow_load"}, {"MODULE", job.module}, {"DEVPATH", job.devpath}},
              fmt::format("loading {} for {} is slow: still in the kernel's module init after {:.1f} s; other events go on",
                          job.module, printable(job.devpath), static_cast<double>(slow_load_.count()) / 1000.0));
-}
-
-void LoadScheduler::unload(const std::string& module, std::vector<std::string> deps, UnloadDone done) {
-  ++in_flight_;
-  on_loader([module, deps = std::move(deps)](ModuleLoader& loader) { return loader.unload(module, deps); },
-            [this, done = std::move(done)](const UnloadResult& result) {
-              --in_flight_;
-              done(result);
-              if (after_each_) after_each_();
-            });
 }
 
 void LoadScheduler::stop() {

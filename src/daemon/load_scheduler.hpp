@@ -1,11 +1,15 @@
 // The load scheduler: hands module loads and unloads to the loader threads and their
-// results back to the event loop. It is the one owner of "work in flight" (what settle
-// waits to be zero): at most one load of a module runs at a time and later requests for
-// it share that result; a load still in the kernel's init after slow_load is reported;
-// a load that failed for lack of descriptors is tried again.
+// results back to the event loop, and counts the module operations in flight. Operations
+// on one module run one at a time, in the order they were asked for: a load asked while
+// the module's unload is queued or running waits for it and then loads afresh; an unload
+// never starts while a load of the module is queued or running, and is dropped when its
+// turn comes if it is no longer wanted (a device came back). Requests for a load that is
+// already queued or running share its result. A load still in the kernel's init after
+// slow_load is reported; a load that failed for lack of descriptors is tried again.
 #pragma once
 
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -38,8 +42,11 @@ class LoadScheduler {
 
   // DONE runs on the loop with the result, after the work has left in_flight().
   void load(LoadJob job, LoadDone done);
-  // Unloads MODULE and then those of DEPS nothing else holds.
-  void unload(const std::string& module, std::vector<std::string> deps, UnloadDone done);
+  // Unloads MODULE and then those of DEPS nothing else holds, once every earlier operation
+  // on MODULE is done. STILL_WANTED, asked when its turn comes: false drops the unload
+  // (DONE is not called).
+  void unload(const std::string& module, std::vector<std::string> deps, UnloadDone done,
+              std::function<bool()> still_wanted = {});
   // Reports no more slow loads; retries still due report their last result.
   void stop();
   // AFTER runs on the loop after every result's done callback (the daemon checks settle).
@@ -57,11 +64,32 @@ class LoadScheduler {
   std::vector<SlowLoad> slow_loads() const;
 
  private:
+  // One operation on a module: a load (and the requests sharing it) or an unload.
+  struct Operation {
+    bool is_load = true;
+    LoadJob job;                      // a load's
+    std::vector<LoadDone> waiting;    // a load's requests: the first asked for it, the rest share it
+    std::vector<std::string> deps;    // an unload's
+    UnloadDone unloaded;              // an unload's
+    std::function<bool()> still_wanted;
+  };
+  // A module's operations: the front one runs (when RUNNING), the others wait in order.
+  struct ModuleQueue {
+    std::deque<Operation> operations;
+    bool running = false;
+  };
+
   // Runs FN(ModuleLoader&) on a loader thread, then DONE(result) back on the loop.
   template <typename Fn, typename Done>
   void on_loader(Fn fn, Done done);
+  void add(const std::string& module, Operation op);
+  // Starts MODULE's next operation, if none runs; drops unloads no longer wanted.
+  void do_next(const std::string& module);
   void do_attempt(const LoadJob& job, int attempt);
   void on_result(const LoadJob& job, int attempt, const LoadResult& result);
+  void on_unload_result(const std::string& module, const UnloadResult& result);
+  // MODULE's running operation is done: taken off its queue, the next one started.
+  Operation take_front(const std::string& module);
   void on_slow(const LoadJob& job);
 
   boost::asio::io_context& io_;
@@ -72,8 +100,7 @@ class LoadScheduler {
   std::function<void()> after_each_;
   std::size_t in_flight_ = 0;
   bool stopping_ = false;
-  // Module -> the requests for its load in flight: the first started it, the rest share it.
-  std::map<std::string, std::vector<LoadDone>> waiting_;
+  std::map<std::string, ModuleQueue> modules_;  // only modules with an operation queued or running
   std::map<std::string, std::unique_ptr<boost::asio::steady_timer>> slow_timers_;
   std::map<std::string, std::pair<std::string, std::chrono::steady_clock::time_point>> slow_loads_;
 };

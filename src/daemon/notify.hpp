@@ -10,7 +10,6 @@
 namespace kplug {
 
 void notify_ready(const std::string& status);
-void notify_status(const std::string& status);
 void notify_reloading();
 void notify_watchdog();
 // The interval at which WATCHDOG=1 must be sent, when the unit set WatchdogSec.

@@ -27,15 +27,17 @@ void Unloader::restore(const std::string& path) {
     return;
   }
   auto live = system_.live_modules();
-  for (const auto& [module, entry] : loaded->entries()) {
-    if (!live.count(module)) continue;  // unloaded meanwhile, by someone
-    for (const auto& dev : entry.devices)
-      ledger_.record_load(module, dev, entry.cause, entry.load_time, entry.unload_on_remove, entry.unload_grace,
-                          entry.pulled_in);
-    ledger_.set_loaded_at(module, entry.loaded_at);
-  }
+  for (const auto& [module, entry] : loaded->entries())
+    if (live.count(module)) ledger_.restore_entry(module, entry);  // else unloaded meanwhile, by someone
   spdlog::info("restored the ledger from {}: {} module(s) kplugd loaded are still loaded", path,
                ledger_.entries().size());
+  // Modules whose grace period the previous kplugd did not see end: it starts again.
+  for (const auto& [module, entry] : ledger_.entries()) {
+    if (!entry.devices.empty() || !entry.unload_on_remove) continue;
+    spdlog::info("{} had no device left when the previous kplugd stopped: unloading in {:.1f} s unless one returns",
+                 module, static_cast<double>(entry.unload_grace.count()) / 1000.0);
+    timers_.start(module, entry.unload_grace, [this, module = module] { on_timer(module); });
+  }
   // Devices that went away while no kplugd was listening: as if removed now.
   forget_gone_devices();
   save();
@@ -108,7 +110,16 @@ void Unloader::do_unload(const std::string& module) {
   std::vector<std::string> deps;
   for (const auto& dep : ledger_.entries().at(module).pulled_in)
     if (!ledger_.owns(dep)) deps.push_back(dep);
-  scheduler_.unload(module, std::move(deps), [this, module](const UnloadResult& result) { on_unloaded(module, result); });
+  // The scheduler starts it after any load of the module asked for before; by then a
+  // device may need the module again, and then it is dropped.
+  scheduler_.unload(
+      module, std::move(deps), [this, module](const UnloadResult& result) { on_unloaded(module, result); },
+      [this, module] {
+        auto it = ledger_.entries().find(module);
+        bool wanted = !stopping_ && it != ledger_.entries().end() && it->second.devices.empty();
+        if (!wanted) spdlog::info("{} is needed again: its unload is dropped", module);
+        return wanted;
+      });
 }
 
 void Unloader::on_unloaded(const std::string& module, const UnloadResult& result) {
@@ -129,6 +140,8 @@ void Unloader::on_unloaded(const std::string& module, const UnloadResult& result
   switch (result.status) {
     case UnloadStatus::unloaded:
       ++counters_.unloads;
+      // A device that came back while the unload ran has its load queued behind it (the
+      // scheduler keeps one module's operations in order): it loads afresh and is recorded.
       ledger_.forget(module);
       for (const auto& dep : result.removed_dependencies) fields.emplace_back("MODULE", dep);
       log_fields(spdlog::level::info, fields,
@@ -174,15 +187,18 @@ void Unloader::do_unload_leftovers() {
       leftover_deps_.erase(dep);
       continue;
     }
-    scheduler_.unload(dep, {}, [this, dep](const UnloadResult& r) {
-      if (r.status != UnloadStatus::unloaded && r.status != UnloadStatus::not_loaded) return;
-      leftover_deps_.erase(dep);
-      if (r.status == UnloadStatus::unloaded) {
-        ++counters_.unloads;
-        spdlog::info("unloaded {}, which kplugd had pulled in and nothing uses any more", dep);
-        do_unload_leftovers();
-      }
-    });
+    scheduler_.unload(
+        dep, {},
+        [this, dep](const UnloadResult& r) {
+          if (r.status != UnloadStatus::unloaded && r.status != UnloadStatus::not_loaded) return;
+          leftover_deps_.erase(dep);
+          if (r.status == UnloadStatus::unloaded) {
+            ++counters_.unloads;
+            spdlog::info("unloaded {}, which kplugd had pulled in and nothing uses any more", dep);
+            do_unload_leftovers();
+          }
+        },
+        [this, dep] { return !stopping_ && !ledger_.owns(dep); });
   }
 }
 

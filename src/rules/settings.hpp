@@ -22,7 +22,6 @@ struct DaemonOptions : Config {
   std::vector<std::string> modprobe_config;  // empty = the system's modprobe.d
   std::string config_path = default_config_path;
   bool exit_after_coldplug = false;  // for benchmarks and scripts: stop once coldplug is done
-  std::chrono::milliseconds run_timeout{10000};  // a rule's `run` command is killed after this
   // Quiet this long, kplugd gives back what a burst took (daemon/idle_release.hpp). Not a
   // config key: tests shorten it so that io.run() does not wait for it.
   std::chrono::milliseconds idle_release_after{2000};

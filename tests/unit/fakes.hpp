@@ -3,10 +3,13 @@
 // moves. With them, coldplug, rescan, restore and settle run without /sys or a kernel tree.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -17,6 +20,7 @@
 
 #include "base/clock.hpp"
 #include "daemon/named_timers.hpp"
+#include "kmod/module_loader.hpp"
 #include "kmod/module_resolver.hpp"
 #include "sysfs/system_view.hpp"
 #include "uevent/uevent.hpp"
@@ -135,6 +139,67 @@ struct FakeClock {
   Clock clock() {
     return [this] { return now; };
   }
+};
+
+// A kernel whose module operations finish one step at a time: each load or unload, on
+// whichever loader thread, records "load M" or "unload M" as started, then waits until the
+// test releases that operation; the kernel's module set (LIVE) follows what finished.
+struct StepKernel {
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::set<std::string> live;
+  std::vector<std::string> started, finished;
+  std::multiset<std::string> released;
+
+  void release(const std::string& op) {
+    std::lock_guard lock(mutex);
+    released.insert(op);
+    cv.notify_all();
+  }
+  std::size_t started_count(const std::string& op) {
+    std::lock_guard lock(mutex);
+    return static_cast<std::size_t>(std::count(started.begin(), started.end(), op));
+  }
+  std::size_t finished_count(const std::string& op) {
+    std::lock_guard lock(mutex);
+    return static_cast<std::size_t>(std::count(finished.begin(), finished.end(), op));
+  }
+  bool is_live(const std::string& module) {
+    std::lock_guard lock(mutex);
+    return live.count(module) > 0;
+  }
+  // Runs on a loader thread: waits for the test, then applies CHANGE to LIVE.
+  template <typename Change>
+  auto step(const std::string& op, Change change) {
+    std::unique_lock lock(mutex);
+    started.push_back(op);
+    cv.wait(lock, [&] { return released.count(op) > 0; });
+    released.erase(released.find(op));
+    finished.push_back(op);
+    return change();
+  }
+};
+
+class StepLoader : public ModuleLoader {
+ public:
+  explicit StepLoader(StepKernel& k) : k_(k) {}
+  LoadResult load(const LoadJob& job) override {
+    return k_.step("load " + job.module, [&] {
+      LoadResult r;
+      r.status = k_.live.insert(job.module).second ? LoadStatus::loaded : LoadStatus::already_loaded;
+      return r;
+    });
+  }
+  UnloadResult unload(const std::string& module, const std::vector<std::string>&) override {
+    return k_.step("unload " + module, [&] {
+      UnloadResult r;
+      r.status = k_.live.erase(module) ? UnloadStatus::unloaded : UnloadStatus::not_loaded;
+      return r;
+    });
+  }
+
+ private:
+  StepKernel& k_;
 };
 
 }  // namespace kplug::test

@@ -2,7 +2,7 @@
 """VM scenarios: Debian's kernel in QEMU, real USB plug and unplug, and assertions on the
 kernel's own state (/proc/modules, dmesg), not on kplugd's claims.
 
-usage: test_vm.py SCENARIO   (coldplug, plug, unplug, keyboard, forged, overrun, faults, kill_burst,
+usage: test_vm.py SCENARIO   (coldplug, plug, unplug, replug, keyboard, forged, overrun, faults, kill_burst,
                               restart, slow, modverbs, installed, index, doctor,
                               rebroadcast, replay, embedded; or all)
        test_vm.py --build-initramfs   only build the VM's initramfs (ctest's vm.initramfs)
@@ -126,6 +126,36 @@ def scenario_unplug(vm):
     vm.wait_until(lambda: "usb_hello" not in vm.loaded_modules(), "usb_hello to be unloaded", timeout=30)
     ok("removing the second device unloads usb_hello")
     check("unloaded usb_hello" in kplugd_log(vm), "kplugd logged the unload")
+
+
+def reader_bound(vm):
+    """A smart-card reader's interface is bound to usb_hello (its driver is there and serves it)."""
+    out = vm.run("ls /sys/bus/usb/drivers/usb_hello 2>/dev/null | grep -c ':' || true").strip()
+    return out not in ("", "0")
+
+
+def scenario_replug(vm):
+    """The reader unplugged and plugged back in around the moment its 1 s grace period ends
+    (0.6 to 1.6 s later), many times: before the unload, while it runs, after it. Every
+    time the reader must end bound to usb_hello, and stay bound past another grace period."""
+    start_kplugd(vm)
+    vm.plug("usb-ccid", "r0")
+    vm.wait_until(lambda: reader_bound(vm), "the reader bound to usb_hello", timeout=60)
+    cycles = 12
+    for i in range(1, cycles + 1):
+        vm.unplug(f"r{i - 1}")
+        delay = 0.6 + (i % 6) * 0.2
+        time.sleep(delay)
+        vm.plug("usb-ccid", f"r{i}")
+        vm.wait_until(lambda: reader_bound(vm), f"cycle {i}: the reader bound to usb_hello", timeout=60)
+        time.sleep(1.6)  # past another grace period: nothing unloads the module under the device
+        check(reader_bound(vm) and "usb_hello" in vm.loaded_modules(),
+              f"cycle {i}, plugged back {delay:.1f} s after the unplug: the reader is bound to usb_hello")
+    log = kplugd_log(vm)
+    unloads, dropped = log.count("unloaded usb_hello"), log.count("usb_hello is needed again")
+    print(f"measured: {cycles} replug cycles: {unloads} unload(s) ran, {dropped} unload(s) cancelled or dropped, "
+          f"{len(re.findall(r': loaded usb_hello in', log))} load(s); the reader bound after every one")
+    check(unloads > 0, f"some cycles came after the unload ({unloads}): the window was crossed")
 
 
 def scenario_embedded(vm):
@@ -749,6 +779,7 @@ SCENARIOS = {
     "coldplug": scenario_coldplug,
     "plug": scenario_plug,
     "unplug": scenario_unplug,
+    "replug": scenario_replug,
     "keyboard": scenario_keyboard,
     "embedded": scenario_embedded,
     "forged": scenario_forged,
