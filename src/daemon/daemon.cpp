@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstring>
 
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include "base/logging.hpp"
@@ -22,21 +23,6 @@ namespace kplug {
 
 namespace {
 
-std::vector<std::unique_ptr<ModuleLoader>> one(std::unique_ptr<ModuleLoader> loader) {
-  std::vector<std::unique_ptr<ModuleLoader>> v;
-  v.push_back(std::move(loader));
-  return v;
-}
-
-DaemonSeams real_system(std::unique_ptr<NetlinkSource> source, std::unique_ptr<ModuleResolver> resolver,
-                        std::vector<std::unique_ptr<ModuleLoader>> loaders) {
-  DaemonSeams seams;
-  seams.source = std::move(source);
-  seams.resolver = std::move(resolver);
-  seams.loaders = std::move(loaders);
-  return seams;
-}
-
 // A rescan's loads are told in its summary; others by how bad their worst outcome is.
 spdlog::level::level_enum level_of(const LoadReport& report) {
   if (report.rescan()) return spdlog::level::debug;
@@ -47,28 +33,13 @@ spdlog::level::level_enum level_of(const LoadReport& report) {
   }
 }
 
-std::unique_ptr<SystemView> or_real(std::unique_ptr<SystemView> system) {
-  return system ? std::move(system) : make_sysfs_view();
-}
-
 }  // namespace
-
-Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options, std::unique_ptr<NetlinkSource> source,
-               std::unique_ptr<ModuleResolver> resolver, std::unique_ptr<ModuleLoader> loader, RuleSet rules)
-    : Daemon(io, std::move(options), real_system(std::move(source), std::move(resolver), one(std::move(loader))),
-             std::move(rules)) {}
-
-Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options, std::unique_ptr<NetlinkSource> source,
-               std::unique_ptr<ModuleResolver> resolver, std::vector<std::unique_ptr<ModuleLoader>> loaders,
-               RuleSet rules)
-    : Daemon(io, std::move(options), real_system(std::move(source), std::move(resolver), std::move(loaders)),
-             std::move(rules)) {}
 
 Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options, DaemonSeams seams, RuleSet rules)
     : io_(io),
       options_(std::move(options)),
-      system_(or_real(std::move(seams.system))),
-      clock_(seams.clock ? std::move(seams.clock) : steady_clock()),
+      system_(std::move(seams.system)),
+      clock_(std::move(seams.clock)),
       resolver_(std::move(seams.resolver)),
       timers_(seams.timers ? std::move(seams.timers) : make_asio_timers(io)),
       observer_(std::move(seams.observer)),
@@ -107,7 +78,11 @@ Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options, DaemonSeams s
               {[this](Uevent&& ev) { on_uevent(std::move(ev)); },
                [this] { coldplug_.request_rescan("receive buffer overrun"); },
                [this] { stop(exit_runtime_error); }}),
-      signals_(io, SIGINT, SIGTERM, SIGHUP),
+      systemd_(io, {[this] { reload(); },
+                    [this](int signal) {
+                      spdlog::info("received {}, stopping", strsignal(signal));
+                      stop();
+                    }}),
       idle_release_(seams.idle_timers ? std::move(seams.idle_timers) : make_asio_timers(io), clock_,
                     options_.idle_release_after, {[this] { return idle(); }, [this] { release_idle_memory(); }}),
       started_(clock_()) {
@@ -254,16 +229,12 @@ void Daemon::on_load_done(const LoadJob& job, const LoadResult& result, const st
 // ---- start, ready, stop ----
 
 void Daemon::start() {
-  do_wait_signal();
+  systemd_.start();
   // The socket is open before sysfs is read, so a device that appears meanwhile is
   // seen by one path or the other (or both: loading twice is harmless).
   intake_.start();
   if (options_.coldplug) coldplug_.start();
   else on_ready();
-  if (auto interval = watchdog_interval()) {
-    watchdog_timer_.emplace(io_, *interval / 2);
-    do_watchdog();
-  }
   if (!options_.metrics_file.empty()) {
     metrics_.emplace(io_, options_.metrics_file, options_.metrics_dir_shared, std::chrono::seconds(5),
                      [this] { return control::prometheus_text(status_reply()); });
@@ -301,42 +272,17 @@ void Daemon::stop(int exit_code) {
   if (stopping_) return;
   stopping_ = true;
   if (exit_code != exit_ok) exit_code_ = exit_code;
-  signals_.cancel();
+  systemd_.stop();
   idle_release_.stop();
   intake_.stop();
   unloader_.stop();
   scheduler_.stop();
   control_.stop();
   coldplug_.stop();
-  if (watchdog_timer_) watchdog_timer_->cancel();
   if (metrics_) metrics_->stop();
   // Rule commands: what runs is killed with its process group, what waits is dropped,
   // so stopping takes moments whatever the rules run.
   commands_.stop();
-}
-
-void Daemon::do_wait_signal() {
-  signals_.async_wait([this](const boost::system::error_code& ec, int signal) {
-    if (!ec) on_signal(signal);
-  });
-}
-
-void Daemon::on_signal(int signal) {
-  if (signal == SIGHUP) {
-    reload();
-    do_wait_signal();
-    return;
-  }
-  spdlog::info("received {}, stopping", strsignal(signal));
-  stop();
-}
-
-void Daemon::do_watchdog() {
-  notify_watchdog();
-  watchdog_timer_->expires_after(*watchdog_interval() / 2);
-  watchdog_timer_->async_wait([this](const boost::system::error_code& ec) {
-    if (!ec && !stopping_) do_watchdog();
-  });
 }
 
 // ---- reload, state, control ----
@@ -358,17 +304,9 @@ Diagnostics Daemon::reload() {
     notify_ready("reload failed; " + counters_.summary());
     return settings.error();
   }
-  const DaemonOptions& next = settings->options;
-  if (next.modules_dir != options_.modules_dir || next.dry_run != options_.dry_run ||
-      next.receive_buffer != options_.receive_buffer)
-    spdlog::warn("modules_dir, dry_run and receive_buffer take effect at the next start");
-  options_.rules_dirs = next.rules_dirs;
-  options_.autoload = next.autoload;
-  options_.unload = next.unload;
-  options_.unload_grace = next.unload_grace;
-  options_.unload_subsystems = next.unload_subsystems;
-  options_.log_level = next.log_level;
-  spdlog::set_level(spdlog::level::from_str(next.log_level));
+  if (auto later = take_reloadable(options_, settings->options); !later.empty())
+    spdlog::warn("{} take(s) effect at the next start", fmt::join(later, ", "));
+  spdlog::set_level(spdlog::level::from_str(options_.log_level));
   rules_ = std::make_shared<const RuleSet>(std::move(settings->rules));
   spdlog::info("reloaded: {} rules from {} files", rules_->rules.size(), rules_->files.size());
   notify_ready(counters_.summary());

@@ -28,6 +28,7 @@
 #include "daemon/load_scheduler.hpp"
 #include "daemon/netlink_intake.hpp"
 #include "daemon/rule_commands.hpp"
+#include "daemon/systemd_link.hpp"
 #include "daemon/unloader.hpp"
 #include "kmod/module_loader.hpp"
 #include "kmod/module_resolver.hpp"
@@ -46,8 +47,8 @@ struct DaemonSeams {
   std::unique_ptr<NetlinkSource> source;  // null: events come only through on_uevent
   std::unique_ptr<ModuleResolver> resolver;
   std::vector<std::unique_ptr<ModuleLoader>> loaders;  // one per loader thread
-  std::unique_ptr<SystemView> system;     // null: the real /sys and /proc
-  Clock clock;                            // empty: the steady clock
+  std::unique_ptr<SystemView> system;     // required: make_sysfs_view() in kplugd
+  Clock clock;                            // required: steady_clock() in kplugd
   std::unique_ptr<NamedTimers> timers;    // null: Asio's (the unloader's grace periods)
   std::unique_ptr<NamedTimers> idle_timers;  // null: Asio's (the idle release's quiet spell)
   std::unique_ptr<Rebroadcaster> rebroadcaster;  // null: handled events are not sent on
@@ -59,13 +60,6 @@ struct DaemonSeams {
 class Daemon {
  public:
   Daemon(boost::asio::io_context& io, DaemonOptions options, DaemonSeams seams, RuleSet rules = {});
-  // The real system view and clock.
-  Daemon(boost::asio::io_context& io, DaemonOptions options, std::unique_ptr<NetlinkSource> source,
-         std::unique_ptr<ModuleResolver> resolver, std::vector<std::unique_ptr<ModuleLoader>> loaders,
-         RuleSet rules = {});
-  // With one loader thread (tests).
-  Daemon(boost::asio::io_context& io, DaemonOptions options, std::unique_ptr<NetlinkSource> source,
-         std::unique_ptr<ModuleResolver> resolver, std::unique_ptr<ModuleLoader> loader, RuleSet rules = {});
   ~Daemon();
 
   // Called on SIGHUP to read the config and rules again; without one, SIGHUP is ignored.
@@ -113,9 +107,6 @@ class Daemon {
   void note_work();
   void release_idle_memory();
   void on_ready();
-  void on_signal(int signal);
-  void do_wait_signal();
-  void do_watchdog();
   ControlService::Progress progress() const;
   // The `events` stream: to control subscribers and the observer, built only when wanted.
   bool observed() const { return observer_ || control_.has_subscribers(); }
@@ -143,8 +134,7 @@ class Daemon {
   Coldplug coldplug_;
   RuleCommands commands_;
   NetlinkIntake intake_;
-  boost::asio::signal_set signals_;
-  std::optional<boost::asio::steady_timer> watchdog_timer_;
+  SystemdLink systemd_;  // signals and the watchdog
   IdleRelease idle_release_;
   std::optional<MetricsFile> metrics_;  // with metrics_file: set
   std::uint64_t last_seqnum_ = 0;  // highest kernel SEQNUM handled

@@ -129,6 +129,8 @@ int main(int argc, char** argv) {
   seams.resolver = std::make_unique<KmodResolver>(std::move(*index));
   seams.loaders = std::move(*loaders);
   seams.rebroadcaster = std::move(rebroadcaster);
+  seams.system = make_sysfs_view();
+  seams.clock = steady_clock();
   Daemon daemon(io, options, std::move(seams), std::move(settings->rules));
   daemon.set_reloader([o = cl.overrides] { return load_settings(o); });
   if (auto listening = daemon.open_control(options.control_socket); !listening)

@@ -38,4 +38,18 @@ Result<Settings, Diagnostics> load_settings(const Overrides& o) {
   return s;
 }
 
+std::vector<std::string> take_reloadable(DaemonOptions& current, const DaemonOptions& next) {
+  current.rules_dirs = next.rules_dirs;
+  current.autoload = next.autoload;
+  current.unload = next.unload;
+  current.unload_grace = next.unload_grace;
+  current.unload_subsystems = next.unload_subsystems;
+  current.log_level = next.log_level;
+  std::vector<std::string> at_next_start;
+  if (next.modules_dir != current.modules_dir) at_next_start.push_back("modules_dir");
+  if (next.dry_run != current.dry_run) at_next_start.push_back("dry_run");
+  if (next.receive_buffer != current.receive_buffer) at_next_start.push_back("receive_buffer");
+  return at_next_start;
+}
+
 }  // namespace kplug

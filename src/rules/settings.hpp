@@ -49,6 +49,11 @@ struct Settings {
   RuleSet rules;
 };
 
+// A reload (SIGHUP): the keys of NEXT that take effect at once are copied into CURRENT
+// (rules dirs, autoload, unload, its grace and subsystems, log level); the others keep
+// CURRENT's value until the next start. Returns the names of those that differ, to be said.
+std::vector<std::string> take_reloadable(DaemonOptions& current, const DaemonOptions& next);
+
 // Reads the config file (a missing default file means defaults), applies OVERRIDES and
 // loads the rules from the resulting rules dirs. Every problem is a diagnostic.
 Result<Settings, Diagnostics> load_settings(const Overrides& overrides);

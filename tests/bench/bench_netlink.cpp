@@ -115,8 +115,13 @@ int main(int argc, char** argv) {
   DaemonOptions o;
   o.coldplug = false;
   o.dry_run = true;
-  Daemon daemon(io, o, std::move(*source), std::make_unique<KmodResolver>(std::move(*ctx)), std::make_unique<NullLoader>(),
-                *rules);
+  DaemonSeams seams;  // the real netlink socket and system view, a loader that loads nothing
+  seams.source = std::move(*source);
+  seams.resolver = std::make_unique<KmodResolver>(std::move(*ctx));
+  seams.loaders.push_back(std::make_unique<NullLoader>());
+  seams.system = make_sysfs_view();
+  seams.clock = steady_clock();
+  Daemon daemon(io, o, std::move(seams), *rules);
   daemon.start();
   // kplugd's side is done when it has accepted COUNT events and its queue is empty.
   SteadyClock::time_point kplug_done{};

@@ -49,7 +49,12 @@ double run(const std::vector<std::string>& keys, std::size_t events, const std::
   boost::asio::io_context io;
   DaemonOptions o;
   o.coldplug = false;
-  Daemon daemon(io, o, nullptr, std::make_unique<KmodResolver>(std::move(*ctx)), std::make_unique<NullLoader>(), rules);
+  DaemonSeams seams;  // the real system view: what kplugd itself runs on
+  seams.resolver = std::make_unique<KmodResolver>(std::move(*ctx));
+  seams.loaders.push_back(std::make_unique<NullLoader>());
+  seams.system = make_sysfs_view();
+  seams.clock = steady_clock();
+  Daemon daemon(io, o, std::move(seams), rules);
   auto feed = [&](const std::vector<std::string>& stream) {
     std::size_t i = 0;
     for (const auto& bytes : stream) {

@@ -81,7 +81,12 @@ int main(int argc, char** argv) {
   DaemonOptions o;
   o.coldplug = false;
   o.unload_grace = std::chrono::milliseconds(0);
-  Daemon daemon(io, o, nullptr, std::make_unique<KmodResolver>(std::move(*ctx)), std::make_unique<NullLoader>(), *rules);
+  DaemonSeams seams;  // the real system view: what kplugd itself runs on
+  seams.resolver = std::make_unique<KmodResolver>(std::move(*ctx));
+  seams.loaders.push_back(std::make_unique<NullLoader>());
+  seams.system = make_sysfs_view();
+  seams.clock = steady_clock();
+  Daemon daemon(io, o, std::move(seams), *rules);
   // Without Daemon::start() nothing else keeps the loop alive while a loader thread
   // works: an idle io_context would stop and never run the result the thread posts.
   auto busy = boost::asio::make_work_guard(io);

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "daemon/daemon.hpp"
 #include "fakes.hpp"
 #include "rules/settings.hpp"
 #include "uevent/uevent.hpp"
@@ -31,6 +32,25 @@ inline DaemonOptions daemon_options() {
   o.coldplug = false;
   o.idle_release_after = std::chrono::milliseconds(1);
   return o;
+}
+
+// A daemon's seams for a test: RESOLVER and LOADERS, a fake system (empty unless the test
+// fills SYSTEM), the steady clock, no netlink source (events come through on_uevent).
+inline DaemonSeams seams(std::unique_ptr<ModuleResolver> resolver, std::vector<std::unique_ptr<ModuleLoader>> loaders,
+                         std::shared_ptr<FakeSystem> system = std::make_shared<FakeSystem>()) {
+  DaemonSeams s;
+  s.resolver = std::move(resolver);
+  s.loaders = std::move(loaders);
+  s.system = std::make_unique<FakeSystemView>(std::move(system));
+  s.clock = steady_clock();
+  return s;
+}
+
+inline DaemonSeams seams(std::unique_ptr<ModuleResolver> resolver, std::unique_ptr<ModuleLoader> loader,
+                         std::shared_ptr<FakeSystem> system = std::make_shared<FakeSystem>()) {
+  std::vector<std::unique_ptr<ModuleLoader>> loaders;
+  loaders.push_back(std::move(loader));
+  return seams(std::move(resolver), std::move(loaders), std::move(system));
 }
 
 // An add event of subsystem "test"; no MODALIAS property when MODALIAS is empty.

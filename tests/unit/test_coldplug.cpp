@@ -132,10 +132,7 @@ TEST_CASE("a daemon's coldplug over a fake system loads what the present devices
     }
     UnloadResult unload(const std::string&, const std::vector<std::string>&) override { return {}; }
   };
-  DaemonSeams seams;
-  seams.resolver = test::resolver();
-  seams.loaders.push_back(std::make_unique<Recorder>(loads));
-  seams.system = std::make_unique<test::FakeSystemView>(system);
+  DaemonSeams seams = test::seams(test::resolver(), std::make_unique<Recorder>(loads), system);
   DaemonOptions options;
   options.exit_after_coldplug = true;
   Daemon daemon(io, options, std::move(seams));

@@ -150,7 +150,7 @@ TEST_CASE("kplugd stops within 2 s with 12 hung rule commands", "[run][daemon]")
   options.autoload = false;
   std::vector<std::unique_ptr<ModuleLoader>> loaders;
   loaders.push_back(std::make_unique<NoLoader>());
-  Daemon daemon(io, options, nullptr, test::resolver(), std::move(loaders), std::move(rules));
+  Daemon daemon(io, options, test::seams(test::resolver(), std::move(loaders)), std::move(rules));
   for (int i = 0; i < 12; ++i) daemon.on_uevent(test::add("/devices/hang" + std::to_string(i), ""));
   // Let the four workers start theirs.
   boost::asio::steady_timer settle(io, 500ms);

@@ -62,7 +62,7 @@ TEST_CASE("add events with a MODALIAS load the resolved modules, others load not
   std::vector<LoadJob> jobs;
   boost::asio::io_context io;
   DaemonOptions options = test::daemon_options();
-  Daemon daemon(io, options, nullptr, resolver(), std::make_unique<FakeLoader>(jobs));
+  Daemon daemon(io, options, test::seams(resolver(), std::make_unique<FakeLoader>(jobs)));
   daemon.on_uevent(add("/devices/virtio0", "virtio:d00000005v00001AF4"));
   daemon.on_uevent(add("/devices/pci0", "pci:v00001AF4d00001045sv00001AF4sd00001045bcFFscFFi00"));
   daemon.on_uevent(add("/devices/none", "nothing:here"));
@@ -107,7 +107,7 @@ struct UnloadHarness {
   Daemon daemon;
 
   explicit UnloadHarness(std::chrono::milliseconds grace, bool unload = true)
-      : daemon(io, options(grace, unload), nullptr, resolver(), std::make_unique<FakeLoader>(jobs, &unloads)) {}
+      : daemon(io, options(grace, unload), test::seams(resolver(), std::make_unique<FakeLoader>(jobs, &unloads))) {}
 
   static DaemonOptions options(std::chrono::milliseconds grace, bool unload) {
     DaemonOptions o = test::daemon_options();
@@ -184,7 +184,7 @@ TEST_CASE("rules drive the daemon: explicit loads, blacklist, options, keeping m
   DaemonOptions options = test::daemon_options();
   options.unload_subsystems = {};
   options.unload_grace = std::chrono::milliseconds(1);
-  Daemon daemon(io, options, nullptr, resolver(), std::make_unique<FakeLoader>(jobs, &unloads), set);
+  Daemon daemon(io, options, test::seams(resolver(), std::make_unique<FakeLoader>(jobs, &unloads)), set);
 
   daemon.on_uevent(add("/devices/b1", balloon));
   daemon.on_uevent(add("/devices/ignored0", balloon));
@@ -229,7 +229,7 @@ TEST_CASE("dependencies a load pulled in go with the module, unless kplugd owns 
   DaemonOptions o = test::daemon_options();
   o.unload_subsystems = {};
   o.unload_grace = std::chrono::milliseconds(1);
-  Daemon daemon(io, o, nullptr, resolver(), std::make_unique<DepLoader>(deps_seen));
+  Daemon daemon(io, o, test::seams(resolver(), std::make_unique<DepLoader>(deps_seen)));
   daemon.on_uevent(add("/devices/b1", balloon));
   daemon.on_uevent(add("/devices/n1", "virtio:d00000001v00001AF4"));  // virtio_net, for a device of its own
   io.run();
@@ -251,7 +251,7 @@ TEST_CASE("a log: action's text is escaped after its placeholders are filled", "
   std::vector<LoadJob> jobs;
   boost::asio::io_context io;
   DaemonOptions options = test::daemon_options();
-  Daemon daemon(io, options, nullptr, resolver(), std::make_unique<FakeLoader>(jobs), std::move(rules));
+  Daemon daemon(io, options, test::seams(resolver(), std::make_unique<FakeLoader>(jobs)), std::move(rules));
   Uevent ev = add("/devices/virtual/net/new", "");
   ev.action = "move";
   ev.properties.emplace_back("DEVPATH_OLD", "/devices/virtual/net/\x1b[2J\x1b[31mroot");
@@ -297,7 +297,7 @@ TEST_CASE("a load that fails for lack of descriptors is retried, and says so", "
     DaemonOptions options = test::daemon_options();
     auto loader = std::make_unique<NoDescriptorsLoader>(failures);
     auto* raw = loader.get();
-    Daemon daemon(io, options, nullptr, resolver(), std::move(loader));
+    Daemon daemon(io, options, test::seams(resolver(), std::move(loader)));
     daemon.on_uevent(add("/devices/virtio0", balloon));
     io.run();
     if (failures == 2) {

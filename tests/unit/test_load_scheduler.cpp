@@ -88,7 +88,7 @@ bool run_until(boost::asio::io_context& io, Pred pred) {
 TEST_CASE("a child's event waits for its parent's load; unrelated events do not", "[load_scheduler][ordering]") {
   Kernel k;
   boost::asio::io_context io;
-  Daemon daemon(io, options(), nullptr, resolver(), loaders(k, 2));
+  Daemon daemon(io, options(), test::seams(resolver(), loaders(k, 2)));
   daemon.on_uevent(add("/devices/p", balloon));     // its load is held at the gate
   daemon.on_uevent(add("/devices/p/child", rng));   // must wait for the parent
   daemon.on_uevent(add("/devices/other", net));     // unrelated: must not wait
@@ -107,7 +107,7 @@ TEST_CASE("1536 events with the same MODALIAS: one resolution, one load attempt"
   boost::asio::io_context io;
   auto r = resolver();
   test::FakeResolver* res = r.get();
-  Daemon daemon(io, options(), nullptr, std::move(r), loaders(k, 2));
+  Daemon daemon(io, options(), test::seams(std::move(r), loaders(k, 2)));
   for (int cpu = 0; cpu < 1536; ++cpu) daemon.on_uevent(add("/devices/system/cpu/cpu" + std::to_string(cpu), balloon));
   io.run();
   CHECK(res->cache_misses() == 1);
@@ -123,7 +123,7 @@ TEST_CASE("a slow load is reported and does not hold up other modules", "[load_s
   boost::asio::io_context io;
   DaemonOptions o = options();
   o.slow_load = 50ms;
-  Daemon daemon(io, o, nullptr, resolver(), loaders(k, 2));
+  Daemon daemon(io, o, test::seams(resolver(), loaders(k, 2)));
   daemon.on_uevent(add("/devices/slow", balloon));
   CHECK(run_until(io, [&] { return daemon.counters().slow_loads == 1; }));
   daemon.on_uevent(add("/devices/fast", net));
@@ -139,7 +139,7 @@ TEST_CASE("an event that needs no load frees the next event of its tree at once"
   Kernel k;
   k.open_gate();
   boost::asio::io_context io;
-  Daemon daemon(io, options(), nullptr, resolver(), loaders(k, 1));
+  Daemon daemon(io, options(), test::seams(resolver(), loaders(k, 1)));
   daemon.on_uevent(add("/devices/p", rng));                  // a load: the children wait for it
   daemon.on_uevent(add("/devices/p/c1", "nothing:matches"));  // then done at once, nothing to load
   daemon.on_uevent(add("/devices/p/c1/c2", net));             // and no other event comes to wake it

@@ -38,3 +38,29 @@ TEST_CASE("settings: config file, then flags, then the rules of the resulting di
   REQUIRE_FALSE(m.has_value());  // a config named on the command line must exist
   CHECK(m.error()[0].message.find("cannot read the config file") == 0);
 }
+
+TEST_CASE("a reload takes the keys that apply at once and names the others", "[settings]") {
+  DaemonOptions current;
+  current.modules_dir = "/lib/modules/a";
+  current.control_socket = "/run/kplug/control.sock";
+  DaemonOptions next = current;
+  next.rules_dirs = {"/etc/other"};
+  next.autoload = false;
+  next.unload = false;
+  next.unload_grace = std::chrono::milliseconds(9000);
+  next.unload_subsystems = {"usb"};
+  next.log_level = "debug";
+  next.modules_dir = "/lib/modules/b";
+  next.dry_run = !current.dry_run;
+  next.control_socket = "/tmp/elsewhere.sock";
+  CHECK(take_reloadable(current, next) == std::vector<std::string>{"modules_dir", "dry_run"});
+  CHECK(current.rules_dirs == next.rules_dirs);
+  CHECK_FALSE(current.autoload);
+  CHECK_FALSE(current.unload);
+  CHECK(current.unload_grace == std::chrono::milliseconds(9000));
+  CHECK(current.unload_subsystems == std::vector<std::string>{"usb"});
+  CHECK(current.log_level == "debug");
+  CHECK(current.modules_dir == "/lib/modules/a");              // at the next start
+  CHECK(current.control_socket == "/run/kplug/control.sock");  // likewise
+  CHECK(take_reloadable(current, current).empty());
+}

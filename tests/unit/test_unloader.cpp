@@ -146,10 +146,9 @@ struct Replug {
   std::unique_ptr<Daemon> daemon;
 
   Replug() {
-    DaemonSeams seams;
-    seams.resolver = test::resolver();
-    for (int i = 0; i < 2; ++i) seams.loaders.push_back(std::make_unique<test::StepLoader>(k));
-    seams.system = std::make_unique<test::FakeSystemView>(std::make_shared<test::FakeSystem>());
+    std::vector<std::unique_ptr<ModuleLoader>> loaders;
+    for (int i = 0; i < 2; ++i) loaders.push_back(std::make_unique<test::StepLoader>(k));
+    DaemonSeams seams = test::seams(test::resolver(), std::move(loaders));
     seams.timers = std::make_unique<test::ManualTimers>(timers);
     seams.idle_timers = std::make_unique<test::ManualTimers>(std::make_shared<test::ManualTimerState>());
     DaemonOptions o = test::daemon_options();
