@@ -1,5 +1,5 @@
-// What kplugd has seen and done, counted. Read for the exit summary now and for
-// `kplug status` once the control socket lands. Touched only on the event-loop thread.
+// What kplugd has seen and done, counted: the exit summary, `kplug status` and the
+// metrics read them. Touched only on the event-loop thread.
 #pragma once
 
 #include <cstdint>

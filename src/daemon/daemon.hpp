@@ -1,8 +1,10 @@
 // kplugd's core: the wiring of its parts and the one flow every event takes. The parts
 // each own their state: NetlinkIntake reads the socket, Coldplug walks the present
 // devices (at start and after lost events), LoadScheduler runs loads on the loader
-// threads, Unloader keeps the ledger and unloads, RuleCommands runs the rules' actions,
-// ControlService answers the control socket. Daemon decides and plans (on_event_ready).
+// threads (one module's operations in order), Unloader keeps the ledger and unloads,
+// RuleCommands runs the rules' actions, ControlService answers the control socket,
+// IdleRelease gives back what a burst took, SystemdLink takes signals and pings the
+// watchdog. Daemon decides and plans (on_event_ready).
 #pragma once
 
 #include <chrono>

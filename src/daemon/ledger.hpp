@@ -1,5 +1,5 @@
 // The ledger: which modules kplugd itself loaded, and for which devices. It decides
-// when a module has lost its last device; the daemon owns the grace timers and the
+// when a module has lost its last device; the Unloader owns it, the grace timers and the
 // unload itself. Pure: plain values, no I/O. Modules kplugd did not insert are never in it.
 #pragma once
 
