@@ -36,6 +36,27 @@ struct Writer {
   }
 };
 
+// kplugd's own housekeeping: index reloads, refused metrics writes, what its bounded
+// memories let go, the resolver cache.
+void bookkeeping(Writer& w, const StatusReply& s) {
+  auto c = [&](const char* key) { return s.counter(key); };
+  w.counter("kplug_index_reloads_total", "Times kplugd re-read the module index or modprobe.d after a change.",
+            c("index_reloads"));
+  w.counter("kplug_metrics_writes_refused_total",
+            "Writes of the metrics file refused (a file planted in its place, a directory not safe to write).",
+            c("metrics_writes_refused"));
+  w.counter("kplug_handled_devices_not_remembered_total",
+            "Device adds not remembered (past 65,536 devices): a rescan would run their rules' actions again.",
+            c("handled_devices_not_remembered"));
+  w.counter("kplug_failed_loads_forgotten_total",
+            "Modules dropped from the failed-load history (64 kept), the oldest failure first.",
+            c("failed_loads_forgotten"));
+  w.counter("kplug_resolver_cache_hits_total", "MODALIAS lookups answered from kplugd's cache.",
+            s.gauge("cache_hits"));
+  w.counter("kplug_resolver_cache_misses_total", "MODALIAS lookups that went to the module index.",
+            s.gauge("cache_misses"));
+}
+
 }  // namespace
 
 std::string prometheus_text(const StatusReply& s) {
@@ -77,15 +98,7 @@ std::string prometheus_text(const StatusReply& s) {
   w.sample("kplug_commands_total", static_cast<double>(c("commands_run")), "outcome=\"run\"");
   w.sample("kplug_commands_total", static_cast<double>(c("commands_dropped")), "outcome=\"dropped\"");
   w.sample("kplug_commands_total", static_cast<double>(c("commands_killed")), "outcome=\"killed\"");
-  w.counter("kplug_index_reloads_total", "Times kplugd re-read the module index or modprobe.d after a change.",
-            c("index_reloads"));
-  w.counter("kplug_metrics_writes_refused_total",
-            "Writes of the metrics file refused (a file planted in its place, a directory not safe to write).",
-            c("metrics_writes_refused"));
-  w.counter("kplug_resolver_cache_hits_total", "MODALIAS lookups answered from kplugd's cache.",
-            s.gauge("cache_hits"));
-  w.counter("kplug_resolver_cache_misses_total", "MODALIAS lookups that went to the module index.",
-            s.gauge("cache_misses"));
+  bookkeeping(w, s);
 
   w.gauge("kplug_loads_in_flight", "Module loads running now.", g("in_flight"));
   w.gauge("kplug_slow_loads_in_flight", "Loads running now past the slow-load threshold.",

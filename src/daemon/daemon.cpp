@@ -346,6 +346,8 @@ control::StatusReply Daemon::status_reply() const {
   control_.add_stats(r);
   r.counters["index_reloads"] = resolver_->reloads();
   r.counters["metrics_writes_refused"] = metrics_ ? metrics_->refused() : 0;
+  r.counters["handled_devices_not_remembered"] = coldplug_.handled().overflow();
+  r.counters["failed_loads_forgotten"] = failures_.evicted();
   r.gauges["cache_hits"] = resolver_->cache_hits();
   r.gauges["cache_misses"] = resolver_->cache_misses();
   r.gauges["in_flight"] = scheduler_.in_flight();

@@ -17,7 +17,8 @@ TEST_CASE("status counters and gauges become Prometheus families", "[metrics]") 
   s.version = "0.1.0";
   s.ready = true;
   s.uptime_s = 12.5;
-  s.counters = {{"events_received", 7}, {"loads_ok", 3}, {"loads_failed", 1}, {"unloads", 2}};
+  s.counters = {{"events_received", 7}, {"loads_ok", 3}, {"loads_failed", 1}, {"unloads", 2},
+                {"failed_loads_forgotten", 4}, {"handled_devices_not_remembered", 5}};
   s.rejected_by_reason = {{"not_kernel_port", 4}, {"odd\"reason\\", 1}};
   s.gauges = {{"in_flight", 2}};
   s.failed_loads = {{"fail_init", "/d", 19, "No such device", 1, 5}};
@@ -29,6 +30,8 @@ TEST_CASE("status counters and gauges become Prometheus families", "[metrics]") 
   CHECK(text.find("kplug_rejected_datagrams_total{reason=\"odd\\\"reason\\\\\"} 1\n") != std::string::npos);
   CHECK(text.find("kplug_unloads_total{outcome=\"done\"} 2\n") != std::string::npos);
   CHECK(text.find("kplug_loads_in_flight 2\n") != std::string::npos);
+  CHECK(text.find("kplug_failed_loads_forgotten_total 4\n") != std::string::npos);
+  CHECK(text.find("kplug_handled_devices_not_remembered_total 5\n") != std::string::npos);
   CHECK(text.find("kplug_failed_load_history_modules 1\n") != std::string::npos);
   CHECK(text.find("kplug_info{version=\"0.1.0\"} 1\n") != std::string::npos);
   CHECK(text.find("kplug_ready 1\n") != std::string::npos);
