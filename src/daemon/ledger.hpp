@@ -41,13 +41,6 @@ class Ledger {
   // DEVPATH went away (and with it every device below it). Returns the modules whose
   // last device that was, in name order.
   std::vector<std::string> remove_device(const std::string& devpath);
-  // For entries read back from disk: when the load really happened.
-  void set_loaded_at(const std::string& module, std::int64_t when) {
-    if (auto it = entries_.find(module); it != entries_.end() && it->second.loaded_at != when) {
-      it->second.loaded_at = when;
-      ++revision_;
-    }
-  }
   // The module was unloaded (or vanished): forget it.
   void forget(const std::string& module) { revision_ += entries_.erase(module); }
 
