@@ -24,10 +24,9 @@ void Coldplug::start() { do_walk(false); }
 
 void Coldplug::do_walk(bool rescan) {
   started_ = clock_();
-  // The +1 keeps it open until every event has been handed out.
   running_ = true;
+  walking_ = true;
   rescanning_ = rescan;
-  pending_ = 1;
   // Each device goes into the pipeline as the walk finds it: its module loads on a
   // loader thread while the walk goes on.
   auto walked = system_.walk_devices(hooks_.wanted, [this, rescan](Uevent&& ev) {
@@ -49,7 +48,8 @@ void Coldplug::do_walk(bool rescan) {
     spdlog::info("coldplug: {} present devices to decide: those with a MODALIAS and those a rule loads for "
                  "(sysfs read in {:.1f} ms)", *walked, took.count());
   }
-  on_step_done();
+  walking_ = false;
+  check_complete();
 }
 
 bool Coldplug::note_event(const Uevent& event, const Decision& decision) {
@@ -66,23 +66,20 @@ bool Coldplug::note_event(const Uevent& event, const Decision& decision) {
   return !repeat;
 }
 
-void Coldplug::load_started(const Uevent& event) {
-  if (event.source != EventSource::kernel && running_) ++pending_;
-}
-
-void Coldplug::load_done(EventSource source, const std::string& module, const LoadResult& result) {
+void Coldplug::landed(EventSource source, const std::vector<std::pair<std::string, LoadResult>>& outcomes) {
   if (source == EventSource::kernel) return;
-  if (source == EventSource::rescan) {
-    if (result.status == LoadStatus::loaded || result.status == LoadStatus::would_load)
-      tally_.loaded.insert(module);
-    else if (result.status == LoadStatus::failed && !found_no_device(result))
-      tally_.failed.insert(module);
-  }
-  on_step_done();
+  if (source == EventSource::rescan)
+    for (const auto& [module, result] : outcomes) {
+      if (result.status == LoadStatus::loaded || result.status == LoadStatus::would_load)
+        tally_.loaded.insert(module);
+      else if (result.status == LoadStatus::failed && !found_no_device(result))
+        tally_.failed.insert(module);
+    }
+  check_complete();
 }
 
-void Coldplug::on_step_done() {
-  if (!running_ || --pending_ > 0) return;
+void Coldplug::check_complete() {
+  if (!running_ || walking_ || hooks_.in_flight() > 0) return;
   running_ = false;
   auto took = std::chrono::duration_cast<std::chrono::microseconds>(clock_() - started_);
   double ms = static_cast<double>(took.count()) / 1000.0;

@@ -2,8 +2,8 @@
 // pipeline as an `add`, at start (coldplug) and again after the kernel dropped events
 // (a rescan, debounced to one per storm). It remembers which devices' adds were handled,
 // so a rescan decides every device again but does not repeat the rules' run:/log:
-// actions, and it tells a rescan in one summary line. Complete when every load the walk
-// started has been answered.
+// actions, and it tells a rescan in one summary line. Complete when the walk is done and
+// every event it fed has been handled (EventFlight counts them, not Coldplug).
 #pragma once
 
 #include <chrono>
@@ -32,6 +32,7 @@ class Coldplug {
     std::function<void(Uevent&&)> feed;                // into the daemon's pipeline
     std::function<std::vector<std::string>()> forget_gone;  // ledger devices gone from /sys, handled as removed
     std::function<void(bool initial)> finished;        // a coldplug (initial) or a rescan is complete
+    std::function<std::size_t()> in_flight;            // events fed by walks and not yet handled
   };
 
   Coldplug(boost::asio::io_context& io, SystemView& system, Counters& counters, Clock clock, bool dry_run,
@@ -45,9 +46,9 @@ class Coldplug {
   // Every event on its way through the pipeline, with its decision. False when it is a
   // rescan's add of a device already handled: its rules' actions are not repeated.
   bool note_event(const Uevent& event, const Decision& decision);
-  // A load for an event from the walk was handed out, and later answered.
-  void load_started(const Uevent& event);
-  void load_done(EventSource source, const std::string& module, const LoadResult& result);
+  // An event the walk fed (SOURCE coldplug or rescan) was handled, its loads' OUTCOMES
+  // known: told in a rescan's summary; the walk may be complete.
+  void landed(EventSource source, const std::vector<std::pair<std::string, LoadResult>>& outcomes);
 
   bool running() const { return running_; }
   // Running, or a rescan is due.
@@ -58,7 +59,8 @@ class Coldplug {
  private:
   void do_walk(bool rescan);
   void do_rescan();
-  void on_step_done();
+  // Complete once the walk is done and nothing it fed is in flight.
+  void check_complete();
 
   boost::asio::io_context& io_;
   SystemView& system_;
@@ -67,7 +69,7 @@ class Coldplug {
   bool dry_run_;
   Hooks hooks_;
   bool running_ = false;
-  std::size_t pending_ = 0;  // the walk itself, plus loads it started still unanswered
+  bool walking_ = false;     // sysfs is being read: not complete, whatever is in flight
   std::chrono::steady_clock::time_point started_;
   bool rescanning_ = false;     // the running walk is a rescan
   bool rescan_again_ = false;   // more events were lost while it ran

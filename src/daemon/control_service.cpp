@@ -5,6 +5,15 @@
 
 namespace kplug {
 
+ControlLimits control_limits(const DaemonOptions& options) {
+  ControlLimits limits;
+  limits.max_sessions = options.control_max_sessions;
+  limits.max_line = options.control_max_line;
+  limits.idle_timeout = options.control_idle_timeout;
+  limits.max_output = options.control_max_output;
+  return limits;
+}
+
 namespace {
 constexpr auto settle_poll = std::chrono::milliseconds(50);
 }  // namespace

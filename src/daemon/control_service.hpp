@@ -19,9 +19,13 @@
 #include "base/clock.hpp"
 #include "control/protocol.hpp"
 #include "daemon/control_server.hpp"
+#include "rules/settings.hpp"
 #include "sysfs/system_view.hpp"
 
 namespace kplug {
+
+// The control socket's limits the config sets (control_max_sessions, ...).
+ControlLimits control_limits(const DaemonOptions& options);
 
 class ControlService {
  public:

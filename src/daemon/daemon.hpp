@@ -22,14 +22,16 @@
 #include "daemon/coldplug.hpp"
 #include "daemon/control_service.hpp"
 #include "daemon/counters.hpp"
+#include "daemon/event_flight.hpp"
 #include "daemon/event_queue.hpp"
 #include "daemon/failure_history.hpp"
 #include "daemon/idle_release.hpp"
-#include "daemon/metrics_file.hpp"
 #include "daemon/named_timers.hpp"
 #include "daemon/load_scheduler.hpp"
 #include "daemon/netlink_intake.hpp"
+#include "daemon/reload.hpp"
 #include "daemon/rule_commands.hpp"
+#include "daemon/status_report.hpp"
 #include "daemon/systemd_link.hpp"
 #include "daemon/unloader.hpp"
 #include "kmod/module_loader.hpp"
@@ -65,7 +67,6 @@ class Daemon {
   ~Daemon();
 
   // Called on SIGHUP to read the config and rules again; without one, SIGHUP is ignored.
-  using Reloader = std::function<Result<Settings, Diagnostics>()>;
   void set_reloader(Reloader reloader) { reloader_ = std::move(reloader); }
   // Replaces config and rules at once, or keeps the old ones and logs why; returns the
   // problems that stopped it (empty on success).
@@ -89,25 +90,22 @@ class Daemon {
   const Counters& counters() const { return counters_; }
   const Ledger& ledger() const { return unloader_.ledger(); }
   const EventQueue& queue() const { return queue_; }
+  const EventFlight& flight() const { return flight_; }
   bool ready() const { return ready_; }
   // Nothing queued, in flight, or waiting for a loader (grace timers may be running).
-  bool idle() const { return queue_.waiting() == 0 && queue_.running() == 0 && scheduler_.in_flight() == 0; }
+  bool idle() const { return flight_.events() == 0 && scheduler_.operations() == 0; }
   int exit_code() const { return exit_code_; }
-  control::StatusReply status_reply() const;
+  control::StatusReply status_reply() const { return status_.reply(); }
 
  private:
   void do_dispatch();
-  void on_event_ready(EventQueue::Ticket ticket, const Uevent& event);
-  // EVENT is handled (its loads answered): rebroadcast if asked, then free its tree.
-  void finish(EventQueue::Ticket ticket, const Uevent& event);
-  std::vector<LoadJob> plan(const Uevent& event, const Decision& decision, LoadReport& report);
-  void on_load_done(const LoadJob& job, const LoadResult& result, const std::shared_ptr<LoadReport>& report,
-                    bool coalesced);
+  void on_event_ready(EventQueue::Ticket ticket, Uevent event);
+  // TICKET is handled (its loads answered): it lands, is sent on if asked, frees its tree.
+  void finish(EventQueue::Ticket ticket);
+  // The one log line (and `loads` message) of an event's loads.
+  void tell(const LoadReport& report);
+  void on_load_done(EventQueue::Ticket ticket, const LoadJob& job, const LoadResult& result, bool coalesced);
   void on_coldplug_finished(bool initial);
-  // Work happened: once kplugd has been idle a while, it gives back what a burst took
-  // (release_idle_memory).
-  void note_work();
-  void release_idle_memory();
   void on_ready();
   ControlService::Progress progress() const;
   // The `events` stream: to control subscribers and the observer, built only when wanted.
@@ -122,13 +120,13 @@ class Daemon {
   std::unique_ptr<NamedTimers> timers_;
   std::function<void(const nlohmann::json&)> observer_;
   std::unique_ptr<Rebroadcaster> rebroadcaster_;
-  std::map<EventQueue::Ticket, Uevent> loading_;  // with a rebroadcaster: events whose loads are out
   std::shared_ptr<const RuleSet> rules_;
   Reloader reloader_;
   AttrReader attrs_;
   Counters counters_;
   FailureHistory failures_;  // for `kplug doctor`, through the status reply
-  EventQueue queue_;
+  EventQueue queue_;   // the order events may start in
+  EventFlight flight_;  // every event from queued to handled: the one count of work in flight
   // The parts, in the order they are built (each may use those above it).
   LoadScheduler scheduler_;
   ControlService control_;
@@ -138,9 +136,8 @@ class Daemon {
   NetlinkIntake intake_;
   SystemdLink systemd_;  // signals and the watchdog
   IdleRelease idle_release_;
-  std::optional<MetricsFile> metrics_;  // with metrics_file: set
+  StatusReport status_;  // status, doctor and the metrics file read the parts through it
   std::uint64_t last_seqnum_ = 0;  // highest kernel SEQNUM handled
-  std::chrono::steady_clock::time_point started_;
   bool ready_ = false;
   bool stopping_ = false;
   int exit_code_ = exit_ok;

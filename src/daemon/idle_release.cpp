@@ -1,6 +1,8 @@
 // Giving back what a burst took, after a quiet spell.
 #include "daemon/idle_release.hpp"
 
+#include <malloc.h>
+
 namespace kplug {
 
 IdleRelease::IdleRelease(std::unique_ptr<NamedTimers> timers, Clock clock, std::chrono::milliseconds quiet,
@@ -36,6 +38,8 @@ void IdleRelease::on_timer() {
   } else {
     ++releases_;
     hooks_.release();
+    // The burst's heap, freed but kept by malloc, back to the kernel.
+    malloc_trim(0);
   }
 }
 

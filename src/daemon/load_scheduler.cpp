@@ -34,7 +34,6 @@ void LoadScheduler::on_loader(Fn fn, Done done) {
 }
 
 void LoadScheduler::load(LoadJob job, LoadDone done) {
-  ++in_flight_;
   // A load of the module already queued or running (nothing after it): share its result.
   if (auto it = modules_.find(job.module); it != modules_.end() && it->second.operations.back().is_load) {
     it->second.operations.back().waiting.push_back(std::move(done));
@@ -49,7 +48,6 @@ void LoadScheduler::load(LoadJob job, LoadDone done) {
 
 void LoadScheduler::unload(const std::string& module, std::vector<std::string> deps, UnloadDone done,
                            std::function<bool()> still_wanted) {
-  ++in_flight_;
   Operation op;
   op.is_load = false;
   op.deps = std::move(deps);
@@ -71,7 +69,6 @@ void LoadScheduler::do_next(const std::string& module) {
   while (!queue.operations.empty() && !queue.operations.front().is_load &&
          (stopping_ || (queue.operations.front().still_wanted && !queue.operations.front().still_wanted()))) {
     queue.operations.pop_front();
-    --in_flight_;
   }
   if (queue.operations.empty()) {
     modules_.erase(it);
@@ -128,7 +125,6 @@ void LoadScheduler::on_result(const LoadJob& job, int attempt, const LoadResult&
                  static_cast<double>(result.duration.count()) / 1e6);
   Operation op = take_front(job.module);
   for (std::size_t i = 0; i < op.waiting.size(); ++i) {
-    --in_flight_;
     op.waiting[i](result, i > 0);
   }
   do_next(job.module);  // what waited for this load (a callback may have started it already)
@@ -137,7 +133,6 @@ void LoadScheduler::on_result(const LoadJob& job, int attempt, const LoadResult&
 
 void LoadScheduler::on_unload_result(const std::string& module, const UnloadResult& result) {
   Operation op = take_front(module);
-  --in_flight_;
   op.unloaded(result);
   do_next(module);  // a load that arrived meanwhile loads afresh
   if (after_each_) after_each_();
@@ -154,6 +149,13 @@ void LoadScheduler::on_slow(const LoadJob& job) {
 void LoadScheduler::stop() {
   stopping_ = true;
   for (auto& [module, timer] : slow_timers_) timer->cancel();
+}
+
+std::size_t LoadScheduler::operations() const {
+  std::size_t n = 0;
+  for (const auto& [module, queue] : modules_)
+    for (const auto& op : queue.operations) n += op.is_load ? op.waiting.size() : 1;
+  return n;
 }
 
 std::vector<LoadScheduler::SlowLoad> LoadScheduler::slow_loads() const {

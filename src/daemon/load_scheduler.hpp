@@ -40,7 +40,7 @@ class LoadScheduler {
   LoadScheduler(boost::asio::io_context& io, std::vector<std::unique_ptr<ModuleLoader>> loaders,
                 std::chrono::milliseconds slow_load, Counters& counters, Clock clock);
 
-  // DONE runs on the loop with the result, after the work has left in_flight().
+  // DONE runs on the loop with the result, after the load has left operations().
   void load(LoadJob job, LoadDone done);
   // Unloads MODULE and then those of DEPS nothing else holds, once every earlier operation
   // on MODULE is done. STILL_WANTED, asked when its turn comes: false drops the unload
@@ -58,7 +58,8 @@ class LoadScheduler {
   // waiting, so the next load starts as soon as it would have.
   void renew_threads() { loaders_.stop_threads(1); }
 
-  std::size_t in_flight() const { return in_flight_; }
+  // Operations asked for and not yet answered: each request sharing a load counts.
+  std::size_t operations() const;
   std::size_t threads() const { return loaders_.size(); }
   std::size_t threads_running() const { return loaders_.running(); }
   std::vector<SlowLoad> slow_loads() const;
@@ -98,7 +99,6 @@ class LoadScheduler {
   Counters& counters_;
   Clock clock_;
   std::function<void()> after_each_;
-  std::size_t in_flight_ = 0;
   bool stopping_ = false;
   std::map<std::string, ModuleQueue> modules_;  // only modules with an operation queued or running
   std::map<std::string, std::unique_ptr<boost::asio::steady_timer>> slow_timers_;

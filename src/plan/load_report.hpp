@@ -20,10 +20,6 @@ struct LoadReport {
   std::string event;     // "add /devices/... (usb)", "coldplug add ..."
   std::string modalias;
   EventSource source = EventSource::kernel;  // a rescan's is told in the rescan's summary
-  bool unload_on_remove = false;  // from the decision: goes into the ledger with each load
-  std::chrono::milliseconds unload_grace{0};
-  std::size_t remaining = 0;  // outcomes still to come
-  std::uint64_t ticket = 0;   // the event's place in the EventQueue, finished with the report
   std::vector<std::pair<std::string, LoadResult>> outcomes;  // module, result
   std::vector<std::pair<std::string, std::string>> event_fields;  // the event's journal fields
 

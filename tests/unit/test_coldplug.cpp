@@ -29,11 +29,13 @@ struct Harness {
   std::vector<Uevent> fed;
   std::vector<std::string> gone;  // what forget_gone reports next
   std::vector<bool> finished;     // initial?
+  std::size_t in_flight = 0;      // events fed and not handled, as the daemon's EventFlight counts them
   Coldplug coldplug{io, view, counters, clock.clock(), false,
                     {[](const Uevent& ev) { return !ev.modalias().empty(); },
                      [this](Uevent&& ev) { fed.push_back(std::move(ev)); },
                      [this] { return std::exchange(gone, {}); },
-                     [this](bool initial) { finished.push_back(initial); }}};
+                     [this](bool initial) { finished.push_back(initial); },
+                     [this] { return in_flight; }}};
 };
 
 Decision with_actions() {
@@ -66,16 +68,17 @@ TEST_CASE("coldplug stays running until every load its walk handed out is answer
   test::FakeClock clock;
   Counters counters;
   bool complete = false;
-  Coldplug* self = nullptr;
-  // The feed starts a load, as the daemon does for an event that needs one.
+  // The fed event waits for a load, as the daemon's does for a device that needs one.
+  std::size_t in_flight = 0;
   Coldplug c(io, view, counters, clock.clock(), false,
-             {[](const Uevent&) { return true; }, [&](Uevent&& ev) { self->load_started(ev); },
-              [] { return std::vector<std::string>{}; }, [&](bool) { complete = true; }});
-  self = &c;
+             {[](const Uevent&) { return true; }, [&](Uevent&&) { ++in_flight; },
+              [] { return std::vector<std::string>{}; }, [&](bool) { complete = true; },
+              [&] { return in_flight; }});
   c.start();
   CHECK(c.running());
   CHECK_FALSE(complete);
-  c.load_done(EventSource::coldplug, "virtio_x", LoadResult{});
+  --in_flight;
+  c.landed(EventSource::coldplug, {{"virtio_x", LoadResult{}}});
   CHECK_FALSE(c.running());
   CHECK(complete);
 }
@@ -143,4 +146,36 @@ TEST_CASE("a daemon's coldplug over a fake system loads what the present devices
   CHECK(daemon.counters().coldplug_events == 2);
   CHECK(daemon.counters().no_module == 1);
   CHECK(daemon.ledger().owns("virtio_balloon"));
+}
+
+TEST_CASE("coldplug is complete only once the events waiting behind a load have been handled", "[coldplug][daemon]") {
+  boost::asio::io_context io;
+  auto system = std::make_shared<test::FakeSystem>();
+  // The child's event waits for its parent's, whose load the test holds.
+  system->devices = {add("/devices/p", "virtio:d00000005v00001AF4"), add("/devices/p/c", "virtio:d00000004v00001AF4")};
+  test::StepKernel k;
+  Daemon daemon(io, DaemonOptions{}, test::seams(test::resolver(), std::make_unique<test::StepLoader>(k), system));
+  daemon.start();
+  auto spin = [&] {
+    for (int i = 0; i < 20; ++i) {
+      io.restart();
+      io.run_for(std::chrono::milliseconds(5));
+    }
+  };
+  spin();
+  CHECK(k.started_count("load virtio_balloon") == 1);
+  CHECK(daemon.flight().from_walks() == 2);  // the parent loading, the child waiting
+  CHECK_FALSE(daemon.ready());
+  k.release("load virtio_balloon");
+  spin();
+  CHECK(k.started_count("load virtio_rng") == 1);  // the child started once its parent landed
+  CHECK(daemon.flight().from_walks() == 1);
+  CHECK_FALSE(daemon.ready());
+  k.release("load virtio_rng");
+  spin();
+  CHECK(daemon.flight().events() == 0);
+  CHECK(daemon.ready());
+  daemon.stop();
+  io.restart();
+  io.run();
 }

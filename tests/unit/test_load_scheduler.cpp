@@ -98,7 +98,7 @@ TEST_CASE("a child's event waits for its parent's load; unrelated events do not"
   CHECK(daemon.queue().waiting() == 1);
   k.open_gate();
   CHECK(run_until(io, [&] { return k.count("virtio_rng") == 1; }));
-  CHECK(run_until(io, [&] { return daemon.queue().running() == 0 && daemon.queue().waiting() == 0; }));
+  CHECK(run_until(io, [&] { return daemon.flight().events() == 0; }));
 }
 
 TEST_CASE("1536 events with the same MODALIAS: one resolution, one load attempt", "[load_scheduler][coalescing]") {
@@ -146,7 +146,7 @@ TEST_CASE("an event that needs no load frees the next event of its tree at once"
   io.run();
   CHECK(k.count("virtio_net") == 1);
   CHECK(daemon.queue().waiting() == 0);
-  CHECK(daemon.queue().running() == 0);
+  CHECK(daemon.flight().events() == 0);
 }
 
 
@@ -192,11 +192,11 @@ TEST_CASE("an unload asked while a load of the module runs waits for it", "[load
   s.settle();
   CHECK(s.k.started_count("load m") == 1);
   CHECK(s.k.started_count("unload m") == 0);  // never beside the load
-  CHECK(s.scheduler.in_flight() == 2);
+  CHECK(s.scheduler.operations() == 2);
   s.k.release("load m");
   CHECK(run_until(s.io, [&] { return s.k.started_count("unload m") == 1; }));
   s.k.release("unload m");
-  CHECK(run_until(s.io, [&] { return s.scheduler.in_flight() == 0; }));
+  CHECK(run_until(s.io, [&] { return s.scheduler.operations() == 0; }));
   CHECK(done == std::vector<std::string>{"load", "unload"});
   CHECK_FALSE(s.k.is_live("m"));
 }
@@ -208,7 +208,7 @@ TEST_CASE("an unload no longer wanted when its turn comes is dropped", "[load_sc
   s.scheduler.unload("m", {}, [&](const UnloadResult&) { unload_done = true; }, [&] { return wanted; });
   wanted = false;  // the load's device stays
   s.k.release("load m");
-  CHECK(run_until(s.io, [&] { return s.scheduler.in_flight() == 0; }));
+  CHECK(run_until(s.io, [&] { return s.scheduler.operations() == 0; }));
   CHECK(s.k.started_count("unload m") == 0);
   CHECK_FALSE(unload_done);
   CHECK(s.k.is_live("m"));
@@ -227,7 +227,7 @@ TEST_CASE("a load asked while the module's unload runs waits, then loads afresh"
   s.k.release("unload m");
   CHECK(run_until(s.io, [&] { return s.k.started_count("load m") == 1; }));  // the two share one load
   s.k.release("load m");
-  CHECK(run_until(s.io, [&] { return s.scheduler.in_flight() == 0; }));
+  CHECK(run_until(s.io, [&] { return s.scheduler.operations() == 0; }));
   CHECK(loads == std::vector<LoadStatus>{LoadStatus::loaded, LoadStatus::loaded});
   CHECK(s.k.is_live("m"));
   CHECK(s.k.started_count("load m") == 1);
@@ -241,5 +241,5 @@ TEST_CASE("loads of other modules run beside one module's unload", "[load_schedu
   CHECK(run_until(s.io, [&] { return s.k.started_count("unload m") == 1 && s.k.started_count("load n") == 1; }));
   s.k.release("load n");
   s.k.release("unload m");
-  CHECK(run_until(s.io, [&] { return s.scheduler.in_flight() == 0; }));
+  CHECK(run_until(s.io, [&] { return s.scheduler.operations() == 0; }));
 }
