@@ -6,8 +6,8 @@
 
 namespace kplug {
 
-CommandPool::CommandPool(boost::asio::io_context& io, unsigned workers, std::size_t max_queued)
-    : io_(io), workers_(std::max(1u, workers)), max_queued_(max_queued) {}
+CommandPool::CommandPool(boost::asio::io_context& io, unsigned workers, std::size_t max_queued, CommandRunner run)
+    : io_(io), workers_(std::max(1u, workers)), max_queued_(max_queued), run_(std::move(run)) {}
 
 CommandPool::~CommandPool() {
   groups_.stop();
@@ -26,7 +26,7 @@ bool CommandPool::submit(std::vector<std::string> argv, std::chrono::millisecond
       result.error = "dropped: kplugd is stopping";
     } else {
       ++running_;
-      result = run_command(argv, limit, &groups_);
+      result = run_(argv, limit, &groups_);
       --running_;
     }
     boost::asio::post(io_, [this, done = std::move(done), result = std::move(result), guard = std::move(guard)] {

@@ -23,7 +23,8 @@ namespace kplug {
 class CommandPool {
  public:
   using Done = std::function<void(const CommandResult&)>;
-  CommandPool(boost::asio::io_context& io, unsigned workers, std::size_t max_queued);
+  // RUN runs each command on a worker thread (run_command in kplugd).
+  CommandPool(boost::asio::io_context& io, unsigned workers, std::size_t max_queued, CommandRunner run);
   ~CommandPool();
 
   // Queues ARGV; DONE(result) runs on IO's loop when it has run (or was dropped at
@@ -47,6 +48,7 @@ class CommandPool {
   // still holds its stack and its malloc arena.
   std::optional<boost::asio::thread_pool> threads_;
   std::size_t max_queued_;
+  CommandRunner run_;
   std::size_t outstanding_ = 0;  // submitted and not yet done (loop thread only)
   std::atomic<std::size_t> running_{0};
   RunningGroups groups_;

@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <mutex>
 #include <set>
 #include <string>
@@ -58,5 +59,10 @@ class RunningGroups {
 
 CommandResult run_command(const std::vector<std::string>& argv, std::chrono::milliseconds limit,
                           RunningGroups* groups = nullptr);
+
+// The seam: run_command in kplugd; the tests' FakeCommands (tests/unit/fakes.hpp) records
+// what would run and answers without a process.
+using CommandRunner = std::function<CommandResult(const std::vector<std::string>& argv,
+                                                  std::chrono::milliseconds limit, RunningGroups* groups)>;
 
 }  // namespace kplug

@@ -55,7 +55,7 @@ Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options, DaemonSeams s
                  [this] { return unloader_.forget_gone_devices(spdlog::level::debug); },
                  [this](bool initial) { on_coldplug_finished(initial); },
                  [this] { return flight_.from_walks(); }}),
-      commands_(io, options_, counters_),
+      commands_(io, RuleCommands::settings_of(options_), counters_, std::move(seams.commands)),
       intake_(io, std::move(seams.source), counters_,
               {[this](Uevent&& ev) { on_uevent(std::move(ev)); },
                [this] { coldplug_.request_rescan("receive buffer overrun"); },

@@ -40,7 +40,7 @@
 #include "rules/rule.hpp"
 #include "rules/settings.hpp"
 #include "sysfs/system_view.hpp"
-#include "uevent/netlink_source.hpp"
+#include "uevent/uevent_source.hpp"
 #include "uevent/rebroadcast.hpp"
 #include "uevent/uevent.hpp"
 
@@ -48,13 +48,14 @@ namespace kplug {
 
 // Every effect the daemon has, passed in: real ones in kplugd, fakes in the tests.
 struct DaemonSeams {
-  std::unique_ptr<NetlinkSource> source;  // null: events come only through on_uevent
+  std::unique_ptr<UeventSource> source;  // null: events come only through on_uevent
   std::unique_ptr<ModuleResolver> resolver;
   std::vector<std::unique_ptr<ModuleLoader>> loaders;  // one per loader thread
   std::unique_ptr<SystemView> system;     // required: make_sysfs_view() in kplugd
   Clock clock;                            // required: steady_clock() in kplugd
   std::unique_ptr<NamedTimers> timers;    // null: Asio's (the unloader's grace periods)
   std::unique_ptr<NamedTimers> idle_timers;  // null: Asio's (the idle release's quiet spell)
+  CommandRunner commands;                 // required: run_command in kplugd (rules' run:)
   std::unique_ptr<Rebroadcaster> rebroadcaster;  // null: handled events are not sent on
   // Also given every message of the `events` stream (decisions, loads, unloads), as
   // subscribers on the control socket get them: kplug replay's output.

@@ -18,6 +18,7 @@
 #include "daemon/daemon.hpp"
 #include "daemon/ledger_store.hpp"
 #include "kmod/dry_run_loader.hpp"
+#include "uevent/netlink_source.hpp"
 #include "uevent/rebroadcast.hpp"
 #include "kmod/kmod_context.hpp"
 #include "kmod/kmod_loader.hpp"
@@ -131,6 +132,7 @@ int main(int argc, char** argv) {
   seams.rebroadcaster = std::move(rebroadcaster);
   seams.system = make_sysfs_view();
   seams.clock = steady_clock();
+  seams.commands = run_command;
   Daemon daemon(io, options, std::move(seams), std::move(settings->rules));
   daemon.set_reloader([o = cl.overrides] { return load_settings(o); });
   if (auto listening = daemon.open_control(options.control_socket); !listening)

@@ -17,12 +17,12 @@ namespace {
 constexpr int max_reads_per_wakeup = 256;
 }  // namespace
 
-NetlinkIntake::NetlinkIntake(boost::asio::io_context& io, std::unique_ptr<NetlinkSource> source, Counters& counters,
+NetlinkIntake::NetlinkIntake(boost::asio::io_context& io, std::unique_ptr<UeventSource> source, Counters& counters,
                              Hooks hooks)
     : source_(std::move(source)), counters_(counters), hooks_(std::move(hooks)), io_(io) {}
 
 NetlinkIntake::~NetlinkIntake() {
-  // libnl owns the descriptor; asio must not close it a second time.
+  // The source owns the descriptor (libnl the real one); asio must not close it too.
   if (socket_) socket_->release();
 }
 

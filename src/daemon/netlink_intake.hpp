@@ -12,7 +12,7 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 
 #include "daemon/counters.hpp"
-#include "uevent/netlink_source.hpp"
+#include "uevent/uevent_source.hpp"
 
 namespace kplug {
 
@@ -25,7 +25,7 @@ class NetlinkIntake {
   };
 
   // SOURCE may be null (tests feed events to the daemon directly).
-  NetlinkIntake(boost::asio::io_context& io, std::unique_ptr<NetlinkSource> source, Counters& counters, Hooks hooks);
+  NetlinkIntake(boost::asio::io_context& io, std::unique_ptr<UeventSource> source, Counters& counters, Hooks hooks);
   ~NetlinkIntake();
 
   void start();
@@ -40,7 +40,7 @@ class NetlinkIntake {
   void on_readable();
   void on_receive(ReceiveOutcome& outcome);
 
-  std::unique_ptr<NetlinkSource> source_;
+  std::unique_ptr<UeventSource> source_;
   std::optional<boost::asio::posix::stream_descriptor> socket_;
   Counters& counters_;
   Hooks hooks_;

@@ -9,8 +9,12 @@
 
 namespace kplug {
 
-RuleCommands::RuleCommands(boost::asio::io_context& io, const DaemonOptions& options, Counters& counters)
-    : options_(options), counters_(counters), pool_(io, options.command_workers, options.command_queue) {}
+RuleCommands::Settings RuleCommands::settings_of(const DaemonOptions& options) {
+  return {options.dry_run, options.command_workers, options.command_queue, options.command_timeout};
+}
+
+RuleCommands::RuleCommands(boost::asio::io_context& io, Settings settings, Counters& counters, CommandRunner run)
+    : settings_(settings), counters_(counters), pool_(io, settings.workers, settings.queue, std::move(run)) {}
 
 void RuleCommands::run_actions(const Uevent& event, const Decision& decision) {
   for (const auto& [rule, text] : decision.logs)
@@ -23,8 +27,8 @@ void RuleCommands::do_run(const std::string& rule, const std::vector<std::string
   std::string shown;
   for (const auto& a : argv) shown += (shown.empty() ? "" : " ") + fmt::format("'{}'", printable(a, 512));
   std::string rule_name = printable(rule, 256);
-  if (options_.dry_run) return spdlog::info("{}: rule '{}': would run {} (dry run)", about, rule_name, shown);
-  bool queued = pool_.submit(argv, options_.command_timeout, [this, rule_name, shown, about](const CommandResult& r) {
+  if (settings_.dry_run) return spdlog::info("{}: rule '{}': would run {} (dry run)", about, rule_name, shown);
+  bool queued = pool_.submit(argv, settings_.timeout, [this, rule_name, shown, about](const CommandResult& r) {
     if (!r.started) {
       if (r.stopped) return spdlog::info("{}: rule '{}': {} not run: kplugd is stopping", about, rule_name, shown);
       return spdlog::warn("{}: rule '{}': cannot run {}: {}", about, rule_name, shown, printable(r.error));
@@ -43,7 +47,7 @@ void RuleCommands::do_run(const std::string& rule, const std::vector<std::string
     log_fields(spdlog::level::warn, {{"KPLUG_ACTION", "command_dropped"}},
                fmt::format("{}: rule '{}': {} not run: {} commands are already waiting (commands.queue); "
                            "dropped {} so far",
-                           about, rule_name, shown, options_.command_queue, counters_.commands_dropped));
+                           about, rule_name, shown, settings_.queue, counters_.commands_dropped));
   }
 }
 

@@ -18,8 +18,17 @@ namespace kplug {
 
 class RuleCommands {
  public:
-  // OPTIONS is the daemon's (dry_run, commands.timeout and commands.queue are read from it).
-  RuleCommands(boost::asio::io_context& io, const DaemonOptions& options, Counters& counters);
+  // What the config sets for commands, fixed from start to stop (a reload keeps them).
+  struct Settings {
+    bool dry_run = false;                     // say what would run, run nothing
+    unsigned workers = 4;                     // commands running at once
+    std::size_t queue = 256;                  // waiting; more are dropped and counted
+    std::chrono::milliseconds timeout{10000};  // then the process group is killed
+  };
+  static Settings settings_of(const DaemonOptions& options);
+
+  // RUN runs each command (run_command in kplugd).
+  RuleCommands(boost::asio::io_context& io, Settings settings, Counters& counters, CommandRunner run);
 
   void run_actions(const Uevent& event, const Decision& decision);
   // Kills what runs, drops what waits.
@@ -30,7 +39,7 @@ class RuleCommands {
  private:
   void do_run(const std::string& rule, const std::vector<std::string>& argv, const std::string& about);
 
-  const DaemonOptions& options_;
+  Settings settings_;
   Counters& counters_;
   CommandPool pool_;
 };

@@ -104,6 +104,13 @@ void tally(const nlohmann::json& m, ReplayResult& result) {
   }
 }
 
+// A replay is a dry run: rule commands are told, never handed to a runner.
+CommandResult no_commands(const std::vector<std::string>&, std::chrono::milliseconds, RunningGroups*) {
+  CommandResult never;
+  never.error = "a replay runs no command";
+  return never;
+}
+
 }  // namespace
 
 Result<ReplayResult, std::string> replay_stream(RecordReader& reader, Settings settings,
@@ -122,7 +129,6 @@ Result<ReplayResult, std::string> replay_stream(RecordReader& reader, Settings s
   std::set<std::string> present;
   std::uint64_t seqnum = 0;
   SimulatedModules modules(live);
-
   boost::asio::io_context io;
   auto timers = std::make_unique<RecordedTimeTimers>(now);
   RecordedTimeTimers& grace = *timers;
@@ -136,6 +142,7 @@ Result<ReplayResult, std::string> replay_stream(RecordReader& reader, Settings s
         Seconds(now)));
   };
   seams.timers = std::move(timers);
+  seams.commands = no_commands;
   seams.observer = [&](const nlohmann::json& m) {
     tally(m, result);
     if (observer.message) observer.message(m);

@@ -15,6 +15,7 @@
 #include "uevent/sender_check.hpp"
 #include "uevent/seqnum_tracker.hpp"
 #include "uevent/uevent.hpp"
+#include "uevent/uevent_source.hpp"
 
 struct nl_sock;
 
@@ -28,46 +29,23 @@ struct NetlinkOptions {
   std::uint32_t groups = 1;
 };
 
-// One call to receive() yields exactly one of these.
-struct Received {
-  Uevent event;
-  std::uint64_t missed_before = 0;  // SEQNUM numbers skipped since the previous event
-};
-struct Rejected {
-  RejectReason reason;
-  std::string detail;  // for the log: who sent it, or what was malformed
-  SenderInfo sender;
-  std::size_t size = 0;
-  // For a datagram not from the kernel: what it holds, for the log and the counters
-  // only (nothing parsed here is ever acted on): "well_formed" or the parse error kind,
-  // and what it claims or what is wrong with it.
-  std::string shape;
-  std::string claims;
-};
-struct Overrun {};     // ENOBUFS: the kernel dropped events because our buffer was full
-struct WouldBlock {};  // nothing to read right now
-struct ReceiveFailed {
-  int error;  // errno
-};
-using ReceiveOutcome = std::variant<Received, Rejected, Overrun, WouldBlock, ReceiveFailed>;
-
-class NetlinkSource {
+class NetlinkSource : public UeventSource {
  public:
   // Opens, sizes and binds the socket. Errors name what failed and the errno text.
   static Result<std::unique_ptr<NetlinkSource>, std::string> open(const NetlinkOptions& options);
-  ~NetlinkSource();  // (out of line: Batch is complete only there)
+  ~NetlinkSource() override;  // (out of line: Batch is complete only there)
   NetlinkSource(const NetlinkSource&) = delete;
   NetlinkSource& operator=(const NetlinkSource&) = delete;
 
-  int fd() const;
+  int fd() const override;
   std::uint32_t port_id() const;
   // The receive buffer the kernel granted (it reports double the requested bytes).
   std::size_t receive_buffer() const { return receive_buffer_; }
   bool buffer_forced() const { return buffer_forced_; }
 
-  ReceiveOutcome receive();
+  ReceiveOutcome receive() override;
   // Gives back the memory of the receive buffers (a burst fills many): kplugd is idle.
-  void release_idle_memory();
+  void release_idle_memory() override;
 
  private:
   NetlinkSource();

@@ -26,6 +26,7 @@
 #include <spdlog/spdlog.h>
 
 #include "daemon/daemon.hpp"
+#include "uevent/netlink_source.hpp"
 #include "kmod/resolver.hpp"
 #include "null_loader.hpp"
 #include "rules/rule_loader.hpp"
@@ -121,6 +122,7 @@ int main(int argc, char** argv) {
   seams.loaders.push_back(std::make_unique<NullLoader>());
   seams.system = make_sysfs_view();
   seams.clock = steady_clock();
+  seams.commands = run_command;
   Daemon daemon(io, o, std::move(seams), *rules);
   daemon.start();
   // kplugd's side is done when it has accepted COUNT events and its queue is empty.

@@ -43,6 +43,7 @@ inline DaemonSeams seams(std::unique_ptr<ModuleResolver> resolver, std::vector<s
   s.loaders = std::move(loaders);
   s.system = std::make_unique<FakeSystemView>(std::move(system));
   s.clock = steady_clock();
+  s.commands = FakeCommands{};
   return s;
 }
 

@@ -19,11 +19,18 @@
 #include <functional>
 
 #include "base/clock.hpp"
+#include "daemon/command_runner.hpp"
 #include "daemon/named_timers.hpp"
 #include "kmod/module_loader.hpp"
 #include "kmod/module_resolver.hpp"
 #include "sysfs/system_view.hpp"
 #include "uevent/uevent.hpp"
+#include "uevent/uevent_source.hpp"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <deque>
 
 namespace kplug::test {
 
@@ -139,6 +146,60 @@ struct FakeClock {
   Clock clock() {
     return [this] { return now; };
   }
+};
+
+// A command runner that runs nothing: records each argv and answers as the test says
+// (exit status 0 by default). Copies share the record, so the test keeps one.
+struct FakeCommands {
+  struct State {
+    std::mutex mutex;
+    std::vector<std::vector<std::string>> ran;
+    int exit_status = 0;
+  };
+  std::shared_ptr<State> state = std::make_shared<State>();
+  CommandResult operator()(const std::vector<std::string>& argv, std::chrono::milliseconds, RunningGroups*) const {
+    std::lock_guard lock(state->mutex);
+    state->ran.push_back(argv);
+    CommandResult r;
+    r.started = true;
+    r.exit_status = state->exit_status;
+    return r;
+  }
+};
+
+// A uevent source that hands out what the test queues: its descriptor (an eventfd) is
+// readable while something is queued, as a netlink socket is while datagrams wait.
+class FakeUeventSource : public UeventSource {
+ public:
+  struct State {
+    int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    std::deque<ReceiveOutcome> queued;
+    std::size_t receives = 0;
+    int released = 0;
+    void push(ReceiveOutcome outcome) {
+      queued.push_back(std::move(outcome));
+      std::uint64_t one = 1;
+      (void)!write(fd, &one, sizeof one);
+    }
+    ~State() { close(fd); }
+  };
+  explicit FakeUeventSource(std::shared_ptr<State> state) : s_(std::move(state)) {}
+  int fd() const override { return s_->fd; }
+  ReceiveOutcome receive() override {
+    ++s_->receives;
+    if (s_->queued.empty()) {
+      std::uint64_t count = 0;
+      (void)!read(s_->fd, &count, sizeof count);  // drained: not readable until the next push
+      return WouldBlock{};
+    }
+    ReceiveOutcome next = std::move(s_->queued.front());
+    s_->queued.pop_front();
+    return next;
+  }
+  void release_idle_memory() override { ++s_->released; }
+
+ private:
+  std::shared_ptr<State> s_;
 };
 
 // A kernel whose module operations finish one step at a time: each load or unload, on

@@ -110,7 +110,7 @@ TEST_CASE("output is bounded in lines and in line length", "[run]") {
 
 TEST_CASE("the command queue is bounded; stop kills what runs and drops what waits", "[run]") {
   boost::asio::io_context io;
-  CommandPool pool(io, 4, 8);
+  CommandPool pool(io, 4, 8, run_command);
   std::vector<CommandResult> results;
   int accepted = 0, refused = 0;
   for (int i = 0; i < 20; ++i) {
@@ -150,7 +150,9 @@ TEST_CASE("kplugd stops within 2 s with 12 hung rule commands", "[run][daemon]")
   options.autoload = false;
   std::vector<std::unique_ptr<ModuleLoader>> loaders;
   loaders.push_back(std::make_unique<NoLoader>());
-  Daemon daemon(io, options, test::seams(test::resolver(), std::move(loaders)), std::move(rules));
+  auto seams = test::seams(test::resolver(), std::move(loaders));
+  seams.commands = run_command;  // real processes: the point is killing their groups
+  Daemon daemon(io, options, std::move(seams), std::move(rules));
   for (int i = 0; i < 12; ++i) daemon.on_uevent(test::add("/devices/hang" + std::to_string(i), ""));
   // Let the four workers start theirs.
   boost::asio::steady_timer settle(io, 500ms);
