@@ -137,6 +137,23 @@ std::vector<std::string> command_names(const std::vector<const Command*>& comman
 const char* const all_kinds[] = {"dir", "path", "subsystem", "action", "devpath", "field", "level", "format", "value"};
 
 // ---- bash
+// _kplug_values: the words for a kind of value (a path, a subsystem, a loaded module, ...).
+void bash_values(std::ostream& out) {
+  out << "_kplug_values() {\n  local kind=$1 cur=$2\n  case $kind in\n"
+         "    dir) COMPREPLY=($(compgen -d -- \"$cur\")) ;;\n"
+         "    path) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- \"$cur\")) ;;\n"
+         "    subsystem) COMPREPLY=(); _kplug_match \"$cur\" < <(ls /sys/bus /sys/class 2>/dev/null) ;;\n"
+         "    devpath) COMPREPLY=(); _kplug_match \"$cur\" < <(cd /sys && find devices -maxdepth 6 -name uevent "
+         "-printf '/%h\\n' 2>/dev/null) ;;\n"
+         "    module) COMPREPLY=(); _kplug_match \"$cur\" < <([ -r /proc/modules ] && cut -d' ' -f1 /proc/modules) ;;\n"
+         "    ko) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -X '!*.ko*' -- \"$cur\") $(compgen -d -- \"$cur\")) ;;\n"
+         "    module-or-ko) compopt -o filenames 2>/dev/null; _kplug_values module \"$cur\"; "
+         "COMPREPLY+=($(compgen -f -X '!*.ko*' -- \"$cur\")) ;;\n";
+  for (const auto& [kind, words] : fixed_values)
+    out << fmt::format("    {}) COMPREPLY=($(compgen -W \"{}\" -- \"$cur\")) ;;\n", kind, words);
+  out << "  esac\n}\n\n";
+}
+
 void bash(const std::vector<Command>& commands, const std::vector<Flag>& global, std::ostream& out) {
   const std::vector<std::string> top = command_names(top_level(commands));
   out << "# bash completion for kplug, written by `kplug completion bash` from its verb table.\n"
@@ -151,19 +168,7 @@ void bash(const std::vector<Command>& commands, const std::vector<Flag>& global,
   out << "# Adds to COMPREPLY each line of standard input that begins with $1, as it is.\n"
          "_kplug_match() {\n  local w\n"
          "  while IFS= read -r w; do [[ $w == \"$1\"* ]] && COMPREPLY+=(\"$w\"); done\n}\n\n";
-  out << "_kplug_values() {\n  local kind=$1 cur=$2\n  case $kind in\n"
-         "    dir) COMPREPLY=($(compgen -d -- \"$cur\")) ;;\n"
-         "    path) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- \"$cur\")) ;;\n"
-         "    subsystem) COMPREPLY=(); _kplug_match \"$cur\" < <(ls /sys/bus /sys/class 2>/dev/null) ;;\n"
-         "    devpath) COMPREPLY=(); _kplug_match \"$cur\" < <(cd /sys && find devices -maxdepth 6 -name uevent "
-         "-printf '/%h\\n' 2>/dev/null) ;;\n"
-         "    module) COMPREPLY=(); _kplug_match \"$cur\" < <([ -r /proc/modules ] && cut -d' ' -f1 /proc/modules) ;;\n"
-         "    ko) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -X '!*.ko*' -- \"$cur\") $(compgen -d -- \"$cur\")) ;;\n"
-         "    module-or-ko) compopt -o filenames 2>/dev/null; _kplug_values module \"$cur\"; "
-         "COMPREPLY+=($(compgen -f -X '!*.ko*' -- \"$cur\")) ;;\n";
-  for (const auto& [kind, words] : fixed_values)
-    out << fmt::format("    {}) COMPREPLY=($(compgen -W \"{}\" -- \"$cur\")) ;;\n", kind, words);
-  out << "  esac\n}\n\n";
+  bash_values(out);
   out << "_kplug_value_kind() {\n  case $1 in\n";
   for (const char* kind : all_kinds) {
     auto flags = flags_of_kind(commands, global, kind);
@@ -223,6 +228,21 @@ std::string zsh_quote(const std::string& s) {
   return r + "'";
 }
 
+// _kplug_values: the words for a kind of value, as zsh offers them.
+void zsh_values(std::ostream& out) {
+  out << "\n_kplug_values() {\n  case $1 in\n"
+         "    dir) _directories ;;\n"
+         "    path) _files ;;\n"
+         "    subsystem) compadd -- ${(f)\"$(ls /sys/bus /sys/class 2>/dev/null)\"} ;;\n"
+         "    devpath) compadd -- ${(f)\"$(cd /sys && find devices -maxdepth 6 -name uevent -printf '/%h\\n' "
+         "2>/dev/null)\"} ;;\n"
+         "    module) [[ -r /proc/modules ]] && compadd -- ${${(f)\"$(</proc/modules)\"}%% *} ;;\n"
+         "    ko) _files -g '*.ko(|.gz|.xz|.zst)' ;;\n"
+         "    module-or-ko) _kplug_values module; _kplug_values ko ;;\n";
+  for (const auto& [kind, words] : fixed_values) out << fmt::format("    {}) compadd -- {} ;;\n", kind, words);
+  out << "  esac\n}\n";
+}
+
 void zsh(const std::vector<Command>& commands, const std::vector<Flag>& global, std::ostream& out) {
   out << "#compdef kplug\n"
          "# zsh completion for kplug, written by `kplug completion zsh` from its verb table.\n"
@@ -240,17 +260,7 @@ void zsh(const std::vector<Command>& commands, const std::vector<Flag>& global, 
     else if (!c.operands.empty())
       out << fmt::format("_kplug_operands[{}]={}\n", key(c.name), c.operands);
   }
-  out << "\n_kplug_values() {\n  case $1 in\n"
-         "    dir) _directories ;;\n"
-         "    path) _files ;;\n"
-         "    subsystem) compadd -- ${(f)\"$(ls /sys/bus /sys/class 2>/dev/null)\"} ;;\n"
-         "    devpath) compadd -- ${(f)\"$(cd /sys && find devices -maxdepth 6 -name uevent -printf '/%h\\n' "
-         "2>/dev/null)\"} ;;\n"
-         "    module) [[ -r /proc/modules ]] && compadd -- ${${(f)\"$(</proc/modules)\"}%% *} ;;\n"
-         "    ko) _files -g '*.ko(|.gz|.xz|.zst)' ;;\n"
-         "    module-or-ko) _kplug_values module; _kplug_values ko ;;\n";
-  for (const auto& [kind, words] : fixed_values) out << fmt::format("    {}) compadd -- {} ;;\n", kind, words);
-  out << "  esac\n}\n";
+  zsh_values(out);
   out << R"SH(
 _kplug() {
   local cur=${words[CURRENT]} prev=${words[CURRENT-1]} verb= kind i

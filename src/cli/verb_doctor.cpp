@@ -194,6 +194,100 @@ const char* verdict_name(Verdict v) {
   return "?";
 }
 
+// What one run of `kplug doctor` found.
+struct DoctorRun {
+  KplugdView kplugd;
+  std::string log_problem;  // why the kernel log was not read (empty: it was)
+  std::vector<std::pair<DeviceFacts, Diagnosis>> results;
+  std::size_t driven = 0, not_driven = 0, no_module = 0, no_modalias = 0;
+};
+
+// A device a module matches and no driver drives: what makes doctor exit 1.
+bool failing(const Diagnosis& d) { return d.verdict == Verdict::not_driven && d.reason != "no_module"; }
+
+// The devices to look at: DEVPATHS, or every present device.
+Result<std::vector<Uevent>, std::string> doctor_devices(const std::vector<std::string>& devpaths) {
+  std::vector<Uevent> devices;
+  if (devpaths.empty()) {
+    auto walked = make_sysfs_view()->walk_devices([](const Uevent&) { return true; },
+                                                  [&](Uevent&& ev) { devices.push_back(std::move(ev)); });
+    if (!walked) return unexpected("cannot walk /sys/devices: " + walked.error());
+    return devices;
+  }
+  for (const auto& path : devpaths) {
+    auto ev = read_device(path);
+    if (!ev) return unexpected(ev.error());
+    devices.push_back(std::move(*ev));
+  }
+  return devices;
+}
+
+void print_doctor_json(const DoctorRun& run) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& [facts, d] : run.results) {
+    nlohmann::json modules = nlohmann::json::array();
+    for (const auto& m : facts.modules)
+      modules.push_back({{"name", m.name}, {"builtin", m.builtin}, {"live", m.live}, {"file_present", m.file_present},
+                         {"blacklisted_by", m.blacklisted_by}, {"rule_blacklist", m.rule_blacklist}});
+    list.push_back({{"devpath", d.devpath}, {"subsystem", facts.subsystem},
+                    {"modalias", facts.modalias ? nlohmann::json(*facts.modalias) : nlohmann::json(nullptr)},
+                    {"verdict", verdict_name(d.verdict)}, {"reason", d.reason}, {"text", d.text},
+                    {"advice", d.advice}, {"details", d.details}, {"driver", facts.driver},
+                    {"driver_module", facts.driver_module}, {"modules", modules}});
+  }
+  const auto& k = run.kplugd;
+  nlohmann::json out = {
+      {"kplugd", {{"running", k.facts.running}, {"dry_run", k.facts.dry_run}, {"problem", k.problem}}},
+      {"summary",
+       {{"devices", run.results.size()}, {"driven", run.driven}, {"not_driven", run.not_driven},
+        {"no_module", run.no_module}, {"no_modalias", run.no_modalias}}},
+      {"kernel_log", run.log_problem.empty() ? "read" : run.log_problem},
+      {"devices", list}};
+  std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+}
+
+// full: the reason, its details and what to do; brief: one line a device.
+enum class Style { full, brief };
+
+// The devices WANTED picks, under TITLE (nothing when none); true when there were some.
+template <typename Wanted>
+bool print_section(const DoctorRun& run, const char* title, Wanted wanted, Style style) {
+  bool first = true;
+  for (const auto& [facts, d] : run.results) {
+    if (!wanted(d)) continue;
+    if (first) std::cout << '\n' << title << '\n';
+    first = false;
+    std::cout << fmt::format("  {} ({})", printable(d.devpath), facts.subsystem);
+    if (style == Style::brief) {
+      // driven: its driver; no module: what the MODALIAS encodes, or the MODALIAS itself.
+      std::string what = d.verdict == Verdict::driven || d.details.empty() ? d.text : d.details.front();
+      std::cout << ": " << printable(what) << '\n';
+      continue;
+    }
+    std::cout << "\n    " << printable(d.text) << '\n';
+    for (const auto& line : d.details) std::cout << "    | " << printable(line) << '\n';
+    if (!d.advice.empty()) std::cout << "    what to do: " << d.advice << '\n';
+  }
+  return !first;
+}
+
+void print_doctor_text(const DoctorRun& run) {
+  const auto& k = run.kplugd;
+  std::cout << fmt::format("kplugd: {}\n", !k.facts.running ? "not running (" + k.problem + ")"
+                                           : k.facts.dry_run ? "running, in dry-run mode"
+                                                             : "running");
+  if (!run.log_problem.empty()) std::cout << "kernel log: " << run.log_problem << " (probe errors left out)\n";
+  print_section(run, "NOT DRIVEN (a module matches, no driver is bound):", failing, Style::full);
+  if (print_section(run, "NO MODULE MATCHES (no driver module for it in this kernel; many such devices need none):",
+                    [](const Diagnosis& d) { return d.verdict == Verdict::not_driven && !failing(d); }, Style::brief))
+    std::cout << "  what to do: if one of these should have a driver, install the package that has it (firmware or "
+                 "extra-modules packages)\n";
+  print_section(run, "DRIVEN:", [](const Diagnosis& d) { return d.verdict == Verdict::driven; }, Style::brief);
+  std::cout << fmt::format("\n{} device(s): {} driven, {} not driven, {} with no matching module, {} with no "
+                           "MODALIAS (nothing to autoload)\n",
+                           run.results.size(), run.driven, run.not_driven, run.no_module, run.no_modalias);
+}
+
 int run_doctor(const DoctorOptions& o) {
   Overrides overrides;
   if (!o.config_path.empty()) overrides.config_path = o.config_path;
@@ -204,113 +298,33 @@ int run_doctor(const DoctorOptions& o) {
     return exit_failure;
   }
   const DaemonOptions& options = settings->options;
-  KplugdView kplugd = ask_kplugd(o.socket);
+  DoctorRun run;
+  run.kplugd = ask_kplugd(o.socket);
 
-  Gatherer g{*settings, nullptr, nullptr, kplugd, {}};
+  Gatherer g{*settings, nullptr, nullptr, run.kplugd, {}};
   KmodOptions kmod_options{options.modules_dir, options.modprobe_config};
   kmod_options.quiet = true;  // a missing module file is a finding here, reported as such
   if (auto ctx = KmodContext::open(kmod_options)) g.ctx = std::move(*ctx);
   else std::cerr << "kplug doctor: " << ctx.error() << " (module facts left out)\n";
   if (auto ctx = KmodContext::open(kmod_options))
     g.resolver = std::make_unique<KmodResolver>(std::move(*ctx));
-  std::string log_problem;
   if (auto log = read_kernel_log()) g.kernel_log = std::move(*log);
-  else log_problem = log.error();
+  else run.log_problem = log.error();
 
-  std::vector<Uevent> devices;
-  if (o.devpaths.empty()) {
-    auto walked = make_sysfs_view()->walk_devices([](const Uevent&) { return true; },
-                                                  [&](Uevent&& ev) { devices.push_back(std::move(ev)); });
-    if (!walked) {
-      std::cerr << "kplug doctor: cannot walk /sys/devices: " << walked.error() << '\n';
-      return exit_failure;
-    }
-  } else {
-    for (const auto& path : o.devpaths) {
-      auto ev = read_device(path);
-      if (!ev) {
-        std::cerr << "kplug doctor: " << ev.error() << '\n';
-        return exit_failure;
-      }
-      devices.push_back(std::move(*ev));
-    }
-  }
-
-  std::vector<std::pair<DeviceFacts, Diagnosis>> results;
-  for (const auto& ev : devices) {
+  auto devices = doctor_devices(o.devpaths);
+  if (!devices) return std::cerr << "kplug doctor: " << devices.error() << '\n', exit_failure;
+  for (const auto& ev : *devices) {
     DeviceFacts facts = g.facts(ev);
-    Diagnosis diagnosis = diagnose(facts, kplugd.facts);
-    results.emplace_back(std::move(facts), std::move(diagnosis));
+    Diagnosis d = diagnose(facts, run.kplugd.facts);
+    if (d.verdict == Verdict::driven) ++run.driven;
+    else if (d.verdict == Verdict::nothing_to_autoload) ++run.no_modalias;
+    else if (failing(d)) ++run.not_driven;
+    else ++run.no_module;
+    run.results.emplace_back(std::move(facts), std::move(d));
   }
-  auto failing = [](const Diagnosis& d) { return d.verdict == Verdict::not_driven && d.reason != "no_module"; };
-  std::size_t driven = 0, not_driven = 0, no_module = 0, no_modalias = 0;
-  for (const auto& [facts, d] : results) {
-    if (d.verdict == Verdict::driven) ++driven;
-    else if (d.verdict == Verdict::nothing_to_autoload) ++no_modalias;
-    else if (failing(d)) ++not_driven;
-    else ++no_module;
-  }
-  int code = not_driven ? exit_failure : exit_ok;
-
-  if (o.json) {
-    nlohmann::json list = nlohmann::json::array();
-    for (const auto& [facts, d] : results) {
-      nlohmann::json modules = nlohmann::json::array();
-      for (const auto& m : facts.modules)
-        modules.push_back({{"name", m.name}, {"builtin", m.builtin}, {"live", m.live}, {"file_present", m.file_present},
-                           {"blacklisted_by", m.blacklisted_by}, {"rule_blacklist", m.rule_blacklist}});
-      list.push_back({{"devpath", d.devpath}, {"subsystem", facts.subsystem},
-                      {"modalias", facts.modalias ? nlohmann::json(*facts.modalias) : nlohmann::json(nullptr)},
-                      {"verdict", verdict_name(d.verdict)}, {"reason", d.reason}, {"text", d.text},
-                      {"advice", d.advice}, {"details", d.details}, {"driver", facts.driver},
-                      {"driver_module", facts.driver_module}, {"modules", modules}});
-    }
-    nlohmann::json out = {
-        {"kplugd", {{"running", kplugd.facts.running}, {"dry_run", kplugd.facts.dry_run}, {"problem", kplugd.problem}}},
-        {"summary",
-         {{"devices", results.size()}, {"driven", driven}, {"not_driven", not_driven}, {"no_module", no_module},
-          {"no_modalias", no_modalias}}},
-        {"kernel_log", log_problem.empty() ? "read" : log_problem},
-        {"devices", list}};
-    std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
-    return code;
-  }
-
-  std::cout << fmt::format("kplugd: {}\n", !kplugd.facts.running ? "not running (" + kplugd.problem + ")"
-                                           : kplugd.facts.dry_run ? "running, in dry-run mode"
-                                                                   : "running");
-  if (!log_problem.empty()) std::cout << "kernel log: " << log_problem << " (probe errors left out)\n";
-  // full: the reason, its details and what to do; brief: one line a device.
-  enum class Style { full, brief };
-  auto section = [&](const char* title, auto&& wanted, Style style) {
-    bool first = true;
-    for (const auto& [facts, d] : results) {
-      if (!wanted(d)) continue;
-      if (first) std::cout << '\n' << title << '\n';
-      first = false;
-      std::cout << fmt::format("  {} ({})", printable(d.devpath), facts.subsystem);
-      if (style == Style::brief) {
-        // driven: its driver; no module: what the MODALIAS encodes, or the MODALIAS itself.
-        std::string what = d.verdict == Verdict::driven || d.details.empty() ? d.text : d.details.front();
-        std::cout << ": " << printable(what) << '\n';
-        continue;
-      }
-      std::cout << "\n    " << printable(d.text) << '\n';
-      for (const auto& line : d.details) std::cout << "    | " << printable(line) << '\n';
-      if (!d.advice.empty()) std::cout << "    what to do: " << d.advice << '\n';
-    }
-    return !first;
-  };
-  section("NOT DRIVEN (a module matches, no driver is bound):", failing, Style::full);
-  if (section("NO MODULE MATCHES (no driver module for it in this kernel; many such devices need none):",
-              [&](const Diagnosis& d) { return d.verdict == Verdict::not_driven && !failing(d); }, Style::brief))
-    std::cout << "  what to do: if one of these should have a driver, install the package that has it (firmware or "
-                 "extra-modules packages)\n";
-  section("DRIVEN:", [](const Diagnosis& d) { return d.verdict == Verdict::driven; }, Style::brief);
-  std::cout << fmt::format("\n{} device(s): {} driven, {} not driven, {} with no matching module, {} with no "
-                           "MODALIAS (nothing to autoload)\n",
-                           results.size(), driven, not_driven, no_module, no_modalias);
-  return code;
+  if (o.json) print_doctor_json(run);
+  else print_doctor_text(run);
+  return run.not_driven ? exit_failure : exit_ok;
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <ctime>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -173,6 +174,99 @@ int run_decisions(const MonitorOptions& o) {
   }
 }
 
+// One run of `kplug monitor` on the kernel's events: what it shows, what it records.
+class KernelMonitor {
+ public:
+  KernelMonitor(const MonitorOptions& o, std::unique_ptr<Recording> recording)
+      : o_(o), recording_(std::move(recording)), wanted_(o.subsystems.begin(), o.subsystems.end()) {}
+
+  int run(UeventSource& source) {
+    if (!o_.json) std::cout << "monitoring kernel uevents (Ctrl-C to stop)\n\n" << std::flush;
+    if (o_.coldplug)
+      if (auto failed = coldplug()) return *failed;
+    if (recording_) std::cerr << "kplug monitor: recording to " << recording_->path() << " (Ctrl-C to stop)\n";
+    while (o_.count == 0 || shown_ < o_.count) {
+      pollfd pfd{source.fd(), POLLIN, 0};
+      if (poll(&pfd, 1, -1) < 0) {
+        if (errno != EINTR) {
+          std::cerr << "kplug monitor: poll failed: " << std::strerror(errno) << '\n';
+          return finish(exit_failure);
+        }
+        if (interrupted) return finish(exit_ok);
+        continue;
+      }
+      if (!read_all(source)) return finish(exit_failure);
+    }
+    return finish(exit_ok);
+  }
+
+ private:
+  // One event: printed, and written to the recording. False: stop (a write failed, the
+  // recording is full).
+  bool take(const Uevent& ev) {
+    if (!wanted_.empty() && !wanted_.count(ev.subsystem)) return true;
+    double now = monotonic_seconds();
+    std::cout << (o_.json ? record_event_line(ev, now) + "\n" : as_text(ev, now)) << std::flush;
+    if (recording_) {
+      if (auto w = recording_->add(ev, now); !w) return std::cerr << "kplug monitor: " << w.error() << '\n', false;
+      if (recording_->full()) return false;
+    }
+    ++shown_;
+    return true;
+  }
+
+  // The present devices first, as coldplug events; an exit code when it went wrong.
+  std::optional<int> coldplug() {
+    // The socket is open already: a device that comes meanwhile is in one or both.
+    bool ok = true;
+    auto walked = make_sysfs_view()->walk_devices([](const Uevent&) { return true; }, [&](Uevent&& ev) {
+      ev.source = EventSource::coldplug;
+      if (ok) ok = take(ev);
+    });
+    if (!walked) return std::cerr << "kplug monitor: cannot walk /sys/devices: " << walked.error() << '\n', exit_failure;
+    if (!ok) return finish(exit_failure);
+    if (recording_) std::cerr << fmt::format("kplug monitor: {} present device(s) recorded as coldplug events\n", *walked);
+    return std::nullopt;
+  }
+
+  // Everything waiting on the socket; false when the monitor must stop with a failure.
+  bool read_all(UeventSource& source) {
+    for (;;) {
+      ReceiveOutcome outcome = source.receive();
+      if (std::holds_alternative<WouldBlock>(outcome)) return true;
+      if (auto* r = std::get_if<Received>(&outcome)) {
+        if (r->missed_before) std::cerr << "kplug monitor: " << r->missed_before << " events possibly missed\n";
+        if (!take(r->event)) return false;
+        if (o_.count && shown_ >= o_.count) return true;
+      } else if (auto* rej = std::get_if<Rejected>(&outcome)) {
+        std::cerr << "kplug monitor: ignored a datagram not from " << (o_.groups == 1 ? "the kernel" : "root") << " ("
+                  << to_string(rej->reason) << "): " << rej->detail << '\n';
+      } else if (std::holds_alternative<Overrun>(outcome)) {
+        std::cerr << "kplug monitor: receive buffer overrun: the kernel dropped events\n";
+      } else if (auto* f = std::get_if<ReceiveFailed>(&outcome)) {
+        std::cerr << "kplug monitor: reading the uevent socket failed: " << std::strerror(f->error) << '\n';
+        return false;
+      }
+    }
+  }
+
+  int finish(int code) {
+    if (recording_ && recording_->full()) {
+      std::cerr << fmt::format("kplug monitor: {} reached --max-size {} bytes; the recording ends there\n",
+                               recording_->path(), o_.max_size);
+      code = exit_ok;
+    }
+    if (recording_)
+      std::cerr << fmt::format("kplug monitor: recorded {} event(s) to {}\n", recording_->events(), recording_->path());
+    return code;
+  }
+
+  const MonitorOptions& o_;
+  std::unique_ptr<Recording> recording_;
+  std::set<std::string> wanted_;
+  std::size_t shown_ = 0;
+};
+
 int run_monitor(const MonitorOptions& o) {
   if (o.decisions) {
     if (!o.record.empty() || o.coldplug)
@@ -196,73 +290,7 @@ int run_monitor(const MonitorOptions& o) {
     recording = std::move(*opened);
     stop_on_signals();
   }
-  std::set<std::string> wanted(o.subsystems.begin(), o.subsystems.end());
-  std::size_t shown = 0;
-  // One event: printed, and written to the recording.
-  auto take = [&](const Uevent& ev) -> bool {
-    if (!wanted.empty() && !wanted.count(ev.subsystem)) return true;
-    double now = monotonic_seconds();
-    std::cout << (o.json ? record_event_line(ev, now) + "\n" : as_text(ev, now)) << std::flush;
-    if (recording) {
-      if (auto w = recording->add(ev, now); !w) return std::cerr << "kplug monitor: " << w.error() << '\n', false;
-      if (recording->full()) return false;
-    }
-    ++shown;
-    return true;
-  };
-  auto finish = [&](int code) {
-    if (recording && recording->full()) {
-      std::cerr << fmt::format("kplug monitor: {} reached --max-size {} bytes; the recording ends there\n",
-                               recording->path(), o.max_size);
-      code = exit_ok;
-    }
-    if (recording)
-      std::cerr << fmt::format("kplug monitor: recorded {} event(s) to {}\n", recording->events(), recording->path());
-    return code;
-  };
-  if (!o.json) std::cout << "monitoring kernel uevents (Ctrl-C to stop)\n\n" << std::flush;
-  if (o.coldplug) {
-    // The socket is open already: a device that comes meanwhile is in one or both.
-    bool ok = true;
-    auto walked = make_sysfs_view()->walk_devices([](const Uevent&) { return true; }, [&](Uevent&& ev) {
-      ev.source = EventSource::coldplug;
-      if (ok) ok = take(ev);
-    });
-    if (!walked) return std::cerr << "kplug monitor: cannot walk /sys/devices: " << walked.error() << '\n', exit_failure;
-    if (!ok) return finish(exit_failure);
-    if (recording) std::cerr << fmt::format("kplug monitor: {} present device(s) recorded as coldplug events\n", *walked);
-  }
-  if (recording) std::cerr << "kplug monitor: recording to " << recording->path() << " (Ctrl-C to stop)\n";
-  while (o.count == 0 || shown < o.count) {
-    pollfd pfd{(*source)->fd(), POLLIN, 0};
-    if (poll(&pfd, 1, -1) < 0) {
-      if (errno == EINTR) {
-        if (interrupted) return finish(exit_ok);
-        continue;
-      }
-      std::cerr << "kplug monitor: poll failed: " << std::strerror(errno) << '\n';
-      return finish(exit_failure);
-    }
-    for (;;) {
-      ReceiveOutcome outcome = (*source)->receive();
-      if (std::holds_alternative<WouldBlock>(outcome)) break;
-      if (auto* r = std::get_if<Received>(&outcome)) {
-        if (r->missed_before) std::cerr << "kplug monitor: " << r->missed_before << " events possibly missed\n";
-        if (!take(r->event)) return finish(exit_failure);
-        if (o.count && shown >= o.count) break;
-      } else if (auto* rej = std::get_if<Rejected>(&outcome)) {
-        std::cerr << "kplug monitor: ignored a datagram not from " << (o.groups == 1 ? "the kernel" : "root")
-                  << " (" << to_string(rej->reason)
-                  << "): " << rej->detail << '\n';
-      } else if (std::holds_alternative<Overrun>(outcome)) {
-        std::cerr << "kplug monitor: receive buffer overrun: the kernel dropped events\n";
-      } else if (auto* f = std::get_if<ReceiveFailed>(&outcome)) {
-        std::cerr << "kplug monitor: reading the uevent socket failed: " << std::strerror(f->error) << '\n';
-        return finish(exit_failure);
-      }
-    }
-  }
-  return finish(exit_ok);
+  return KernelMonitor(o, std::move(recording)).run(**source);
 }
 
 }  // namespace

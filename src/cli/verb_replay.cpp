@@ -130,7 +130,9 @@ Result<Run, std::string> replay_file(const ReplayOptions& o, const std::vector<s
   };
   // The header's kernel: the tree to resolve against, unless told otherwise.
   std::set<std::string> live;
-  auto result = replay_stream(reader, std::move(*settings), live, observer);
+  auto tree = open_replay_tree(settings->options);
+  if (!tree) return unexpected(fmt::format("{}: {}", o.file, tree.error()));
+  auto result = replay_stream(reader, std::move(*settings), live, observer, std::move(*tree));
   if (!result) return unexpected(fmt::format("{}: {}", o.file, result.error()));
   run.result = std::move(*result);
   return run;

@@ -15,9 +15,9 @@ namespace {
 constexpr std::chrono::milliseconds rescan_delay{200};
 }  // namespace
 
-Coldplug::Coldplug(boost::asio::io_context& io, SystemView& system, Counters& counters, Clock clock, bool dry_run,
-                   Hooks hooks)
-    : io_(io), system_(system), counters_(counters), clock_(std::move(clock)), dry_run_(dry_run),
+Coldplug::Coldplug(std::unique_ptr<NamedTimers> timers, SystemView& system, Counters& counters, Clock clock,
+                   bool dry_run, Hooks hooks)
+    : timers_(std::move(timers)), system_(system), counters_(counters), clock_(std::move(clock)), dry_run_(dry_run),
       hooks_(std::move(hooks)) {}
 
 void Coldplug::start() { do_walk(false); }
@@ -104,12 +104,10 @@ void Coldplug::request_rescan(const std::string& why) {
     rescan_again_ = true;
     return;
   }
-  if (rescan_timer_) return;  // one is already due: a storm gets one rescan
+  if (timers_->running()) return;  // one is already due: a storm gets one rescan
   rescan_why_ = why;
-  rescan_timer_.emplace(io_, rescan_delay);
-  rescan_timer_->async_wait([this](const boost::system::error_code& ec) {
-    rescan_timer_.reset();
-    if (!ec && !stopping_) do_rescan();
+  timers_->start("rescan", rescan_delay, [this] {
+    if (!stopping_) do_rescan();
   });
 }
 
@@ -130,7 +128,7 @@ void Coldplug::do_rescan() {
 
 void Coldplug::stop() {
   stopping_ = true;
-  if (rescan_timer_) rescan_timer_->cancel();
+  timers_->cancel_all();
 }
 
 }  // namespace kplug

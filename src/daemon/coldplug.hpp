@@ -12,12 +12,11 @@
 #include <string>
 #include <vector>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include "base/clock.hpp"
 #include "daemon/counters.hpp"
 #include "daemon/handled_devices.hpp"
+#include "daemon/named_timers.hpp"
 #include "kmod/module_loader.hpp"
 #include "rules/decision.hpp"
 #include "sysfs/system_view.hpp"
@@ -35,7 +34,8 @@ class Coldplug {
     std::function<std::size_t()> in_flight;            // events fed by walks and not yet handled
   };
 
-  Coldplug(boost::asio::io_context& io, SystemView& system, Counters& counters, Clock clock, bool dry_run,
+  // TIMERS: its own set (one timer, "rescan": the debounce).
+  Coldplug(std::unique_ptr<NamedTimers> timers, SystemView& system, Counters& counters, Clock clock, bool dry_run,
            Hooks hooks);
 
   // The initial coldplug.
@@ -52,7 +52,7 @@ class Coldplug {
 
   bool running() const { return running_; }
   // Running, or a rescan is due.
-  bool busy() const { return running_ || rescan_timer_.has_value(); }
+  bool busy() const { return running_ || timers_->running() > 0; }
   void stop();
   const HandledDevices& handled() const { return handled_; }
 
@@ -62,7 +62,7 @@ class Coldplug {
   // Complete once the walk is done and nothing it fed is in flight.
   void check_complete();
 
-  boost::asio::io_context& io_;
+  std::unique_ptr<NamedTimers> timers_;
   SystemView& system_;
   Counters& counters_;
   Clock clock_;
@@ -76,7 +76,6 @@ class Coldplug {
   std::string rescan_why_;
   RescanTally tally_;           // what the running rescan found
   HandledDevices handled_;      // devices whose add was handled
-  std::optional<boost::asio::steady_timer> rescan_timer_;  // a rescan due (debounce)
   bool stopping_ = false;
 };
 

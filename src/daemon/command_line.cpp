@@ -34,6 +34,42 @@ constexpr const char* description =
 
 }  // namespace
 
+namespace {
+
+// --rebroadcast-groups: an error for a mask with the kernel's group 1 in it.
+std::string rebroadcast_mask_error(const std::string& v) {
+  try {
+    return (std::stoul(v, nullptr, 0) & 1) ? std::string("group 1 is the kernel's: leave it out of the mask")
+                                           : std::string();
+  } catch (...) {
+    return std::string("not a number");
+  }
+}
+
+// --unload-grace and --receive-buffer (each when given) read into O; false, and the
+// problem said, for a value that is not a duration or a size.
+bool take_units(const std::string* grace, const std::string* rcvbuf, Overrides& o) {
+  if (grace) {
+    std::chrono::milliseconds d{0};
+    if (!parse_duration(*grace, d)) {
+      std::cerr << "kplugd: --unload-grace: '" << *grace << "' is not a duration such as 5s, 500ms or 1m\n";
+      return false;
+    }
+    o.unload_grace = d;
+  }
+  if (rcvbuf) {
+    std::size_t size = 0;
+    if (!parse_size(*rcvbuf, size)) {
+      std::cerr << "kplugd: --receive-buffer: '" << *rcvbuf << "' is not a size such as 4096, 512K or 128M\n";
+      return false;
+    }
+    o.receive_buffer = size;
+  }
+  return true;
+}
+
+}  // namespace
+
 std::variant<CommandLine, int> parse_command_line(int argc, char** argv) {
   CommandLine cl;
   Overrides& o = cl.overrides;
@@ -71,14 +107,7 @@ std::variant<CommandLine, int> parse_command_line(int argc, char** argv) {
                  "after handling each kernel event, send it again to these netlink groups (a mask without 1; 4 is "
                  "where libudev-zero listens, like mdevd -O 4)")
       ->check(CLI::Range(2u, 0xffffffffu))
-      ->check([](const std::string& v) {
-        try {
-          return (std::stoul(v, nullptr, 0) & 1) ? std::string("group 1 is the kernel's: leave it out of the mask")
-                                                 : std::string();
-        } catch (...) {
-          return std::string("not a number");
-        }
-      });
+      ->check(rebroadcast_mask_error);
   app.add_option("--metrics-file", metrics_file,
                  "write Prometheus metrics to this file (for node_exporter's textfile collector), atomically, "
                  "when they change, at most every 5 s");
@@ -96,22 +125,8 @@ std::variant<CommandLine, int> parse_command_line(int argc, char** argv) {
   if (dry_run) o.dry_run = true;
   if (no_coldplug) o.coldplug = false;
   if (no_unload) o.unload = false;
-  if (app.count("--unload-grace")) {
-    std::chrono::milliseconds d{0};
-    if (!parse_duration(grace, d)) {
-      std::cerr << "kplugd: --unload-grace: '" << grace << "' is not a duration such as 5s, 500ms or 1m\n";
-      return exit_usage;
-    }
-    o.unload_grace = d;
-  }
-  if (app.count("--receive-buffer")) {
-    std::size_t size = 0;
-    if (!parse_size(rcvbuf, size)) {
-      std::cerr << "kplugd: --receive-buffer: '" << rcvbuf << "' is not a size such as 4096, 512K or 128M\n";
-      return exit_usage;
-    }
-    o.receive_buffer = size;
-  }
+  if (!take_units(app.count("--unload-grace") ? &grace : nullptr, app.count("--receive-buffer") ? &rcvbuf : nullptr, o))
+    return exit_usage;
   return cl;
 }
 

@@ -78,6 +78,60 @@ std::size_t RunningGroups::stop() {
   return groups_.size();
 }
 
+namespace {
+
+// stdin from /dev/null, stdout and stderr into OUT_FD, nothing else; a session of its own.
+void prepare_spawn(posix_spawn_file_actions_t& actions, posix_spawnattr_t& attr, int out_fd) {
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, out_fd, 1);
+  posix_spawn_file_actions_adddup2(&actions, out_fd, 2);
+  // Nothing else: even a descriptor some library opened without O_CLOEXEC stays behind.
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+  posix_spawnattr_init(&attr);
+  // A session of its own (so a process group to kill whole), every signal unblocked and
+  // at its default: kplugd's threads block signals, and SIGPIPE is ignored in kplugd.
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+}
+
+// Reads the program's output from FD into OUT until it has exited and its output is all
+// read, or DEADLINE passes; true when the deadline came first with it still running.
+bool read_until_done(int fd, pid_t pid, Clock::time_point deadline, Output& out) {
+  bool eof = false;
+  std::optional<Clock::time_point> exited_at;
+  for (;;) {
+    auto now = Clock::now();
+    if (now >= deadline) return !has_exited(pid);
+    if (!exited_at && has_exited(pid)) exited_at = now;
+    // The program is gone and its output is all read (or a process that escaped its
+    // group still holds the pipe: do not wait for that one).
+    if (exited_at && (eof || now - *exited_at >= drain_after_exit)) return false;
+    if (eof) {
+      usleep(5000);
+      continue;
+    }
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count();
+    pollfd pfd{fd, POLLIN, 0};
+    int n = poll(&pfd, 1, static_cast<int>(std::min<long long>(left, 50)));
+    if (n <= 0) continue;
+    char buf[4096];
+    ssize_t got = read(fd, buf, sizeof buf);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) {
+      eof = true;
+      continue;
+    }
+    out.add(buf, static_cast<std::size_t>(got));
+  }
+}
+
+}  // namespace
+
 CommandResult run_command(const std::vector<std::string>& argv, std::chrono::milliseconds limit,
                           RunningGroups* groups) {
   CommandResult r;
@@ -97,22 +151,8 @@ CommandResult run_command(const std::vector<std::string>& argv, std::chrono::mil
     return r;
   }
   posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 1);
-  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 2);
-  // Nothing else: even a descriptor some library opened without O_CLOEXEC stays behind.
-  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
   posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  // A session of its own (so a process group to kill whole), every signal unblocked and
-  // at its default: kplugd's threads block signals, and SIGPIPE is ignored in kplugd.
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  prepare_spawn(actions, attr, pipe_fds[1]);
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
@@ -137,36 +177,7 @@ CommandResult run_command(const std::vector<std::string>& argv, std::chrono::mil
   r.started = true;
 
   Output out(r.output);
-  auto deadline = start + limit;
-  bool eof = false;
-  std::optional<Clock::time_point> exited_at;
-  for (;;) {
-    auto now = Clock::now();
-    if (now >= deadline) {
-      r.timed_out = !has_exited(pid);
-      break;
-    }
-    if (!exited_at && has_exited(pid)) exited_at = now;
-    // The program is gone and its output is all read (or a process that escaped its
-    // group still holds the pipe: do not wait for that one).
-    if (exited_at && (eof || now - *exited_at >= drain_after_exit)) break;
-    if (eof) {
-      usleep(5000);
-      continue;
-    }
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count();
-    pollfd pfd{pipe_fds[0], POLLIN, 0};
-    int n = poll(&pfd, 1, static_cast<int>(std::min<long long>(left, 50)));
-    if (n <= 0) continue;
-    char buf[4096];
-    ssize_t got = read(pipe_fds[0], buf, sizeof buf);
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) {
-      eof = true;
-      continue;
-    }
-    out.add(buf, static_cast<std::size_t>(got));
-  }
+  r.timed_out = read_until_done(pipe_fds[0], pid, start + limit, out);
   // The whole group: the program if it still runs, and whatever it left behind.
   kill(-pid, SIGKILL);
   int status = 0;

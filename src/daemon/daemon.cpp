@@ -19,20 +19,26 @@
 
 namespace kplug {
 
+namespace {
+std::unique_ptr<NamedTimers> timers_for(boost::asio::io_context& io, const DaemonSeams& seams, const char* part) {
+  return seams.timers ? seams.timers(part) : make_asio_timers(io);
+}
+}  // namespace
+
 Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options, DaemonSeams seams, RuleSet rules)
     : io_(io),
       options_(std::move(options)),
       system_(std::move(seams.system)),
       clock_(std::move(seams.clock)),
       resolver_(std::move(seams.resolver)),
-      timers_(seams.timers ? std::move(seams.timers) : make_asio_timers(io)),
+      timers_(timers_for(io, seams, "grace")),
       observer_(std::move(seams.observer)),
       rebroadcaster_(std::move(seams.rebroadcaster)),
       rules_(std::make_shared<const RuleSet>(std::move(rules))),
       attrs_([this](const std::string& devpath, const std::string& name) {
         return system_->read_attribute(devpath, name);
       }),
-      scheduler_(io, std::move(seams.loaders), options_.slow_load, counters_, clock_),
+      scheduler_(io, std::move(seams.loaders), timers_for(io, seams, "loads"), options_.slow_load, counters_, clock_),
       control_(io, *system_, clock_,
                {[this] { return status_reply(); },
                 [this] { return control::LoadedReply{to_wire(unloader_.ledger())}; },
@@ -45,7 +51,7 @@ Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options, DaemonSeams s
                 [this](const nlohmann::json& message) {
                   if (observed()) publish(message);
                 }),
-      coldplug_(io, *system_, counters_, clock_, options_.dry_run,
+      coldplug_(timers_for(io, seams, "rescan"), *system_, counters_, clock_, options_.dry_run,
                 {// Devices with a MODALIAS, and those a rule loads a module for without one
                  // (udevd's 80-drivers.rules loads, such as ppdev for /module/parport_pc).
                  [this](const Uevent& ev) {
@@ -65,7 +71,7 @@ Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options, DaemonSeams s
                       spdlog::info("received {}, stopping", strsignal(signal));
                       stop();
                     }}),
-      idle_release_(seams.idle_timers ? std::move(seams.idle_timers) : make_asio_timers(io), clock_,
+      idle_release_(timers_for(io, seams, "idle"), clock_,
                     options_.idle_release_after, {[this] { return idle(); },
                      [this] {
                        spdlog::debug("idle: {} loader thread(s) stopped, a fresh one waiting",

@@ -53,8 +53,10 @@ struct DaemonSeams {
   std::vector<std::unique_ptr<ModuleLoader>> loaders;  // one per loader thread
   std::unique_ptr<SystemView> system;     // required: make_sysfs_view() in kplugd
   Clock clock;                            // required: steady_clock() in kplugd
-  std::unique_ptr<NamedTimers> timers;    // null: Asio's (the unloader's grace periods)
-  std::unique_ptr<NamedTimers> idle_timers;  // null: Asio's (the idle release's quiet spell)
+  // Every part's timers, a set each, asked for by the part: "grace" (the unloader's),
+  // "idle" (the idle release), "loads" (slow-load reports, retries), "rescan" (coldplug's
+  // debounce). Null: Asio's for all.
+  std::function<std::unique_ptr<NamedTimers>(const std::string& part)> timers;
   CommandRunner commands;                 // required: run_command in kplugd (rules' run:)
   std::unique_ptr<Rebroadcaster> rebroadcaster;  // null: handled events are not sent on
   // Also given every message of the `events` stream (decisions, loads, unloads), as

@@ -21,8 +21,10 @@ constexpr std::chrono::milliseconds load_retry_delay{500};
 }  // namespace
 
 LoadScheduler::LoadScheduler(boost::asio::io_context& io, std::vector<std::unique_ptr<ModuleLoader>> loaders,
-                             std::chrono::milliseconds slow_load, Counters& counters, Clock clock)
-    : io_(io), loaders_(std::move(loaders)), slow_load_(slow_load), counters_(counters), clock_(std::move(clock)) {}
+                             std::unique_ptr<NamedTimers> timers, std::chrono::milliseconds slow_load, Counters& counters,
+                             Clock clock)
+    : io_(io), loaders_(std::move(loaders)), timers_(std::move(timers)), slow_load_(slow_load), counters_(counters),
+      clock_(std::move(clock)) {}
 
 template <typename Fn, typename Done>
 void LoadScheduler::on_loader(Fn fn, Done done) {
@@ -82,10 +84,8 @@ void LoadScheduler::do_next(const std::string& module) {
               [this, module](const UnloadResult& result) { on_unload_result(module, result); });
     return;
   }
-  auto& timer = slow_timers_[module];
-  timer = std::make_unique<boost::asio::steady_timer>(io_, slow_load_);
-  timer->async_wait([this, job = op.job](const boost::system::error_code& ec) {
-    if (!ec && !stopping_) on_slow(job);
+  timers_->start("slow " + module, slow_load_, [this, job = op.job] {
+    if (!stopping_) on_slow(job);
   });
   do_attempt(op.job, 1);
 }
@@ -112,14 +112,14 @@ void LoadScheduler::on_result(const LoadJob& job, int attempt, const LoadResult&
     ++counters_.loads_retried;
     spdlog::warn("{}; trying again in {} ms (try {} of {})", printable(result.message), load_retry_delay.count(),
                  attempt + 1, max_load_attempts);
-    auto timer = std::make_shared<boost::asio::steady_timer>(io_, load_retry_delay);
-    timer->async_wait([this, job, attempt, result, timer](const boost::system::error_code& ec) {
-      if (!ec && !stopping_) do_attempt(job, attempt + 1);
-      else on_result(job, max_load_attempts, result);  // stopping: report it as it stands
+    // Not cancelled at stop: it fires and reports the failure as it stands.
+    timers_->start("retry " + job.module, load_retry_delay, [this, job, attempt, result] {
+      if (!stopping_) do_attempt(job, attempt + 1);
+      else on_result(job, max_load_attempts, result);
     });
     return;
   }
-  slow_timers_.erase(job.module);
+  timers_->cancel("slow " + job.module);
   if (slow_loads_.erase(job.module))
     spdlog::info("the slow load of {} finished after {:.1f} s", job.module,
                  static_cast<double>(result.duration.count()) / 1e6);
@@ -148,7 +148,7 @@ void LoadScheduler::on_slow(const LoadJob& job) {
 
 void LoadScheduler::stop() {
   stopping_ = true;
-  for (auto& [module, timer] : slow_timers_) timer->cancel();
+  for (const auto& [module, queue] : modules_) timers_->cancel("slow " + module);
 }
 
 std::size_t LoadScheduler::operations() const {

@@ -18,11 +18,11 @@
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include "base/clock.hpp"
 #include "daemon/counters.hpp"
 #include "daemon/loader_pool.hpp"
+#include "daemon/named_timers.hpp"
 #include "kmod/module_loader.hpp"
 
 namespace kplug {
@@ -37,8 +37,10 @@ class LoadScheduler {
     double seconds = 0;  // in the kernel so far
   };
 
+  // TIMERS: its own set ("slow M" reports a slow load, "retry M" tries one again).
   LoadScheduler(boost::asio::io_context& io, std::vector<std::unique_ptr<ModuleLoader>> loaders,
-                std::chrono::milliseconds slow_load, Counters& counters, Clock clock);
+                std::unique_ptr<NamedTimers> timers, std::chrono::milliseconds slow_load, Counters& counters,
+                Clock clock);
 
   // DONE runs on the loop with the result, after the load has left operations().
   void load(LoadJob job, LoadDone done);
@@ -95,13 +97,13 @@ class LoadScheduler {
 
   boost::asio::io_context& io_;
   LoaderPool loaders_;
+  std::unique_ptr<NamedTimers> timers_;
   std::chrono::milliseconds slow_load_;
   Counters& counters_;
   Clock clock_;
   std::function<void()> after_each_;
   bool stopping_ = false;
   std::map<std::string, ModuleQueue> modules_;  // only modules with an operation queued or running
-  std::map<std::string, std::unique_ptr<boost::asio::steady_timer>> slow_timers_;
   std::map<std::string, std::pair<std::string, std::chrono::steady_clock::time_point>> slow_loads_;
 };
 

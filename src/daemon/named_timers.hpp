@@ -1,6 +1,7 @@
-// One-shot timers by name: the unloader's grace periods. kplugd runs them on Asio's
-// steady clock; `kplug replay` on the recorded times (replay/replay.hpp), so a stream of
-// an hour replays in moments with the same unloads.
+// One-shot timers by name, a set per part (grace periods, the idle release, slow loads
+// and retries, the rescan debounce). kplugd runs them on Asio's steady clock; `kplug
+// replay` its grace periods on the recorded times (replay/replay.hpp), so a stream of an
+// hour replays in moments with the same unloads; the unit tests on ManualTimers.
 #pragma once
 
 #include <chrono>

@@ -22,11 +22,31 @@ void SimulatedModules::add_live(const std::vector<std::string>& modules) {
   live_.insert(modules.begin(), modules.end());
 }
 
+namespace {
+
+class KmodTree : public ModuleTree {
+ public:
+  explicit KmodTree(std::unique_ptr<KmodContext> ctx) : ctx_(std::move(ctx)) {}
+  std::optional<LoadResult> precheck(const LoadJob& job) override { return precheck_load(*ctx_, job, false); }
+  std::vector<std::string> dependencies(const std::string& module) override {
+    return module_dependencies(*ctx_, module);
+  }
+
+ private:
+  std::unique_ptr<KmodContext> ctx_;
+};
+
+}  // namespace
+
+std::unique_ptr<ModuleTree> kmod_tree(std::unique_ptr<KmodContext> ctx) {
+  return std::make_unique<KmodTree>(std::move(ctx));
+}
+
 LoadResult SimulatedLoader::load(const LoadJob& job) {
-  if (auto early = precheck_load(*ctx_, job, false)) return *early;  // unknown, builtin, blacklisted
-  std::vector<std::string> deps = module_dependencies(*ctx_, job.module);
+  if (auto early = tree_->precheck(job)) return *early;  // unknown, builtin, blacklisted
+  std::vector<std::string> deps = tree_->dependencies(job.module);
   std::map<std::string, std::vector<std::string>> deps_of;  // each dependency's own, for unloading
-  for (const auto& dep : deps) deps_of[dep] = module_dependencies(*ctx_, dep);
+  for (const auto& dep : deps) deps_of[dep] = tree_->dependencies(dep);
   std::lock_guard lock(modules_.mutex_);
   LoadResult r;
   if (modules_.live_.count(job.module)) {

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -33,15 +34,27 @@ class SimulatedModules {
   std::map<std::string, std::vector<std::string>> needs_;  // module -> its dependencies (as loaded)
 };
 
+// What the simulated loader asks of the modules tree. kmod_tree() reads it with libkmod;
+// the tests' FakeModuleTree (tests/unit/fakes.hpp) from a map.
+class ModuleTree {
+ public:
+  virtual ~ModuleTree() = default;
+  // The answer when a load would not even start (unknown, builtin, blacklisted).
+  virtual std::optional<LoadResult> precheck(const LoadJob& job) = 0;
+  // What MODULE needs loaded first, in load order.
+  virtual std::vector<std::string> dependencies(const std::string& module) = 0;
+};
+std::unique_ptr<ModuleTree> kmod_tree(std::unique_ptr<KmodContext> ctx);
+
 class SimulatedLoader : public ModuleLoader {
  public:
-  SimulatedLoader(std::unique_ptr<KmodContext> ctx, SimulatedModules& modules)
-      : ctx_(std::move(ctx)), modules_(modules) {}
+  SimulatedLoader(std::unique_ptr<ModuleTree> tree, SimulatedModules& modules)
+      : tree_(std::move(tree)), modules_(modules) {}
   LoadResult load(const LoadJob& job) override;
   UnloadResult unload(const std::string& module, const std::vector<std::string>& dependencies) override;
 
  private:
-  std::unique_ptr<KmodContext> ctx_;
+  std::unique_ptr<ModuleTree> tree_;
   SimulatedModules& modules_;
 };
 

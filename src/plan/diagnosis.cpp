@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <ctime>
 #include <map>
+#include <optional>
 #include <regex>
 
 #include <fmt/format.h>
@@ -80,6 +81,49 @@ Diagnosis driven(const DeviceFacts& d) {
   return out;
 }
 
+// What stands between modules that could drive the device and a bound driver: a missing
+// file, a failed load, a probe that failed; nullopt when none of them has been loaded.
+std::optional<Diagnosis> present_but_not_driving(const DeviceFacts& d, const std::vector<const ModuleFacts*>& usable) {
+  for (const ModuleFacts* m : usable)
+    if (!m->builtin && !m->file_present)
+      return not_driven(d, "file_missing",
+                        fmt::format("{} is listed in the module index but its file is missing: the index is out of "
+                                    "date", m->name),
+                        "run 'depmod -a' (or reinstall the package that had the module)");
+  for (const ModuleFacts* m : usable)
+    for (const FailedLoads& f : d.failures)
+      if (f.module == m->name && !m->live) {
+        Diagnosis out = not_driven(
+            d, "load_failed",
+            fmt::format("kplugd tried to load {} and failed {} time(s), {}: {} (errno {})", f.module, f.count,
+                        when(f.last_unix), f.message, f.error),
+            "the kernel log says why the module's init failed (journalctl -k, dmesg)");
+        out.details.insert(out.details.end(), d.kernel_log.begin(), d.kernel_log.end());
+        return out;
+      }
+  if (!d.binds_driver) {
+    std::vector<std::string> loaded;
+    for (const ModuleFacts* m : usable)
+      if (m->live || m->builtin) loaded.push_back(m->name);
+    if (!loaded.empty())
+      return Diagnosis{d.devpath, Verdict::driven, "modules_loaded",
+                       fmt::format("its modules are loaded ({}); no driver binds to {} devices", fmt::join(loaded, ", "),
+                                   d.subsystem),
+                       "", {}};
+  }
+  for (const ModuleFacts* m : usable)
+    if (m->live || m->builtin) {
+      Diagnosis out = not_driven(
+          d, "not_bound",
+          fmt::format("{} is {} but no driver is bound to the device: its probe failed or it does not support it",
+                      m->name, m->builtin ? "built in" : "loaded"),
+          "the kernel log names the probe error (journalctl -k, dmesg)");
+      out.details.insert(out.details.end(), d.kernel_log.begin(), d.kernel_log.end());
+      return out;
+    }
+  return std::nullopt;
+}
+
 }  // namespace
 
 Diagnosis diagnose(const DeviceFacts& d, const KplugdFacts& kplugd) {
@@ -111,43 +155,7 @@ Diagnosis diagnose(const DeviceFacts& d, const KplugdFacts& kplugd) {
                                "'kplug reload' and 'kplug trigger'");
     return out;
   }
-  for (const ModuleFacts* m : usable)
-    if (!m->builtin && !m->file_present)
-      return not_driven(d, "file_missing",
-                        fmt::format("{} is listed in the module index but its file is missing: the index is out of "
-                                    "date", m->name),
-                        "run 'depmod -a' (or reinstall the package that had the module)");
-  for (const ModuleFacts* m : usable)
-    for (const FailedLoads& f : d.failures)
-      if (f.module == m->name && !m->live) {
-        Diagnosis out = not_driven(
-            d, "load_failed",
-            fmt::format("kplugd tried to load {} and failed {} time(s), {}: {} (errno {})", f.module, f.count,
-                        when(f.last_unix), f.message, f.error),
-            "the kernel log says why the module's init failed (journalctl -k, dmesg)");
-        out.details.insert(out.details.end(), d.kernel_log.begin(), d.kernel_log.end());
-        return out;
-      }
-  if (!d.binds_driver) {
-    std::vector<std::string> loaded;
-    for (const ModuleFacts* m : usable)
-      if (m->live || m->builtin) loaded.push_back(m->name);
-    if (!loaded.empty())
-      return {d.devpath, Verdict::driven, "modules_loaded",
-              fmt::format("its modules are loaded ({}); no driver binds to {} devices", fmt::join(loaded, ", "),
-                          d.subsystem),
-              "", {}};
-  }
-  for (const ModuleFacts* m : usable)
-    if (m->live || m->builtin) {
-      Diagnosis out = not_driven(
-          d, "not_bound",
-          fmt::format("{} is {} but no driver is bound to the device: its probe failed or it does not support it",
-                      m->name, m->builtin ? "built in" : "loaded"),
-          "the kernel log names the probe error (journalctl -k, dmesg)");
-      out.details.insert(out.details.end(), d.kernel_log.begin(), d.kernel_log.end());
-      return out;
-    }
+  if (auto why = present_but_not_driving(d, usable)) return *why;
   std::vector<std::string> names;
   for (const ModuleFacts* m : usable) names.push_back(m->name);
   if (!kplugd.running)

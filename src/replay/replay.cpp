@@ -104,6 +104,45 @@ void tally(const nlohmann::json& m, ReplayResult& result) {
   }
 }
 
+// What the replayed kplugd sees of the machine, as the stream has told it so far.
+struct Recorded {
+  double now = 0;  // the replay's time: the recorded receive time of the event at hand
+  std::set<std::string> present;
+  std::uint64_t seqnum = 0;
+  SimulatedModules modules;
+
+  explicit Recorded(const std::set<std::string>& live) : modules(live) {}
+  // REC is the replay's now: its time, its device present or gone, its SEQNUM the last.
+  void arrived(const RecordedEvent& rec) {
+    now = rec.timestamp;
+    if (rec.event.action == "remove") present.erase(rec.event.devpath);
+    else present.insert(rec.event.devpath);
+    seqnum = std::max(seqnum, rec.event.seqnum);
+  }
+  // The Daemon's seams over this record: TREE's resolver, one simulated loader (an
+  // event's outcomes come back in a fixed order), GRACE for the unloader's timers.
+  DaemonSeams seams(boost::asio::io_context& io, ReplayTree tree, std::unique_ptr<NamedTimers> grace);
+};
+
+CommandResult no_commands(const std::vector<std::string>&, std::chrono::milliseconds, RunningGroups*);
+
+DaemonSeams Recorded::seams(boost::asio::io_context& io, ReplayTree tree, std::unique_ptr<NamedTimers> grace) {
+  DaemonSeams seams;
+  seams.resolver = std::move(tree.resolver);
+  seams.loaders.push_back(std::make_unique<SimulatedLoader>(std::move(tree.modules), modules));
+  seams.system = std::make_unique<RecordedSystem>(modules, present, seqnum);
+  seams.clock = [this] {
+    return std::chrono::steady_clock::time_point(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        Seconds(now)));
+  };
+  auto shared = std::make_shared<std::unique_ptr<NamedTimers>>(std::move(grace));
+  seams.timers = [shared, &io](const std::string& part) -> std::unique_ptr<NamedTimers> {
+    return part == "grace" ? std::move(*shared) : make_asio_timers(io);
+  };
+  seams.commands = no_commands;
+  return seams;
+}
+
 // A replay is a dry run: rule commands are told, never handed to a runner.
 CommandResult no_commands(const std::vector<std::string>&, std::chrono::milliseconds, RunningGroups*) {
   CommandResult never;
@@ -113,36 +152,28 @@ CommandResult no_commands(const std::vector<std::string>&, std::chrono::millisec
 
 }  // namespace
 
-Result<ReplayResult, std::string> replay_stream(RecordReader& reader, Settings settings,
-                                                const std::set<std::string>& live, const ReplayObserver& observer) {
-  DaemonOptions options = settings.options;
-  options.dry_run = true;  // rule commands are told, not run; the loader below inserts nothing anyway
-  options.coldplug = false;
-  options.metrics_file.clear();
+Result<ReplayTree, std::string> open_replay_tree(const DaemonOptions& options) {
   auto resolver_ctx = KmodContext::open({options.modules_dir, options.modprobe_config});
   if (!resolver_ctx) return unexpected(resolver_ctx.error());
   auto loader_ctx = KmodContext::open({options.modules_dir, options.modprobe_config});
   if (!loader_ctx) return unexpected(loader_ctx.error());
+  return ReplayTree{std::make_unique<KmodResolver>(std::move(*resolver_ctx)), kmod_tree(std::move(*loader_ctx))};
+}
+
+Result<ReplayResult, std::string> replay_stream(RecordReader& reader, Settings settings,
+                                                const std::set<std::string>& live, const ReplayObserver& observer,
+                                                ReplayTree tree) {
+  DaemonOptions options = settings.options;
+  options.dry_run = true;  // rule commands are told, not run; the loader below inserts nothing anyway
+  options.coldplug = false;
+  options.metrics_file.clear();
 
   ReplayResult result;
-  double now = 0;  // the replay's time: the recorded receive time of the event at hand
-  std::set<std::string> present;
-  std::uint64_t seqnum = 0;
-  SimulatedModules modules(live);
   boost::asio::io_context io;
-  auto timers = std::make_unique<RecordedTimeTimers>(now);
+  Recorded world(live);
+  auto timers = std::make_unique<RecordedTimeTimers>(world.now);
   RecordedTimeTimers& grace = *timers;
-  DaemonSeams seams;
-  seams.resolver = std::make_unique<KmodResolver>(std::move(*resolver_ctx));
-  // One loader thread: the outcomes of an event come back in a fixed order.
-  seams.loaders.push_back(std::make_unique<SimulatedLoader>(std::move(*loader_ctx), modules));
-  seams.system = std::make_unique<RecordedSystem>(modules, present, seqnum);
-  seams.clock = [&now] {
-    return std::chrono::steady_clock::time_point(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-        Seconds(now)));
-  };
-  seams.timers = std::move(timers);
-  seams.commands = no_commands;
+  DaemonSeams seams = world.seams(io, std::move(tree), std::move(timers));
   seams.observer = [&](const nlohmann::json& m) {
     tally(m, result);
     if (observer.message) observer.message(m);
@@ -167,7 +198,7 @@ Result<ReplayResult, std::string> replay_stream(RecordReader& reader, Settings s
   // Grace periods that ended before UNTIL, in order, each at its own time.
   auto fire_until = [&](double until) {
     while (auto due = grace.take_due(until)) {
-      now = due->first;
+      world.now = due->first;
       due->second();
       drain();
     }
@@ -181,15 +212,11 @@ Result<ReplayResult, std::string> replay_stream(RecordReader& reader, Settings s
     RecordedEvent& rec = **next;
     if (first < 0) {
       first = rec.timestamp;
-      if (reader.header()) modules.add_live(reader.header()->modules);
+      if (reader.header()) world.modules.add_live(reader.header()->modules);
     }
     fire_until(rec.timestamp);
-    now = rec.timestamp;
     result.recorded_seconds = rec.timestamp - first;
-    const Uevent& ev = rec.event;
-    if (ev.action == "remove") present.erase(ev.devpath);
-    else present.insert(ev.devpath);
-    seqnum = std::max(seqnum, ev.seqnum);
+    world.arrived(rec);
     ++result.events;
     daemon.on_uevent(rec.event);
     drain();

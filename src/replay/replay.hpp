@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -18,6 +19,8 @@
 #include <nlohmann/json.hpp>
 
 #include "base/result.hpp"
+#include "kmod/module_resolver.hpp"
+#include "kmod/simulated_loader.hpp"
 #include "rules/settings.hpp"
 #include "uevent/record.hpp"
 
@@ -41,9 +44,19 @@ struct ReplayObserver {
   std::function<void(const Uevent& event)> event_done;
 };
 
-// Replays every event READER yields. LIVE: modules loaded before the first event, besides
+// The modules tree a replay runs against: the resolver, and what its simulated loader
+// asks (known, builtin, blacklisted, dependencies).
+struct ReplayTree {
+  std::unique_ptr<ModuleResolver> resolver;
+  std::unique_ptr<ModuleTree> modules;
+};
+// OPTIONS' modules_dir and modprobe.d, read with libkmod.
+Result<ReplayTree, std::string> open_replay_tree(const DaemonOptions& options);
+
+// Replays every event READER yields against TREE. LIVE: modules loaded before the first event, besides
 // those the stream's header lists. An error is a line of the stream that cannot be read.
 Result<ReplayResult, std::string> replay_stream(RecordReader& reader, Settings settings,
-                                                const std::set<std::string>& live, const ReplayObserver& observer);
+                                                const std::set<std::string>& live, const ReplayObserver& observer,
+                                                ReplayTree tree);
 
 }  // namespace kplug

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <optional>
 #include <string_view>
 
 #include <fmt/format.h>
@@ -52,6 +53,41 @@ bool is_known_action(std::string_view action) {
   return std::find(actions.begin(), actions.end(), action) != actions.end();
 }
 
+namespace {
+
+// The KEY=VALUE fields after the header, each checked, into EV's properties; the first
+// problem found, if any.
+std::optional<ParseError> read_fields(std::string_view rest, const ParseLimits& limits, Uevent& ev) {
+  ev.properties.reserve(std::min<std::size_t>(std::count(rest.begin(), rest.end(), '\0') + 1, limits.max_keys));
+  std::size_t pos = 0;
+  while (pos <= rest.size()) {
+    std::size_t end = rest.find('\0', pos);
+    if (end == std::string_view::npos) end = rest.size();
+    std::string_view field = rest.substr(pos, end - pos);
+    pos = end + 1;
+    if (field.empty())
+      return fail(ParseErrorKind::empty_field, fmt::format("empty field after {} keys", ev.properties.size())).error;
+    std::size_t eq = field.find('=');
+    if (eq == std::string_view::npos)
+      return fail(ParseErrorKind::bad_field, fmt::format("field '{}' has no '='", quote(field))).error;
+    std::string_view key = field.substr(0, eq);
+    std::string_view value = field.substr(eq + 1);
+    if (key.empty() || key.size() > limits.max_key_length || !std::all_of(key.begin(), key.end(), is_key_char))
+      return fail(ParseErrorKind::bad_key, fmt::format("bad key '{}'", quote(key))).error;
+    if (value.size() > limits.max_value_length)
+      return fail(ParseErrorKind::value_too_long,
+                  fmt::format("value of {} is {} bytes, limit {}", key, value.size(), limits.max_value_length))
+          .error;
+    if (ev.properties.size() >= limits.max_keys)
+      return fail(ParseErrorKind::too_many_keys, fmt::format("more than {} keys", limits.max_keys)).error;
+    if (ev.get(key)) return fail(ParseErrorKind::duplicate_key, fmt::format("key {} appears twice", key)).error;
+    ev.properties.emplace_back(std::string(key), std::string(value));
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 Result<Uevent, ParseError> parse_datagram(std::span<const char> bytes, bool truncated,
                                           const ParseLimits& limits) {
   // 1. Size, truncation and termination: the frame as a whole.
@@ -78,32 +114,7 @@ Result<Uevent, ParseError> parse_datagram(std::span<const char> bytes, bool trun
 
   // 3. Every KEY=VALUE field.
   Uevent ev;
-  std::string_view rest = all.substr(header_end + 1);
-  ev.properties.reserve(std::min<std::size_t>(std::count(rest.begin(), rest.end(), '\0') + 1, limits.max_keys));
-  std::size_t pos = 0;
-  while (pos <= rest.size()) {
-    std::size_t end = rest.find('\0', pos);
-    if (end == std::string_view::npos) end = rest.size();
-    std::string_view field = rest.substr(pos, end - pos);
-    pos = end + 1;
-    if (field.empty())
-      return fail(ParseErrorKind::empty_field, fmt::format("empty field after {} keys", ev.properties.size()));
-    std::size_t eq = field.find('=');
-    if (eq == std::string_view::npos)
-      return fail(ParseErrorKind::bad_field, fmt::format("field '{}' has no '='", quote(field)));
-    std::string_view key = field.substr(0, eq);
-    std::string_view value = field.substr(eq + 1);
-    if (key.empty() || key.size() > limits.max_key_length || !std::all_of(key.begin(), key.end(), is_key_char))
-      return fail(ParseErrorKind::bad_key, fmt::format("bad key '{}'", quote(key)));
-    if (value.size() > limits.max_value_length)
-      return fail(ParseErrorKind::value_too_long,
-                  fmt::format("value of {} is {} bytes, limit {}", key, value.size(), limits.max_value_length));
-    if (ev.properties.size() >= limits.max_keys)
-      return fail(ParseErrorKind::too_many_keys, fmt::format("more than {} keys", limits.max_keys));
-    if (ev.get(key))
-      return fail(ParseErrorKind::duplicate_key, fmt::format("key {} appears twice", key));
-    ev.properties.emplace_back(std::string(key), std::string(value));
-  }
+  if (auto bad = read_fields(all.substr(header_end + 1), limits, ev)) return unexpected(std::move(*bad));
 
   // 4. The keys every kernel uevent carries, consistent with the header.
   for (std::string_view key : {"ACTION", "DEVPATH", "SUBSYSTEM", "SEQNUM"})

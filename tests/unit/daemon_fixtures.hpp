@@ -5,6 +5,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <boost/asio/io_context.hpp>
+
 #include <memory>
 #include <string>
 
@@ -52,6 +54,26 @@ inline DaemonSeams seams(std::unique_ptr<ModuleResolver> resolver, std::unique_p
   std::vector<std::unique_ptr<ModuleLoader>> loaders;
   loaders.push_back(std::move(loader));
   return seams(std::move(resolver), std::move(loaders), std::move(system));
+}
+
+// Manual timers for every part of a daemon (DaemonSeams::timers): those of the parts
+// named in SHARED ("grace", "idle", "loads", "rescan") on the test's own state.
+inline std::function<std::unique_ptr<NamedTimers>(const std::string&)> manual_timers(
+    std::map<std::string, std::shared_ptr<ManualTimerState>> shared = {}) {
+  return [shared](const std::string& part) -> std::unique_ptr<NamedTimers> {
+    auto it = shared.find(part);
+    return std::make_unique<ManualTimers>(it != shared.end() ? it->second : std::make_shared<ManualTimerState>());
+  };
+}
+
+// Runs IO's loop until PRED holds, or 5 s pass; PRED's last answer.
+template <typename Pred>
+bool run_until(boost::asio::io_context& io, Pred pred) {
+  for (int i = 0; i < 500 && !pred(); ++i) {
+    io.restart();
+    io.run_for(std::chrono::milliseconds(10));
+  }
+  return pred();
 }
 
 // An add event of subsystem "test"; no MODALIAS property when MODALIAS is empty.

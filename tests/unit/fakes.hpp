@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -23,6 +24,7 @@
 #include "daemon/named_timers.hpp"
 #include "kmod/module_loader.hpp"
 #include "kmod/module_resolver.hpp"
+#include "kmod/simulated_loader.hpp"
 #include "sysfs/system_view.hpp"
 #include "uevent/uevent.hpp"
 #include "uevent/uevent_source.hpp"
@@ -148,6 +150,28 @@ struct FakeClock {
   }
 };
 
+// The modules tree as a map for the simulated loader: a module it does not list is
+// unknown (the load fails, as modprobe's "not found"); DEPENDS gives what each needs.
+class FakeModuleTree : public ModuleTree {
+ public:
+  explicit FakeModuleTree(std::map<std::string, std::vector<std::string>> depends) : depends_(std::move(depends)) {}
+  std::optional<LoadResult> precheck(const LoadJob& job) override {
+    if (depends_.count(job.module)) return std::nullopt;
+    LoadResult r;
+    r.status = LoadStatus::failed;
+    r.error = ENOENT;
+    r.message = "module " + job.module + " not found";
+    return r;
+  }
+  std::vector<std::string> dependencies(const std::string& module) override {
+    auto it = depends_.find(module);
+    return it == depends_.end() ? std::vector<std::string>{} : it->second;
+  }
+
+ private:
+  std::map<std::string, std::vector<std::string>> depends_;
+};
+
 // A command runner that runs nothing: records each argv and answers as the test says
 // (exit status 0 by default). Copies share the record, so the test keeps one.
 struct FakeCommands {
@@ -200,6 +224,72 @@ class FakeUeventSource : public UeventSource {
 
  private:
   std::shared_ptr<State> s_;
+};
+
+// Shared by every loader of a test: records each attempt; virtio_balloon's load waits
+// at the gate until the test opens it.
+struct GateKernel {
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool gate_open = false;
+  std::vector<std::string> attempts;
+
+  void open_gate() {
+    std::lock_guard lock(mutex);
+    gate_open = true;
+    cv.notify_all();
+  }
+  std::size_t count(const std::string& module) {
+    std::lock_guard lock(mutex);
+    return static_cast<std::size_t>(std::count(attempts.begin(), attempts.end(), module));
+  }
+};
+
+class GateLoader : public ModuleLoader {
+ public:
+  explicit GateLoader(GateKernel& k) : k_(k) {}
+  LoadResult load(const LoadJob& job) override {
+    std::unique_lock lock(k_.mutex);
+    k_.attempts.push_back(job.module);
+    if (job.module == "virtio_balloon") k_.cv.wait(lock, [&] { return k_.gate_open; });
+    LoadResult r;
+    r.status = LoadStatus::loaded;
+    return r;
+  }
+  UnloadResult unload(const std::string&, const std::vector<std::string>&) override {
+    return {UnloadStatus::unloaded, "", {}, {}};
+  }
+
+ private:
+  GateKernel& k_;
+};
+
+inline std::vector<std::unique_ptr<ModuleLoader>> gate_loaders(GateKernel& k, int n) {
+  std::vector<std::unique_ptr<ModuleLoader>> v;
+  for (int i = 0; i < n; ++i) v.push_back(std::make_unique<GateLoader>(k));
+  return v;
+}
+
+// A loader that touches no kernel: each load answers LOADS_ANSWER (failed unless told),
+// each unload succeeds; both are written down, in order, in the lists the test passes.
+class RecordingLoader : public ModuleLoader {
+ public:
+  explicit RecordingLoader(std::vector<std::string>* loads = nullptr, std::vector<std::string>* unloads = nullptr,
+                           LoadStatus loads_answer = LoadStatus::failed)
+      : loads_(loads), unloads_(unloads), answer_(loads_answer) {}
+  LoadResult load(const LoadJob& job) override {
+    if (loads_) loads_->push_back(job.module);
+    return LoadResult{answer_};
+  }
+  UnloadResult unload(const std::string& module, const std::vector<std::string>&) override {
+    if (unloads_) unloads_->push_back(module);
+    return {UnloadStatus::unloaded, "", {}, {}};
+  }
+
+ private:
+  std::vector<std::string>* loads_;
+  std::vector<std::string>* unloads_;
+  LoadStatus answer_;
 };
 
 // A kernel whose module operations finish one step at a time: each load or unload, on

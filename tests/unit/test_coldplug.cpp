@@ -30,7 +30,8 @@ struct Harness {
   std::vector<std::string> gone;  // what forget_gone reports next
   std::vector<bool> finished;     // initial?
   std::size_t in_flight = 0;      // events fed and not handled, as the daemon's EventFlight counts them
-  Coldplug coldplug{io, view, counters, clock.clock(), false,
+  std::shared_ptr<test::ManualTimerState> timers = std::make_shared<test::ManualTimerState>();
+  Coldplug coldplug{std::make_unique<test::ManualTimers>(timers), view, counters, clock.clock(), false,
                     {[](const Uevent& ev) { return !ev.modalias().empty(); },
                      [this](Uevent&& ev) { fed.push_back(std::move(ev)); },
                      [this] { return std::exchange(gone, {}); },
@@ -70,7 +71,7 @@ TEST_CASE("coldplug stays running until every load its walk handed out is answer
   bool complete = false;
   // The fed event waits for a load, as the daemon's does for a device that needs one.
   std::size_t in_flight = 0;
-  Coldplug c(io, view, counters, clock.clock(), false,
+  Coldplug c(test::manual_timers()("rescan"), view, counters, clock.clock(), false,
              {[](const Uevent&) { return true; }, [&](Uevent&&) { ++in_flight; },
               [] { return std::vector<std::string>{}; }, [&](bool) { complete = true; },
               [&] { return in_flight; }});
@@ -96,7 +97,8 @@ TEST_CASE("a rescan decides every device again but repeats no rule action, and f
   h.coldplug.request_rescan("receive buffer overrun");
   h.coldplug.request_rescan("receive buffer overrun");  // a storm gets one rescan
   CHECK(h.coldplug.busy());
-  h.io.run();  // the debounce timer, then the walk
+  CHECK(h.timers->timers.at("rescan").after == std::chrono::milliseconds(200));
+  REQUIRE(h.timers->fire("rescan"));  // the debounce, then the walk
   CHECK(h.counters.rescans == 1);
   REQUIRE(h.fed.size() == 2);
   CHECK(h.fed[0].source == EventSource::rescan);
@@ -115,7 +117,7 @@ TEST_CASE("a walk that ran out of descriptors is done again once it completes", 
   CHECK(h.coldplug.busy());  // a rescan is due
   h.system->walk_error.reset();
   h.system->devices = {add("/devices/a", "m:1")};
-  h.io.run();
+  REQUIRE(h.timers->fire("rescan"));
   CHECK(h.system->walks == 2);
   CHECK(h.fed.size() == 1);
 }
@@ -126,16 +128,8 @@ TEST_CASE("a daemon's coldplug over a fake system loads what the present devices
   system->devices = {add("/devices/virtio0", "virtio:d00000005v00001AF4"), add("/devices/none", "nothing:here"),
                      add("/devices/bare", "")};
   std::vector<std::string> loads;
-  struct Recorder : ModuleLoader {
-    std::vector<std::string>& loads;
-    explicit Recorder(std::vector<std::string>& l) : loads(l) {}
-    LoadResult load(const LoadJob& job) override {
-      loads.push_back(job.module);
-      return LoadResult{LoadStatus::loaded};
-    }
-    UnloadResult unload(const std::string&, const std::vector<std::string>&) override { return {}; }
-  };
-  DaemonSeams seams = test::seams(test::resolver(), std::make_unique<Recorder>(loads), system);
+  DaemonSeams seams = test::seams(
+      test::resolver(), std::make_unique<test::RecordingLoader>(&loads, nullptr, LoadStatus::loaded), system);
   DaemonOptions options;
   options.exit_after_coldplug = true;
   Daemon daemon(io, options, std::move(seams));

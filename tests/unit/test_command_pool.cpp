@@ -50,12 +50,6 @@ bool dies_within(pid_t pid, std::chrono::milliseconds limit) {
   return true;
 }
 
-// Loads nothing: these tests are about commands.
-class NoLoader : public ModuleLoader {
- public:
-  LoadResult load(const LoadJob&) override { return {}; }
-  UnloadResult unload(const std::string&, const std::vector<std::string>&) override { return {}; }
-};
 
 }  // namespace
 
@@ -149,7 +143,7 @@ TEST_CASE("kplugd stops within 2 s with 12 hung rule commands", "[run][daemon]")
   DaemonOptions options = test::daemon_options();
   options.autoload = false;
   std::vector<std::unique_ptr<ModuleLoader>> loaders;
-  loaders.push_back(std::make_unique<NoLoader>());
+  loaders.push_back(std::make_unique<test::RecordingLoader>()  /* loads nothing: the test is about commands */);
   auto seams = test::seams(test::resolver(), std::move(loaders));
   seams.commands = run_command;  // real processes: the point is killing their groups
   Daemon daemon(io, options, std::move(seams), std::move(rules));

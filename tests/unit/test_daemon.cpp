@@ -297,9 +297,15 @@ TEST_CASE("a load that fails for lack of descriptors is retried, and says so", "
     DaemonOptions options = test::daemon_options();
     auto loader = std::make_unique<NoDescriptorsLoader>(failures);
     auto* raw = loader.get();
-    Daemon daemon(io, options, test::seams(resolver(), std::move(loader)));
+    auto loads = std::make_shared<test::ManualTimerState>();
+    auto seams = test::seams(resolver(), std::move(loader));
+    seams.timers = test::manual_timers({{"loads", loads}});
+    Daemon daemon(io, options, std::move(seams));
     daemon.on_uevent(add("/devices/virtio0", balloon));
-    io.run();
+    int retries = 0;
+    do io.restart(), io.run();
+    while (loads->fire("retry virtio_balloon") && ++retries < 10);
+    CHECK(retries == std::min(failures, 4));
     if (failures == 2) {
       CHECK(raw->tries == 3);
       CHECK(daemon.counters().loads_retried == 2);

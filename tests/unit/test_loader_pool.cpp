@@ -17,21 +17,16 @@
 #include <unistd.h>
 
 #include "daemon/loader_pool.hpp"
+#include "fakes.hpp"
 
 using namespace kplug;
 using namespace std::chrono_literals;
 
 namespace {
 
-class NullLoader : public ModuleLoader {
- public:
-  LoadResult load(const LoadJob&) override { return {}; }
-  UnloadResult unload(const std::string&, const std::vector<std::string>&) override { return {}; }
-};
-
 std::vector<std::unique_ptr<ModuleLoader>> loaders(std::size_t n) {
   std::vector<std::unique_ptr<ModuleLoader>> out;
-  for (std::size_t i = 0; i < n; ++i) out.push_back(std::make_unique<NullLoader>());
+  for (std::size_t i = 0; i < n; ++i) out.push_back(std::make_unique<test::RecordingLoader>());
   return out;
 }
 

@@ -1,14 +1,13 @@
 // kplug replay's engine: a stream through kplugd's flow with the simulated loader and
 // time taken from the recording — loads with their dependencies, a second device's load
 // finding its module loaded, unloads only after the recorded grace period, and a device
-// that returns within it keeping its module.
+// that returns within it keeping its module. On a fake tree: no kernel tree needed.
 #include <sstream>
 
 #include <catch2/catch.hpp>
 
 #include "replay/replay.hpp"
-#include "kernel_tree.hpp"
-#include "kmod/simulated_loader.hpp"
+#include "fakes.hpp"
 
 using namespace kplug;
 
@@ -29,12 +28,17 @@ std::string line(const std::string& action, const std::string& devpath, double a
 
 Settings settings() {
   Settings s;
-  s.options.modules_dir = test::modules_dir();
-  s.options.modprobe_config = {"/nonexistent"};
   s.options.autoload = true;
   s.options.unload = true;
   s.options.unload_grace = std::chrono::milliseconds(5000);
   return s;
+}
+
+// usbhid and what it needs, as modules.alias and modules.dep have them.
+ReplayTree tree() {
+  return {std::make_unique<test::FakeResolver>(std::map<std::string, std::vector<std::string>>{{keyboard, {"usbhid"}}}),
+          std::make_unique<test::FakeModuleTree>(std::map<std::string, std::vector<std::string>>{
+              {"usbhid", {"usbcore", "hid"}}, {"usbcore", {}}, {"hid", {}}})};
 }
 
 ReplayResult replay(const std::string& text, std::vector<std::string>* types = nullptr) {
@@ -44,7 +48,7 @@ ReplayResult replay(const std::string& text, std::vector<std::string>* types = n
   observer.message = [&](const nlohmann::json& m) {
     if (types) types->push_back(m.value("type", ""));
   };
-  auto r = replay_stream(reader, settings(), {}, observer);
+  auto r = replay_stream(reader, settings(), {}, observer, tree());
   REQUIRE(r.has_value());
   return *r;
 }
@@ -53,25 +57,6 @@ const std::string k1 = "/devices/pci0000:00/0000:00:02.0/usb1/1-1/1-1:1.0";
 const std::string k2 = "/devices/pci0000:00/0000:00:02.0/usb1/1-2/1-2:1.0";
 
 }  // namespace
-
-TEST_CASE("the simulated loader: dependencies come and go with their module, held ones stay", "[replay]") {
-  SimulatedModules modules;
-  SimulatedLoader loader(test::context(), modules);
-  LoadResult first = loader.load({"usbhid", true, k1, keyboard, ""});
-  CHECK(first.status == LoadStatus::loaded);
-  CHECK(std::find(first.pulled_in.begin(), first.pulled_in.end(), "hid") != first.pulled_in.end());
-  CHECK(std::find(first.pulled_in.begin(), first.pulled_in.end(), "usbcore") != first.pulled_in.end());
-  CHECK(modules.is_live("usbhid"));
-  CHECK(loader.load({"usbhid", true, k2, keyboard, ""}).status == LoadStatus::already_loaded);
-  // usbcore is held by usbhid: refused, as the kernel would.
-  CHECK(loader.unload("usbcore", {}).status == UnloadStatus::in_use);
-  UnloadResult gone = loader.unload("usbhid", first.pulled_in);
-  CHECK(gone.status == UnloadStatus::unloaded);
-  CHECK(gone.removed_dependencies.size() == first.pulled_in.size());
-  CHECK(modules.live().empty());
-  CHECK(loader.unload("usbhid", {}).status == UnloadStatus::not_loaded);
-  CHECK(loader.load({"no_such_module", false, k1, "", ""}).status == LoadStatus::failed);
-}
 
 TEST_CASE("replay: a module is unloaded once its grace period has passed in recorded time", "[replay]") {
   // Plugged at 10 s, unplugged at 12 s; the next event comes 60 s later: by then the
@@ -97,7 +82,7 @@ TEST_CASE("replay: a device back within the grace period keeps its module; the e
 TEST_CASE("replay: a bad line stops it with the line's number", "[replay]") {
   std::istringstream in(line("add", k1, 10, 1) + "garbage\n");
   RecordReader reader(in);
-  auto r = replay_stream(reader, settings(), {}, {});
+  auto r = replay_stream(reader, settings(), {}, {}, tree());
   REQUIRE(!r.has_value());
   CHECK(r.error() == "line 2: not a JSON object");
 }

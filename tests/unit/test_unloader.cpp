@@ -21,20 +21,6 @@
 using namespace kplug;
 using namespace std::chrono_literals;
 
-namespace {
-
-struct Unloads : ModuleLoader {
-  std::vector<std::string>& unloaded;
-  explicit Unloads(std::vector<std::string>& u) : unloaded(u) {}
-  LoadResult load(const LoadJob&) override { return {}; }
-  UnloadResult unload(const std::string& module, const std::vector<std::string>&) override {
-    unloaded.push_back(module);
-    return {UnloadStatus::unloaded, "", {}, {}};
-  }
-};
-
-}  // namespace
-
 // An unloader on a fake system, a loader that records unloads, and grace periods on
 // manual timers.
 struct Rig {
@@ -44,7 +30,8 @@ struct Rig {
   boost::asio::io_context io;
   Counters counters;
   std::vector<std::string> unloaded, published;
-  LoadScheduler scheduler{io, recording_loaders(unloaded), 10s, counters, clock.clock()};
+  LoadScheduler scheduler{io, recording_loaders(unloaded), test::manual_timers()("loads"), 10s, counters,
+                          clock.clock()};
   std::shared_ptr<test::ManualTimerState> timers = std::make_shared<test::ManualTimerState>();
   test::ManualTimers manual{timers};
   Unloader unloader{manual, scheduler, view, counters,
@@ -53,7 +40,7 @@ struct Rig {
 
   static std::vector<std::unique_ptr<ModuleLoader>> recording_loaders(std::vector<std::string>& unloaded) {
     std::vector<std::unique_ptr<ModuleLoader>> loaders;
-    loaders.push_back(std::make_unique<Unloads>(unloaded));
+    loaders.push_back(std::make_unique<test::RecordingLoader>(nullptr, &unloaded));
     return loaders;
   }
 };
@@ -149,8 +136,7 @@ struct Replug {
     std::vector<std::unique_ptr<ModuleLoader>> loaders;
     for (int i = 0; i < 2; ++i) loaders.push_back(std::make_unique<test::StepLoader>(k));
     DaemonSeams seams = test::seams(test::resolver(), std::move(loaders));
-    seams.timers = std::make_unique<test::ManualTimers>(timers);
-    seams.idle_timers = std::make_unique<test::ManualTimers>(std::make_shared<test::ManualTimerState>());
+    seams.timers = test::manual_timers({{"grace", timers}});
     DaemonOptions o = test::daemon_options();
     o.unload_subsystems = {};  // every device's module is unloaded on removal
     daemon = std::make_unique<Daemon>(io, o, std::move(seams));
