@@ -45,7 +45,7 @@ struct DoctorOptions {
 struct KplugdView {
   KplugdFacts facts;
   control::LedgerModules ledger;
-  std::vector<control::FailedLoadInfo> failures;
+  std::vector<FailedLoad> failures;
   std::string problem;  // why it could not be asked
 };
 
@@ -172,7 +172,7 @@ struct Gatherer {
     for (const auto& skipped : plan.skipped) add(skipped.module, true, rule_blacklisting(decision, skipped.module));
     for (const auto& f : kplugd.failures)
       for (const auto& m : d.modules)
-        if (f.module == m.name) d.failures.push_back({f.module, f.error, f.message, f.count, f.last_unix});
+        if (f.module == m.name) d.failures.push_back(f);
     // The kernel's lines about this device (by its kernel name) or its modules.
     std::string name = fs::path(ev.devpath).filename();
     for (const auto& line : kernel_log) {

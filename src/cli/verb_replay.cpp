@@ -16,6 +16,7 @@
 
 #include "base/text.hpp"
 #include "cli/verbs.hpp"
+#include "control/events.hpp"
 #include "control/protocol.hpp"
 #include "replay/replay.hpp"
 #include "kmod/kmod_context.hpp"
@@ -85,16 +86,18 @@ std::string outcome_text(const std::vector<nlohmann::json>& messages) {
 std::string outcome_key(const std::vector<nlohmann::json>& messages) {
   nlohmann::json key = nlohmann::json::array();
   for (const auto& m : messages) {
-    const std::string type = m.value("type", "");
-    if (type == "decision")
-      key.push_back({type, m.value("ignored", false), m.value("autoload", false), m.value("load", nlohmann::json()),
-                     m.value("run", nlohmann::json())});
-    else if (type == "loads")
-      for (const auto& o : m.value("outcomes", nlohmann::json::array()))
-        key.push_back({type, o.value("module", ""), o.value("status", ""), o.value("pulled_in", nlohmann::json())});
-    else if (type == "unload")
-      key.push_back({type, m.value("module", ""), m.value("status", ""),
-                     m.value("removed_dependencies", nlohmann::json())});
+    auto message = control::event_from_json(m);
+    if (!message) continue;
+    if (const auto* d = std::get_if<control::DecisionMessage>(&*message)) {
+      nlohmann::json run = nlohmann::json::array();
+      for (const auto& r : d->run) run.push_back({r.rule, r.argv});
+      key.push_back({"decision", d->ignored, d->autoload, d->load, run});
+    } else if (const auto* l = std::get_if<control::LoadsMessage>(&*message)) {
+      for (const auto& o : l->outcomes) key.push_back({"loads", o.module, o.status, o.pulled_in});
+    } else {
+      const auto& u = std::get<control::UnloadMessage>(*message);
+      key.push_back({"unload", u.module, u.status, u.removed_dependencies});
+    }
   }
   return key.dump();
 }

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "control/client.hpp"
+#include "control/events.hpp"
 #include "control/json_fields.hpp"
 #include "control/protocol.hpp"
 #include "cli/verbs.hpp"
@@ -27,6 +28,32 @@ struct TriggerOptions {
   double timeout = 60;
   std::string socket = default_control_socket;
 };
+
+// Reads STREAM until kplugd has decided WRITTEN events carrying UUID (SEEN counts them)
+// or DEADLINE passes; false, and why said, when it cannot.
+bool await_decisions(ControlClient& stream, const std::string& uuid, std::size_t written,
+                     std::chrono::steady_clock::time_point deadline, std::size_t& seen) {
+  while (seen < written) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto m = stream.receive(std::max(left, std::chrono::milliseconds(0)));
+    if (!m) {
+      std::cerr << fmt::format("kplug trigger: {} after kplugd handled {} of {} events\n", m.error(), seen, written);
+      return false;
+    }
+    if (m->contains("lagged")) {
+      std::cerr << fmt::format("kplug trigger: kplugd dropped this client for reading too slowly, after {} of {} "
+                               "events\n", seen, written);
+      return false;
+    }
+    auto message = control::event_from_json(*m);
+    if (!message) {
+      std::cerr << fmt::format("kplug trigger: {} after kplugd handled {} of {} events\n", message.error(), seen, written);
+      return false;
+    }
+    if (const auto* d = std::get_if<control::DecisionMessage>(&*message); d && d->synth_uuid == uuid) ++seen;
+  }
+  return true;
+}
 
 int run_trigger(const TriggerOptions& o) {
   auto devices = list_devices(o.subsystems);
@@ -69,21 +96,7 @@ int run_trigger(const TriggerOptions& o) {
 
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<long long>(o.timeout * 1000));
   std::size_t seen = 0;
-  while (seen < written) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    auto m = stream->receive(std::max(left, std::chrono::milliseconds(0)));
-    if (!m) {
-      std::cerr << fmt::format("kplug trigger: {} after kplugd handled {} of {} events\n", m.error(), seen, written);
-      return exit_failure;
-    }
-    if (m->contains("lagged")) {
-      std::cerr << fmt::format("kplug trigger: kplugd dropped this client for reading too slowly, after {} of {} "
-                               "events\n", seen, written);
-      return exit_failure;
-    }
-    control::JsonFields f(*m, "a stream message");
-    if (f.string("type") == "decision" && f.string("synth_uuid") == uuid) ++seen;
-  }
+  if (!await_decisions(*stream, uuid, written, deadline, seen)) return exit_failure;
   // Every event of ours is decided; now wait for the loads they started.
   auto client = ControlClient::connect(o.socket);
   if (!client) return std::cerr << "kplug trigger: " << client.error() << '\n', exit_failure;

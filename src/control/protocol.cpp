@@ -1,6 +1,8 @@
 // The control protocol's JSON, both ways, without exceptions.
 #include "control/protocol.hpp"
 
+#include "control/events.hpp"
+
 #include <cmath>
 
 #include <fmt/format.h>
@@ -271,56 +273,35 @@ Result<SettleReply, std::string> settle_from_json(const json& j) {
 
 // ---- the events stream
 
-json for_unprivileged_peer(const json& message) {
-  auto run = message.find("run");
-  if (run == message.end() || !run->is_array() || run->empty()) return message;
-  json out = message;
-  for (auto& entry : out["run"])
-    if (entry.is_object()) entry.erase("argv");
-  return out;
-}
-
 json events_started() { return {{"ok", true}, {"stream", "events"}}; }
 
 json lagged(std::uint64_t dropped) { return {{"lagged", dropped}}; }
 
 Result<std::string, std::string> describe_stream_message(const json& m) {
-  JsonFields f(m, "a stream message");
-  if (f.has("lagged")) {
+  if (m.is_object() && m.contains("lagged")) {
+    JsonFields f(m, "a stream message");
     std::uint64_t n = f.count("lagged");
     if (!f.ok()) return unexpected(f.error());
     return fmt::format("lagged   kplugd dropped {} message(s) this client did not read in time, and disconnected", n);
   }
-  std::string type = f.string("type");
-  std::string out;
-  if (type == "decision") {
+  auto message = event_from_json(m);
+  if (!message) return unexpected(message.error());
+  if (const auto* d = std::get_if<DecisionMessage>(&*message)) {
     std::string rules;
-    for (const auto& r : f.strings("rules")) rules += (rules.empty() ? "" : ", ") + printable(r, 256);
-    bool ignored = f.boolean("ignored"), autoload = f.boolean("autoload");
-    out = fmt::format("decision {} {} {} ({}): {} ({}){}", f.count("seqnum"), printable(f.string("action"), 64),
-                      printable(f.string("devpath")), printable(f.string("subsystem"), 64),
-                      ignored ? "ignored" : (autoload ? "autoload" : "no autoload"), printable(f.string("reason")),
-                      rules.empty() ? "" : "; rules: " + rules);
-  } else if (type == "loads") {
-    std::string outcomes;
-    const json& list = f.raw("outcomes");
-    if (!list.is_array()) f.fail("outcomes", "a list");
-    if (list.is_array())
-      for (const auto& o : list) {
-        JsonFields of(o, "an outcome");
-        outcomes += fmt::format("{}{} {} ({:.1f} ms)", outcomes.empty() ? "" : ", ", printable(of.string("module"), 64),
-                                printable(of.string("status"), 32), of.number("duration_ms"));
-        if (!of.ok()) return unexpected(of.error());
-      }
-    out = fmt::format("loads    {}: {}", printable(f.string("event")), outcomes);
-  } else if (type == "unload") {
-    out = fmt::format("unload   {}: {} {}", printable(f.string("module"), 64), printable(f.string("status"), 32),
-                      printable(f.string("message")));
-  } else {
-    return unexpected(fmt::format("kplugd sent a stream message of unknown type '{}'", printable(type, 64)));
+    for (const auto& r : d->rules) rules += (rules.empty() ? "" : ", ") + printable(r, 256);
+    return fmt::format("decision {} {} {} ({}): {} ({}){}", d->seqnum, printable(d->action, 64), printable(d->devpath),
+                       printable(d->subsystem, 64), d->ignored ? "ignored" : (d->autoload ? "autoload" : "no autoload"),
+                       printable(d->reason), rules.empty() ? "" : "; rules: " + rules);
   }
-  if (!f.ok()) return unexpected(f.error());
-  return out;
+  if (const auto* l = std::get_if<LoadsMessage>(&*message)) {
+    std::string outcomes;
+    for (const auto& o : l->outcomes)
+      outcomes += fmt::format("{}{} {} ({:.1f} ms)", outcomes.empty() ? "" : ", ", printable(o.module, 64),
+                              printable(o.status, 32), o.duration_ms);
+    return fmt::format("loads    {}: {}", printable(l->event), outcomes);
+  }
+  const auto& u = std::get<UnloadMessage>(*message);
+  return fmt::format("unload   {}: {} {}", printable(u.module, 64), printable(u.status, 32), printable(u.message));
 }
 
 }  // namespace kplug::control

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/failed_load.hpp"
 #include "base/result.hpp"
 
 namespace kplug::control {
@@ -77,14 +78,6 @@ struct SlowLoad {
 };
 
 // A module kplugd failed to load, from its bounded history (`kplug doctor`).
-struct FailedLoadInfo {
-  std::string module, devpath;
-  int error = 0;
-  std::string message;
-  std::uint64_t count = 0;
-  double last_unix = 0;
-};
-
 struct StatusReply {
   std::string version;
   double uptime_s = 0;
@@ -94,7 +87,7 @@ struct StatusReply {
   std::map<std::string, std::uint64_t> forged_by_shape;     // inside "counters"
   std::map<std::string, std::uint64_t> gauges;  // cache_hits, in_flight, queue_depth, sessions, ...
   std::vector<SlowLoad> slow_loads;
-  std::vector<FailedLoadInfo> failed_loads;  // most recent first
+  std::vector<FailedLoad> failed_loads;  // most recent first
   std::uint64_t counter(const std::string& name) const;
   std::uint64_t gauge(const std::string& name) const;
 };
@@ -126,11 +119,6 @@ Result<SettleReply, std::string> settle_from_json(const nlohmann::json& j);
 // ---- the events stream
 
 // The first line of an events stream: {"ok":true,"stream":"events"}.
-// MESSAGE of the events stream as a peer that is not root receives it: what only root may
-// read is withheld (a `run` entry's argv: it comes from rule files only root can read and
-// may hold secrets). The rule's name stays.
-nlohmann::json for_unprivileged_peer(const nlohmann::json& message);
-
 nlohmann::json events_started();
 // A subscriber that fell behind gets this last line, then the connection is closed.
 nlohmann::json lagged(std::uint64_t dropped);

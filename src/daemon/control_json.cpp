@@ -3,31 +3,31 @@
 
 namespace kplug {
 
-nlohmann::json decision_json(const Uevent& event, const Decision& d) {
-  nlohmann::json rules = nlohmann::json::array();
+control::DecisionMessage decision_message(const Uevent& event, const Decision& d) {
+  control::DecisionMessage m;
+  m.seqnum = event.seqnum;
+  m.action = event.action;
+  m.devpath = event.devpath;
+  m.subsystem = event.subsystem;
+  m.modalias = d.modalias;
+  m.source = to_string(event.source);
+  m.ignored = d.ignore;
+  m.autoload = d.autoload;
+  m.reason = d.reason;
   for (const auto& t : d.trace)
-    if (t.matched) rules.push_back(t.rule->name);
-  nlohmann::json load = nlohmann::json::array();
-  for (const auto& [module, rule] : d.load) load.push_back(module);
-  nlohmann::json run = nlohmann::json::array();
-  for (const auto& [rule, argv] : d.run) run.push_back({{"rule", rule}, {"argv", argv}});
-  return {{"type", "decision"}, {"seqnum", event.seqnum},   {"action", event.action},
-          {"devpath", event.devpath}, {"subsystem", event.subsystem}, {"modalias", d.modalias},
-          {"source", to_string(event.source)},
-          {"ignored", d.ignore},      {"autoload", d.autoload}, {"reason", d.reason},
-          {"rules", rules},           {"load", load},           {"run", run},
-          {"synth_uuid", std::string(event.get_or_empty("SYNTH_UUID"))}};
+    if (t.matched) m.rules.push_back(t.rule->name);
+  for (const auto& [module, rule] : d.load) m.load.push_back(module);
+  for (const auto& [rule, argv] : d.run) m.run.push_back({rule, argv, false});
+  m.synth_uuid = std::string(event.get_or_empty("SYNTH_UUID"));
+  return m;
 }
 
-nlohmann::json report_json(const LoadReport& r) {
-  nlohmann::json outcomes = nlohmann::json::array();
+control::LoadsMessage loads_message(const LoadReport& r) {
+  control::LoadsMessage m{r.event, r.modalias, {}};
   for (const auto& [module, result] : r.outcomes)
-    outcomes.push_back({{"module", module},
-                        {"status", to_string(result.status)},
-                        {"duration_ms", static_cast<double>(result.duration.count()) / 1000.0},
-                        {"message", result.message},
-                        {"pulled_in", result.pulled_in}});
-  return {{"type", "loads"}, {"event", r.event}, {"modalias", r.modalias}, {"outcomes", outcomes}};
+    m.outcomes.push_back({module, to_string(result.status), static_cast<double>(result.duration.count()) / 1000.0,
+                          result.message, result.pulled_in});
+  return m;
 }
 
 std::map<std::string, std::uint64_t> counter_values(const Counters& c) {

@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "control/events.hpp"
 #include "daemon/counters.hpp"
 #include "plan/load_report.hpp"
 #include "rules/decision.hpp"
@@ -10,11 +11,10 @@
 
 namespace kplug {
 
-// {"type":"decision","seqnum":..,"action":..,"devpath":..,"subsystem":..,"modalias":..,
-//  "ignored":..,"autoload":..,"reason":..,"rules":[matched names],"load":[explicit modules]}
-nlohmann::json decision_json(const Uevent& event, const Decision& decision);
-// {"type":"loads","event":..,"modalias":..,"outcomes":[{"module","status","duration_ms","message"}]}
-nlohmann::json report_json(const LoadReport& report);
+// The events stream's `decision` message for EVENT (control/events.hpp).
+control::DecisionMessage decision_message(const Uevent& event, const Decision& decision);
+// The events stream's `loads` message: REPORT's outcomes.
+control::LoadsMessage loads_message(const LoadReport& report);
 // The flat counters of the status reply (rejected_by_reason and forged_by_shape go beside).
 std::map<std::string, std::uint64_t> counter_values(const Counters& counters);
 

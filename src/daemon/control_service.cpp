@@ -56,12 +56,12 @@ void ControlService::on_request(const std::shared_ptr<ControlSession>& session, 
   }
 }
 
-void ControlService::publish(const nlohmann::json& message) {
+void ControlService::publish(const control::EventMessage& message) {
   std::erase_if(subscribers_, [](const auto& w) {
     auto s = w.lock();
     return !s || !s->open();
   });
-  auto line = std::make_shared<const std::string>(control::to_line(message));
+  auto line = std::make_shared<const std::string>(control::to_line(control::to_json(message)));
   std::shared_ptr<const std::string> withheld;  // for peers that are not root, made once when needed
   for (auto& w : subscribers_) {
     auto s = w.lock();
@@ -70,7 +70,8 @@ void ControlService::publish(const nlohmann::json& message) {
       s->send_line(line);
       continue;
     }
-    if (!withheld) withheld = std::make_shared<const std::string>(control::to_line(control::for_unprivileged_peer(message)));
+    if (!withheld)
+      withheld = std::make_shared<const std::string>(control::to_line(control::to_json(control::for_unprivileged_peer(message))));
     s->send_line(withheld);
   }
 }

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/clock.hpp"
+#include "control/events.hpp"
 #include "control/protocol.hpp"
 #include "daemon/control_server.hpp"
 #include "rules/settings.hpp"
@@ -48,7 +49,7 @@ class ControlService {
   // Opens the socket at PATH; an error stops start-up.
   Result<bool, std::string> open(const std::string& path, const ControlLimits& limits);
   // Sends MESSAGE to every `events` subscriber (a slow one is dropped, never waited for).
-  void publish(const nlohmann::json& message);
+  void publish(const control::EventMessage& message);
   bool has_subscribers() const { return !subscribers_.empty(); }
   // Answers the settle waiters whose wait is over (call after any progress).
   void check_settles();

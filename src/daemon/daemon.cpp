@@ -30,6 +30,7 @@ Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options, DaemonSeams s
       options_(std::move(options)),
       system_(std::move(seams.system)),
       clock_(std::move(seams.clock)),
+      wall_clock_(std::move(seams.wall_clock)),
       resolver_(std::move(seams.resolver)),
       timers_(timers_for(io, seams, "grace")),
       observer_(std::move(seams.observer)),
@@ -47,8 +48,8 @@ Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options, DaemonSeams s
                   return reload_reply(problems, rules_->rules.size());
                 },
                 [this] { return progress(); }}),
-      unloader_(*timers_, scheduler_, *system_, counters_,
-                [this](const nlohmann::json& message) {
+      unloader_(*timers_, scheduler_, *system_, counters_, wall_clock_,
+                [this](const control::EventMessage& message) {
                   if (observed()) publish(message);
                 }),
       coldplug_(timers_for(io, seams, "rescan"), *system_, counters_, clock_, options_.dry_run,
@@ -110,7 +111,7 @@ void Daemon::on_event_ready(EventQueue::Ticket ticket, Uevent arrived) {
   // 1. Apply the rules and the config's defaults to the event.
   Decision decision = decide(*rules_, options_, event, attrs_, observed());
   last_seqnum_ = std::max(last_seqnum_, event.seqnum);
-  if (observed()) publish(decision_json(event, decision));
+  if (observed()) publish(decision_message(event, decision));
   bool first_time = coldplug_.note_event(event, decision);  // a rescan's repeat is not
   if (decision.ignore) {
     if (spdlog::should_log(spdlog::level::debug)) spdlog::debug("{}: ignored by a rule", describe_event(event));
@@ -163,7 +164,7 @@ void Daemon::on_load_done(EventQueue::Ticket ticket, const LoadJob& job, const L
     case LoadStatus::failed:
       ++counters_.loads_failed;
       failures_.record(job.module, job.devpath, result.error, result.message,
-                       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
+                       wall_clock_());
       break;
     default: ++counters_.loads_skipped; break;
   }
@@ -178,7 +179,7 @@ void Daemon::on_load_done(EventQueue::Ticket ticket, const LoadJob& job, const L
 
 void Daemon::tell(const LoadReport& report) {
   log_fields(report_level(report), report.journal_fields(), report.line());
-  if (observed()) publish(report_json(report));
+  if (observed()) publish(loads_message(report));
 }
 
 // ---- start, ready, stop ----
@@ -233,8 +234,8 @@ Result<bool, std::string> Daemon::open_control(const std::string& path) {
   return control_.open(path, control_limits(options_));
 }
 
-void Daemon::publish(const nlohmann::json& message) {
-  if (observer_) observer_(message);
+void Daemon::publish(const control::EventMessage& message) {
+  if (observer_) observer_(control::to_json(message));
   if (control_.has_subscribers()) control_.publish(message);
 }
 

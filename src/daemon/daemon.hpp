@@ -53,6 +53,7 @@ struct DaemonSeams {
   std::vector<std::unique_ptr<ModuleLoader>> loaders;  // one per loader thread
   std::unique_ptr<SystemView> system;     // required: make_sysfs_view() in kplugd
   Clock clock;                            // required: steady_clock() in kplugd
+  WallClock wall_clock;                   // required: system_wall_clock() in kplugd
   // Every part's timers, a set each, asked for by the part: "grace" (the unloader's),
   // "idle" (the idle release), "loads" (slow-load reports, retries), "rescan" (coldplug's
   // debounce). Null: Asio's for all.
@@ -113,12 +114,13 @@ class Daemon {
   ControlService::Progress progress() const;
   // The `events` stream: to control subscribers and the observer, built only when wanted.
   bool observed() const { return observer_ || control_.has_subscribers(); }
-  void publish(const nlohmann::json& message);
+  void publish(const control::EventMessage& message);
 
   boost::asio::io_context& io_;
   DaemonOptions options_;
   std::unique_ptr<SystemView> system_;
   Clock clock_;
+  WallClock wall_clock_;
   std::unique_ptr<ModuleResolver> resolver_;
   std::unique_ptr<NamedTimers> timers_;
   std::function<void(const nlohmann::json&)> observer_;

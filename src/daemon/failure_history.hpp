@@ -8,15 +8,9 @@
 #include <string>
 #include <vector>
 
-namespace kplug {
+#include "base/failed_load.hpp"
 
-struct FailedLoad {
-  std::string module, devpath;
-  int error = 0;
-  std::string message;
-  std::uint64_t count = 0;
-  double last_unix = 0;  // seconds since the epoch
-};
+namespace kplug {
 
 class FailureHistory {
  public:

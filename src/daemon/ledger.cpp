@@ -16,8 +16,7 @@ void Ledger::record_load(const std::string& module, const std::string& devpath, 
     e.unload_on_remove = unload_on_remove;
     e.unload_grace = unload_grace;
     e.pulled_in = pulled_in;
-    e.loaded_at = std::chrono::duration_cast<std::chrono::seconds>(
-                      std::chrono::system_clock::now().time_since_epoch()).count();
+    e.loaded_at = wall_ ? static_cast<std::int64_t>(wall_()) : 0;
   }
 }
 

@@ -3,6 +3,8 @@
 // unload itself. Pure: plain values, no I/O. Modules kplugd did not insert are never in it.
 #pragma once
 
+#include "base/clock.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -24,6 +26,8 @@ struct LedgerEntry {
 
 class Ledger {
  public:
+  // WALL: when a load is recorded (an entry's loaded_at); without one, loaded_at is 0.
+  explicit Ledger(WallClock wall = {}) : wall_(std::move(wall)) {}
   // kplugd inserted MODULE for DEVPATH.
   void record_load(const std::string& module, const std::string& devpath, const std::string& modalias,
                    std::chrono::microseconds load_time, bool unload_on_remove = true,
@@ -49,6 +53,7 @@ class Ledger {
   std::uint64_t revision() const { return revision_; }
 
  private:
+  WallClock wall_;
   std::map<std::string, LedgerEntry> entries_;
   std::uint64_t revision_ = 0;
 };

@@ -132,6 +132,7 @@ int main(int argc, char** argv) {
   seams.rebroadcaster = std::move(rebroadcaster);
   seams.system = make_sysfs_view();
   seams.clock = steady_clock();
+  seams.wall_clock = system_wall_clock();
   seams.commands = run_command;
   Daemon daemon(io, options, std::move(seams), std::move(settings->rules));
   daemon.set_reloader([o = cl.overrides] { return load_settings(o); });

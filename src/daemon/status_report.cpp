@@ -38,8 +38,7 @@ control::StatusReply StatusReport::reply() const {
   r.gauges["commands_running"] = parts_.commands.running();
   r.gauges["commands_queued"] = parts_.commands.queued();
   for (const auto& slow : parts_.scheduler.slow_loads()) r.slow_loads.push_back({slow.module, slow.devpath, slow.seconds});
-  for (const auto& f : parts_.failures.entries())
-    r.failed_loads.push_back({f.module, f.devpath, f.error, f.message, f.count, f.last_unix});
+  r.failed_loads = parts_.failures.entries();
   return r;
 }
 

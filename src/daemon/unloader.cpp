@@ -14,8 +14,9 @@
 namespace kplug {
 
 Unloader::Unloader(NamedTimers& timers, LoadScheduler& scheduler, SystemView& system, Counters& counters,
-                   Publish publish)
-    : timers_(timers), scheduler_(scheduler), system_(system), counters_(counters), publish_(std::move(publish)) {}
+                   WallClock wall, Publish publish)
+    : timers_(timers), scheduler_(scheduler), system_(system), counters_(counters), publish_(std::move(publish)),
+      ledger_(std::move(wall)) {}
 
 void Unloader::restore(const std::string& path) {
   state_path_ = path;
@@ -133,9 +134,7 @@ void Unloader::on_unloaded(const std::string& module, const UnloadResult& result
   }
   double ms = static_cast<double>(result.duration.count()) / 1000.0;
   if (publish_)
-    publish_({{"type", "unload"}, {"module", module}, {"status", to_string(result.status)},
-              {"message", result.message}, {"duration_ms", ms},
-              {"removed_dependencies", result.removed_dependencies}});
+    publish_(control::UnloadMessage{module, to_string(result.status), result.message, ms, result.removed_dependencies});
   LogFields fields{{"KPLUG_ACTION", "unload"}, {"MODULE", module}, {"KPLUG_DURATION_MS", fmt::format("{:.1f}", ms)}};
   switch (result.status) {
     case UnloadStatus::unloaded:

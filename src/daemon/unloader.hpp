@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/common.h>
 
+#include "control/events.hpp"
 #include "daemon/counters.hpp"
 #include "daemon/ledger.hpp"
 #include "daemon/load_scheduler.hpp"
@@ -26,10 +27,12 @@ namespace kplug {
 class Unloader {
  public:
   // Each unload's outcome as a `{"type":"unload",...}` message, for `events` subscribers.
-  using Publish = std::function<void(const nlohmann::json&)>;
+  using Publish = std::function<void(const control::EventMessage&)>;
 
   // TIMERS runs the grace periods (Asio's in kplugd, recorded time in kplug replay).
-  Unloader(NamedTimers& timers, LoadScheduler& scheduler, SystemView& system, Counters& counters, Publish publish);
+  // WALL: the ledger's loaded_at times.
+  Unloader(NamedTimers& timers, LoadScheduler& scheduler, SystemView& system, Counters& counters, WallClock wall,
+           Publish publish);
 
   // Reads the ledger a previous kplugd left in PATH: modules unloaded meanwhile are
   // dropped, devices gone meanwhile handled as removed. Later changes are saved there.

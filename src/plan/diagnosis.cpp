@@ -91,7 +91,7 @@ std::optional<Diagnosis> present_but_not_driving(const DeviceFacts& d, const std
                                     "date", m->name),
                         "run 'depmod -a' (or reinstall the package that had the module)");
   for (const ModuleFacts* m : usable)
-    for (const FailedLoads& f : d.failures)
+    for (const FailedLoad& f : d.failures)
       if (f.module == m->name && !m->live) {
         Diagnosis out = not_driven(
             d, "load_failed",

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "base/failed_load.hpp"
+
 namespace kplug {
 
 // Where a module stands for one device.
@@ -23,14 +25,6 @@ struct ModuleFacts {
 };
 
 // kplugd's failed loads of one module, from its bounded history.
-struct FailedLoads {
-  std::string module;
-  int error = 0;             // errno of the last failure
-  std::string message;       // "No such device"
-  std::uint64_t count = 0;   // failures remembered
-  double last_unix = 0;      // when the last one happened (seconds since the epoch)
-};
-
 struct KplugdFacts {
   bool running = false;
   bool dry_run = false;
@@ -47,7 +41,7 @@ struct DeviceFacts {
   std::string autoload_off;        // "" or the rule/config that turns autoload off
   std::vector<std::string> kplugd_loaded_for;  // devices kplugd loaded DRIVER_MODULE for
   std::string kplugd_loaded_user;  // else: the module kplugd loaded that pulled DRIVER_MODULE in, or ""
-  std::vector<FailedLoads> failures;           // kplugd's failures for these modules
+  std::vector<FailedLoad> failures;           // kplugd's failures for these modules
   std::vector<std::string> kernel_log;         // kernel log lines naming the device or module
 };
 

@@ -10,6 +10,7 @@
 #include <boost/asio/io_context.hpp>
 #include <fmt/format.h>
 
+#include "control/events.hpp"
 #include "daemon/daemon.hpp"
 #include "kmod/resolver.hpp"
 #include "kmod/simulated_loader.hpp"
@@ -77,29 +78,25 @@ class RecordedSystem : public SystemView {
 
 // What the stream's messages say was done, for the summary.
 void tally(const nlohmann::json& m, ReplayResult& result) {
-  auto strings = [](const nlohmann::json& list, std::vector<std::string>& out) {
-    if (list.is_array())
-      for (const auto& s : list)
-        if (s.is_string()) out.push_back(s.get<std::string>());
-  };
-  const std::string type = m.value("type", "");
-  if (type == "loads") {
-    for (const auto& o : m.value("outcomes", nlohmann::json::array())) {
-      if (o.value("status", "") == "loaded") {
-        strings(o.value("pulled_in", nlohmann::json::array()), result.loaded);
-        result.loaded.push_back(o.value("module", ""));
+  auto message = control::event_from_json(m);
+  if (!message) return;  // the replayed kplugd's own messages: always well formed
+  if (const auto* l = std::get_if<control::LoadsMessage>(&*message)) {
+    for (const auto& o : l->outcomes) {
+      if (o.status == "loaded") {
+        result.loaded.insert(result.loaded.end(), o.pulled_in.begin(), o.pulled_in.end());
+        result.loaded.push_back(o.module);
       }
-      if (o.value("status", "") == "blacklisted") result.blacklisted.push_back(o.value("module", ""));
+      if (o.status == "blacklisted") result.blacklisted.push_back(o.module);
     }
-  } else if (type == "unload" && m.value("status", "") == "unloaded") {
-    result.unloaded.push_back(m.value("module", ""));
-    strings(m.value("removed_dependencies", nlohmann::json::array()), result.unloaded);
-  } else if (type == "decision") {
-    for (const auto& run : m.value("run", nlohmann::json::array())) {
+  } else if (const auto* u = std::get_if<control::UnloadMessage>(&*message)) {
+    if (u->status != "unloaded") return;
+    result.unloaded.push_back(u->module);
+    result.unloaded.insert(result.unloaded.end(), u->removed_dependencies.begin(), u->removed_dependencies.end());
+  } else {
+    for (const auto& run : std::get<control::DecisionMessage>(*message).run) {
       std::string shown;
-      for (const auto& a : run.value("argv", nlohmann::json::array()))
-        if (a.is_string()) shown += (shown.empty() ? "" : " ") + fmt::format("'{}'", printable(a.get<std::string>()));
-      result.commands.push_back(fmt::format("rule '{}' would run: {}", printable(run.value("rule", ""), 256), shown));
+      for (const auto& a : run.argv) shown += (shown.empty() ? "" : " ") + fmt::format("'{}'", printable(a));
+      result.commands.push_back(fmt::format("rule '{}' would run: {}", printable(run.rule, 256), shown));
     }
   }
 }
@@ -139,6 +136,7 @@ DaemonSeams Recorded::seams(boost::asio::io_context& io, ReplayTree tree, std::u
   seams.timers = [shared, &io](const std::string& part) -> std::unique_ptr<NamedTimers> {
     return part == "grace" ? std::move(*shared) : make_asio_timers(io);
   };
+  seams.wall_clock = system_wall_clock();  // only what people read (a failure's time)
   seams.commands = no_commands;
   return seams;
 }

@@ -122,6 +122,7 @@ int main(int argc, char** argv) {
   seams.loaders.push_back(std::make_unique<NullLoader>());
   seams.system = make_sysfs_view();
   seams.clock = steady_clock();
+  seams.wall_clock = system_wall_clock();
   seams.commands = run_command;
   Daemon daemon(io, o, std::move(seams), *rules);
   daemon.start();

@@ -54,6 +54,7 @@ double run(const std::vector<std::string>& keys, std::size_t events, const std::
   seams.loaders.push_back(std::make_unique<NullLoader>());
   seams.system = make_sysfs_view();
   seams.clock = steady_clock();
+  seams.wall_clock = system_wall_clock();
   seams.commands = run_command;
   Daemon daemon(io, o, std::move(seams), rules);
   auto feed = [&](const std::vector<std::string>& stream) {

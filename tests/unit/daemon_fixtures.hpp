@@ -45,6 +45,7 @@ inline DaemonSeams seams(std::unique_ptr<ModuleResolver> resolver, std::vector<s
   s.loaders = std::move(loaders);
   s.system = std::make_unique<FakeSystemView>(std::move(system));
   s.clock = steady_clock();
+  s.wall_clock = [] { return 1.7e9; };  // a fixed wall time
   s.commands = FakeCommands{};
   return s;
 }

@@ -97,7 +97,7 @@ TEST_CASE("a module in the index whose file is gone: run depmod", "[diagnosis]")
 
 TEST_CASE("kplugd failed to load it: errno, count and when, with the kernel's lines", "[diagnosis]") {
   DeviceFacts d = undriven({{"fail_init"}});
-  d.failures = {{"fail_init", 19, "No such device", 2, 1764450000}};
+  d.failures = {{"fail_init", "", 19, "No such device", 2, 1764450000}};
   d.kernel_log = {"fail_init: init refuses to load"};
   auto r = diagnose(d, running);
   CHECK(r.reason == "load_failed");

@@ -34,8 +34,8 @@ struct Rig {
                           clock.clock()};
   std::shared_ptr<test::ManualTimerState> timers = std::make_shared<test::ManualTimerState>();
   test::ManualTimers manual{timers};
-  Unloader unloader{manual, scheduler, view, counters,
-                    [this](const nlohmann::json& m) { published.push_back(m["module"].get<std::string>()); }};
+  Unloader unloader{manual, scheduler, view, counters, [] { return 1.7e9; },
+                    [this](const control::EventMessage& m) { published.push_back(std::get<control::UnloadMessage>(m).module); }};
   ~Rig() { scheduler.stop_threads(); }
 
   static std::vector<std::unique_ptr<ModuleLoader>> recording_loaders(std::vector<std::string>& unloaded) {
