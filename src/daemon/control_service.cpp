@@ -18,8 +18,9 @@ namespace {
 constexpr auto settle_poll = std::chrono::milliseconds(50);
 }  // namespace
 
-ControlService::ControlService(boost::asio::io_context& io, SystemView& system, Clock clock, Hooks hooks)
-    : io_(io), system_(system), clock_(std::move(clock)), hooks_(std::move(hooks)) {}
+ControlService::ControlService(boost::asio::io_context& io, std::unique_ptr<NamedTimers> timers, SystemView& system,
+                               Clock clock, Hooks hooks)
+    : io_(io), timers_(std::move(timers)), system_(system), clock_(std::move(clock)), hooks_(std::move(hooks)) {}
 
 Result<bool, std::string> ControlService::open(const std::string& path, const ControlLimits& limits) {
   server_ = std::make_unique<ControlServer>(
@@ -42,10 +43,7 @@ void ControlService::on_request(const std::shared_ptr<ControlSession>& session, 
       session->set_waiting(true);
       settles_.push_back({session, system_.kernel_seqnum(), deadline, 0});
       check_settles();
-      if (!settles_.empty() && !settle_timer_) {
-        settle_timer_.emplace(io_);
-        do_settle_poll();
-      }
+      if (!settles_.empty() && timers_->running() == 0) do_settle_poll();
       return;
     }
     case RequestKind::events:
@@ -77,12 +75,10 @@ void ControlService::publish(const control::EventMessage& message) {
 }
 
 void ControlService::do_settle_poll() {
-  settle_timer_->expires_after(settle_poll);
-  settle_timer_->async_wait([this](const boost::system::error_code& ec) {
-    if (ec || stopping_) return;
+  timers_->start("settle", settle_poll, [this] {
+    if (stopping_) return;
     check_settles();
-    if (settles_.empty()) settle_timer_.reset();
-    else do_settle_poll();
+    if (!settles_.empty()) do_settle_poll();
   });
 }
 
@@ -126,7 +122,7 @@ void ControlService::add_stats(control::StatusReply& r) const {
 void ControlService::stop() {
   stopping_ = true;
   if (server_) server_->close();
-  if (settle_timer_) settle_timer_->cancel();
+  timers_->cancel_all();
   for (auto& s : settles_) s.session->send(control::error_reply("kplugd is stopping"));
   settles_.clear();
 }

@@ -13,13 +13,13 @@
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <nlohmann/json.hpp>
 
 #include "base/clock.hpp"
 #include "control/events.hpp"
 #include "control/protocol.hpp"
 #include "daemon/control_server.hpp"
+#include "daemon/named_timers.hpp"
 #include "rules/settings.hpp"
 #include "sysfs/system_view.hpp"
 
@@ -44,7 +44,9 @@ class ControlService {
     std::function<Progress()> progress;
   };
 
-  ControlService(boost::asio::io_context& io, SystemView& system, Clock clock, Hooks hooks);
+  // TIMERS: its own set (one timer, "settle": the poll while a settle waits).
+  ControlService(boost::asio::io_context& io, std::unique_ptr<NamedTimers> timers, SystemView& system, Clock clock,
+                 Hooks hooks);
 
   // Opens the socket at PATH; an error stops start-up.
   Result<bool, std::string> open(const std::string& path, const ControlLimits& limits);
@@ -63,6 +65,7 @@ class ControlService {
   void do_settle_poll();
 
   boost::asio::io_context& io_;
+  std::unique_ptr<NamedTimers> timers_;
   SystemView& system_;
   Clock clock_;
   Hooks hooks_;
@@ -75,7 +78,6 @@ class ControlService {
     int quiet_checks = 0;
   };
   std::vector<PendingSettle> settles_;
-  std::optional<boost::asio::steady_timer> settle_timer_;
   bool stopping_ = false;
 };
 

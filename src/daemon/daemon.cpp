@@ -33,6 +33,7 @@ Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options, DaemonSeams s
       wall_clock_(std::move(seams.wall_clock)),
       resolver_(std::move(seams.resolver)),
       timers_(timers_for(io, seams, "grace")),
+      metrics_timers_(timers_for(io, seams, "metrics")),
       observer_(std::move(seams.observer)),
       rebroadcaster_(std::move(seams.rebroadcaster)),
       rules_(std::make_shared<const RuleSet>(std::move(rules))),
@@ -40,7 +41,7 @@ Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options, DaemonSeams s
         return system_->read_attribute(devpath, name);
       }),
       scheduler_(io, std::move(seams.loaders), timers_for(io, seams, "loads"), options_.slow_load, counters_, clock_),
-      control_(io, *system_, clock_,
+      control_(io, timers_for(io, seams, "settle"), *system_, clock_,
                {[this] { return status_reply(); },
                 [this] { return control::LoadedReply{to_wire(unloader_.ledger())}; },
                 [this] {
@@ -191,7 +192,8 @@ void Daemon::start() {
   intake_.start();
   if (options_.coldplug) coldplug_.start();
   else on_ready();
-  if (!options_.metrics_file.empty()) status_.start_metrics(io_, options_.metrics_file, options_.metrics_dir_shared);
+  if (!options_.metrics_file.empty())
+    status_.start_metrics(std::move(metrics_timers_), options_.metrics_file, options_.metrics_dir_shared);
 }
 
 void Daemon::on_coldplug_finished(bool initial) {

@@ -56,7 +56,8 @@ struct DaemonSeams {
   WallClock wall_clock;                   // required: system_wall_clock() in kplugd
   // Every part's timers, a set each, asked for by the part: "grace" (the unloader's),
   // "idle" (the idle release), "loads" (slow-load reports, retries), "rescan" (coldplug's
-  // debounce). Null: Asio's for all.
+  // debounce), "settle" (the control service's poll), "metrics" (the metrics file's
+  // interval). Null: Asio's for all.
   std::function<std::unique_ptr<NamedTimers>(const std::string& part)> timers;
   CommandRunner commands;                 // required: run_command in kplugd (rules' run:)
   std::unique_ptr<Rebroadcaster> rebroadcaster;  // null: handled events are not sent on
@@ -122,7 +123,8 @@ class Daemon {
   Clock clock_;
   WallClock wall_clock_;
   std::unique_ptr<ModuleResolver> resolver_;
-  std::unique_ptr<NamedTimers> timers_;
+  std::unique_ptr<NamedTimers> timers_;          // the unloader's grace periods
+  std::unique_ptr<NamedTimers> metrics_timers_;  // the metrics file's, given to it at start
   std::function<void(const nlohmann::json&)> observer_;
   std::unique_ptr<Rebroadcaster> rebroadcaster_;
   std::shared_ptr<const RuleSet> rules_;

@@ -73,8 +73,7 @@ void LoadScheduler::do_next(const std::string& module) {
     queue.operations.pop_front();
   }
   if (queue.operations.empty()) {
-    modules_.erase(it);
-    if (after_each_) after_each_();
+    modules_.erase(it);  // (the result that made it so calls after_each_ once, after this)
     return;
   }
   queue.running = true;

@@ -16,12 +16,12 @@ std::string without_uptime(const std::string& text) {
   return out;
 }
 
-MetricsFile::MetricsFile(boost::asio::io_context& io, std::string path, bool shared_dir,
+MetricsFile::MetricsFile(std::unique_ptr<NamedTimers> timers, std::string path, bool shared_dir,
                          std::chrono::milliseconds interval, Render render)
-    : io_(io), path_(std::move(path)), interval_(interval), render_(std::move(render)), shared_dir_(shared_dir) {}
+    : timers_(std::move(timers)), path_(std::move(path)), interval_(interval), render_(std::move(render)),
+      shared_dir_(shared_dir) {}
 
 void MetricsFile::start() {
-  timer_.emplace(io_);
   write_if_changed();
   tick();
 }
@@ -29,14 +29,13 @@ void MetricsFile::start() {
 void MetricsFile::stop() {
   if (stopped_) return;
   stopped_ = true;
-  if (timer_) timer_->cancel();
+  timers_->cancel_all();
   write_if_changed();  // the last counts
 }
 
 void MetricsFile::tick() {
-  timer_->expires_after(interval_);
-  timer_->async_wait([this](const boost::system::error_code& ec) {
-    if (ec || stopped_) return;
+  timers_->start("metrics", interval_, [this] {
+    if (stopped_) return;
     write_if_changed();
     tick();
   });

@@ -8,8 +8,7 @@
 #include <optional>
 #include <string>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
+#include "daemon/named_timers.hpp"
 
 namespace kplug {
 
@@ -17,8 +16,9 @@ class MetricsFile {
  public:
   using Render = std::function<std::string()>;
   // SHARED_DIR: the directory may be another user's or writable by others (WritePolicy).
-  MetricsFile(boost::asio::io_context& io, std::string path, bool shared_dir, std::chrono::milliseconds interval,
-              Render render);
+  // TIMERS: its own set (one timer, "metrics": the next look at the numbers).
+  MetricsFile(std::unique_ptr<NamedTimers> timers, std::string path, bool shared_dir,
+              std::chrono::milliseconds interval, Render render);
   void start();
   void stop();
   std::uint64_t refused() const { return refused_; }  // writes refused (a planted file, a bad directory)
@@ -26,11 +26,10 @@ class MetricsFile {
  private:
   void tick();
   void write_if_changed();
-  boost::asio::io_context& io_;
+  std::unique_ptr<NamedTimers> timers_;
   std::string path_;
   std::chrono::milliseconds interval_;
   Render render_;
-  std::optional<boost::asio::steady_timer> timer_;
   std::string last_;          // what was written, without the uptime line
   std::string last_error_;    // logged once until it changes
   bool shared_dir_;

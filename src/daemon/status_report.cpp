@@ -42,8 +42,8 @@ control::StatusReply StatusReport::reply() const {
   return r;
 }
 
-void StatusReport::start_metrics(boost::asio::io_context& io, const std::string& path, bool shared_dir) {
-  metrics_.emplace(io, path, shared_dir, std::chrono::seconds(5), [this] { return control::prometheus_text(reply()); });
+void StatusReport::start_metrics(std::unique_ptr<NamedTimers> timers, const std::string& path, bool shared_dir) {
+  metrics_.emplace(std::move(timers), path, shared_dir, std::chrono::seconds(5), [this] { return control::prometheus_text(reply()); });
   metrics_->start();
 }
 

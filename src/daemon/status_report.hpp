@@ -54,7 +54,7 @@ class StatusReport {
 
   control::StatusReply reply() const;
   // Keeps PATH written with the reply in Prometheus' text format (MetricsFile).
-  void start_metrics(boost::asio::io_context& io, const std::string& path, bool shared_dir);
+  void start_metrics(std::unique_ptr<NamedTimers> timers, const std::string& path, bool shared_dir);
   void stop();
 
  private:

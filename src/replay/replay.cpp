@@ -12,6 +12,7 @@
 
 #include "control/events.hpp"
 #include "daemon/daemon.hpp"
+#include "daemon/manual_timers.hpp"
 #include "kmod/resolver.hpp"
 #include "kmod/simulated_loader.hpp"
 
@@ -20,42 +21,6 @@ namespace kplug {
 namespace {
 
 using Seconds = std::chrono::duration<double>;
-
-// Grace periods on the recorded time: they fire when the replay's time passes them.
-class RecordedTimeTimers : public NamedTimers {
- public:
-  explicit RecordedTimeTimers(const double& now) : now_(now) {}
-
-  void start(const std::string& name, std::chrono::milliseconds after, std::function<void()> fire) override {
-    timers_[name] = {now_ + std::chrono::duration<double>(after).count(), ++started_, std::move(fire)};
-  }
-  bool cancel(const std::string& name) override { return timers_.erase(name) > 0; }
-  void cancel_all() override { timers_.clear(); }
-  std::size_t running() const override { return timers_.size(); }
-
-  // The timer due first at or before UNTIL (of two due at once, the one started first):
-  // its time, and it is taken out to be fired.
-  std::optional<std::pair<double, std::function<void()>>> take_due(double until) {
-    auto first = timers_.end();
-    auto earlier = [](const Timer& a, const Timer& b) { return std::tie(a.due, a.order) < std::tie(b.due, b.order); };
-    for (auto it = timers_.begin(); it != timers_.end(); ++it)
-      if (it->second.due <= until && (first == timers_.end() || earlier(it->second, first->second))) first = it;
-    if (first == timers_.end()) return std::nullopt;
-    std::pair<double, std::function<void()>> due{first->second.due, std::move(first->second.fire)};
-    timers_.erase(first);
-    return due;
-  }
-
- private:
-  struct Timer {
-    double due;          // recorded time it fires at
-    std::uint64_t order; // when it was started, for ties
-    std::function<void()> fire;
-  };
-  const double& now_;
-  std::uint64_t started_ = 0;
-  std::map<std::string, Timer> timers_;
-};
 
 // The machine as the stream tells it: devices added and not yet removed, the modules the
 // simulated loader holds. Recorded events carry no sysfs attributes: `attr:` conditions
@@ -169,9 +134,10 @@ Result<ReplayResult, std::string> replay_stream(RecordReader& reader, Settings s
   ReplayResult result;
   boost::asio::io_context io;
   Recorded world(live);
-  auto timers = std::make_unique<RecordedTimeTimers>(world.now);
-  RecordedTimeTimers& grace = *timers;
-  DaemonSeams seams = world.seams(io, std::move(tree), std::move(timers));
+  // Grace periods on the recorded time: they fire when the replay's time passes them.
+  auto grace = std::make_shared<ManualTimerState>();
+  grace->now = [&world] { return world.now; };
+  DaemonSeams seams = world.seams(io, std::move(tree), std::make_unique<ManualTimers>(grace));
   seams.observer = [&](const nlohmann::json& m) {
     tally(m, result);
     if (observer.message) observer.message(m);
@@ -195,7 +161,7 @@ Result<ReplayResult, std::string> replay_stream(RecordReader& reader, Settings s
   };
   // Grace periods that ended before UNTIL, in order, each at its own time.
   auto fire_until = [&](double until) {
-    while (auto due = grace.take_due(until)) {
+    while (auto due = grace->take_due(until)) {
       world.now = due->first;
       due->second();
       drain();
@@ -220,7 +186,7 @@ Result<ReplayResult, std::string> replay_stream(RecordReader& reader, Settings s
     drain();
     if (observer.event_done) observer.event_done(rec.event);
   }
-  result.pending_unloads = grace.running();
+  result.pending_unloads = grace->timers.size();
   daemon.stop();
   drain();
   return result;

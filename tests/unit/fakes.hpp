@@ -21,6 +21,7 @@
 
 #include "base/clock.hpp"
 #include "daemon/command_runner.hpp"
+#include "daemon/manual_timers.hpp"
 #include "daemon/named_timers.hpp"
 #include "kmod/module_loader.hpp"
 #include "kmod/module_resolver.hpp"
@@ -107,40 +108,11 @@ class FakeSystemView : public SystemView {
   std::shared_ptr<FakeSystem> s_;
 };
 
-// Named timers that fire only when the test says so: the test keeps the shared state, the
-// part under test owns the ManualTimers. Nothing waits on a real timer.
-struct ManualTimerState {
-  struct Timer {
-    std::chrono::milliseconds after;
-    std::function<void()> fire;
-  };
-  std::map<std::string, Timer> timers;
-  int started = 0;
-  // Fires the timer NAME (taken out first, as a real one is); false if none is running.
-  bool fire(const std::string& name) {
-    auto it = timers.find(name);
-    if (it == timers.end()) return false;
-    auto fire = std::move(it->second.fire);
-    timers.erase(it);
-    fire();
-    return true;
-  }
-};
-
-class ManualTimers : public NamedTimers {
- public:
-  explicit ManualTimers(std::shared_ptr<ManualTimerState> state) : s_(std::move(state)) {}
-  void start(const std::string& name, std::chrono::milliseconds after, std::function<void()> fire) override {
-    ++s_->started;
-    s_->timers[name] = {after, std::move(fire)};
-  }
-  bool cancel(const std::string& name) override { return s_->timers.erase(name) > 0; }
-  void cancel_all() override { s_->timers.clear(); }
-  std::size_t running() const override { return s_->timers.size(); }
-
- private:
-  std::shared_ptr<ManualTimerState> s_;
-};
+// Named timers that fire only when the test says so (daemon/manual_timers.hpp, the same
+// implementation `kplug replay` runs its grace periods on): the test keeps the shared
+// state, the part under test owns the ManualTimers. Nothing waits on a real timer.
+using kplug::ManualTimerState;
+using kplug::ManualTimers;
 
 // A clock that moves only when the test says so.
 struct FakeClock {

@@ -27,7 +27,7 @@ struct Service {
   test::FakeSystemView view{system};
   ControlService::Progress progress;  // touched on the io thread only
   int reloads = 0;
-  ControlService service{io, view, steady_clock(),
+  ControlService service{io, make_asio_timers(io), view, steady_clock(),  // settle polls on real time, over a real socket
                          {[] {
                             control::StatusReply r;
                             r.version = "test";

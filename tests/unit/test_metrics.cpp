@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include "control/metrics.hpp"
+#include "daemon/manual_timers.hpp"
 #include "daemon/metrics_file.hpp"
 
 using namespace kplug;
@@ -57,16 +58,16 @@ TEST_CASE("the metrics file in another user's directory: refused and counted unl
   REQUIRE(chmod(dir.c_str(), 0755) == 0);
   REQUIRE(chown(dir.c_str(), 65534, 65534) == 0);
   std::string path = dir + "/kplug.prom";
-  boost::asio::io_context io;
   auto render = [] { return std::string("kplug_up 1\n"); };
+  auto timers = [] { return std::make_unique<ManualTimers>(std::make_shared<ManualTimerState>()); };
 
-  MetricsFile strict(io, path, false, std::chrono::seconds(5), render);
+  MetricsFile strict(timers(), path, false, std::chrono::seconds(5), render);
   strict.start();
   strict.stop();
   CHECK(strict.refused() == 2);  // at start and at stop, each counted
   CHECK(access(path.c_str(), F_OK) != 0);
 
-  MetricsFile shared(io, path, true, std::chrono::seconds(5), render);
+  MetricsFile shared(timers(), path, true, std::chrono::seconds(5), render);
   shared.start();
   shared.stop();
   CHECK(shared.refused() == 0);
