@@ -264,6 +264,80 @@ class RecordingLoader : public ModuleLoader {
   LoadStatus answer_;
 };
 
+// Records the jobs and answers as the daemon tests expect, without touching any kernel:
+// virtio_pci fails, virtio_rng was loaded before kplugd started, the rest load once.
+class JobLoader : public ModuleLoader {
+ public:
+  explicit JobLoader(std::vector<LoadJob>& jobs, std::vector<std::string>* unloads = nullptr)
+      : jobs_(jobs), unloads_(unloads) {}
+  LoadResult load(const LoadJob& job) override {
+    jobs_.push_back(job);
+    LoadResult r;
+    if (job.module == "virtio_pci") {
+      r.status = LoadStatus::failed;
+      r.message = "failed to load virtio_pci: Operation not permitted";
+    } else if (job.module == "virtio_rng" || live_.count(job.module)) {
+      r.status = LoadStatus::already_loaded;
+    } else {
+      r.status = LoadStatus::loaded;
+      live_.insert(job.module);
+    }
+    return r;
+  }
+  UnloadResult unload(const std::string& module, const std::vector<std::string>&) override {
+    if (unloads_) unloads_->push_back(module);
+    live_.erase(module);
+    return {UnloadStatus::unloaded, "", {}, {}};
+  }
+
+ private:
+  std::vector<LoadJob>& jobs_;
+  std::vector<std::string>* unloads_;
+  std::set<std::string> live_;
+};
+
+// virtio_balloon's load pulls in dep_a and dep_b; records what unload is asked to remove.
+class PullsInLoader : public ModuleLoader {
+ public:
+  explicit PullsInLoader(std::vector<std::string>& deps_seen) : deps_seen_(deps_seen) {}
+  LoadResult load(const LoadJob& job) override {
+    LoadResult r;
+    r.status = LoadStatus::loaded;
+    if (job.module == "virtio_balloon") r.pulled_in = {"dep_a", "virtio_net"};
+    return r;
+  }
+  UnloadResult unload(const std::string&, const std::vector<std::string>& deps) override {
+    deps_seen_ = deps;
+    return {UnloadStatus::unloaded, "", {}, deps};
+  }
+
+ private:
+  std::vector<std::string>& deps_seen_;
+};
+
+// Out of descriptors for the first FAILURES tries, then the load goes through.
+class NoDescriptorsLoader : public ModuleLoader {
+ public:
+  explicit NoDescriptorsLoader(int failures) : failures_(failures) {}
+  LoadResult load(const LoadJob& job) override {
+    ++tries;
+    LoadResult r;
+    if (tries <= failures_) {
+      r.status = LoadStatus::failed;
+      r.error = EMFILE;
+      r.message = "failed to look up " + job.module + ": Too many open files";
+    } else {
+      r.status = LoadStatus::loaded;
+    }
+    return r;
+  }
+  UnloadResult unload(const std::string&, const std::vector<std::string>&) override { return {}; }
+  int tries = 0;
+
+ private:
+  int failures_;
+};
+
 // A kernel whose module operations finish one step at a time: each load or unload, on
 // whichever loader thread, records "load M" or "unload M" as started, then waits until the
 // test releases that operation; the kernel's module set (LIVE) follows what finished.

@@ -18,42 +18,6 @@ using namespace kplug;
 using kplug::test::add;
 using kplug::test::resolver;
 
-namespace {
-
-// Records jobs and answers a fixed status, without touching any kernel.
-// virtio_pci fails, virtio_rng was loaded before kplugd started, the rest load once.
-class FakeLoader : public ModuleLoader {
- public:
-  explicit FakeLoader(std::vector<LoadJob>& jobs, std::vector<std::string>* unloads = nullptr)
-      : jobs_(jobs), unloads_(unloads) {}
-  LoadResult load(const LoadJob& job) override {
-    jobs_.push_back(job);
-    LoadResult r;
-    if (job.module == "virtio_pci") {
-      r.status = LoadStatus::failed;
-      r.message = "failed to load virtio_pci: Operation not permitted";
-    } else if (job.module == "virtio_rng" || live_.count(job.module)) {
-      r.status = LoadStatus::already_loaded;
-    } else {
-      r.status = LoadStatus::loaded;
-      live_.insert(job.module);
-    }
-    return r;
-  }
-  UnloadResult unload(const std::string& module, const std::vector<std::string>&) override {
-    if (unloads_) unloads_->push_back(module);
-    live_.erase(module);
-    return {UnloadStatus::unloaded, "", {}, {}};
-  }
-
- private:
-  std::vector<LoadJob>& jobs_;
-  std::vector<std::string>* unloads_;
-  std::set<std::string> live_;
-};
-
-}  // namespace
-
 TEST_CASE("add events with a MODALIAS load the resolved modules, others load nothing", "[daemon]") {
   std::ostringstream log;
   auto logger = std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::ostream_sink_mt>(log));
@@ -62,7 +26,7 @@ TEST_CASE("add events with a MODALIAS load the resolved modules, others load not
   std::vector<LoadJob> jobs;
   boost::asio::io_context io;
   DaemonOptions options = test::daemon_options();
-  Daemon daemon(io, options, test::seams(resolver(), std::make_unique<FakeLoader>(jobs)));
+  Daemon daemon(io, options, test::seams(resolver(), std::make_unique<test::JobLoader>(jobs)));
   daemon.on_uevent(add("/devices/virtio0", "virtio:d00000005v00001AF4"));
   daemon.on_uevent(add("/devices/pci0", "pci:v00001AF4d00001045sv00001AF4sd00001045bcFFscFFi00"));
   daemon.on_uevent(add("/devices/none", "nothing:here"));
@@ -107,7 +71,7 @@ struct UnloadHarness {
   Daemon daemon;
 
   explicit UnloadHarness(std::chrono::milliseconds grace, bool unload = true)
-      : daemon(io, options(grace, unload), test::seams(resolver(), std::make_unique<FakeLoader>(jobs, &unloads))) {}
+      : daemon(io, options(grace, unload), test::seams(resolver(), std::make_unique<test::JobLoader>(jobs, &unloads))) {}
 
   static DaemonOptions options(std::chrono::milliseconds grace, bool unload) {
     DaemonOptions o = test::daemon_options();
@@ -184,7 +148,7 @@ TEST_CASE("rules drive the daemon: explicit loads, blacklist, options, keeping m
   DaemonOptions options = test::daemon_options();
   options.unload_subsystems = {};
   options.unload_grace = std::chrono::milliseconds(1);
-  Daemon daemon(io, options, test::seams(resolver(), std::make_unique<FakeLoader>(jobs, &unloads)), set);
+  Daemon daemon(io, options, test::seams(resolver(), std::make_unique<test::JobLoader>(jobs, &unloads)), set);
 
   daemon.on_uevent(add("/devices/b1", balloon));
   daemon.on_uevent(add("/devices/ignored0", balloon));
@@ -202,34 +166,13 @@ TEST_CASE("rules drive the daemon: explicit loads, blacklist, options, keeping m
   CHECK(daemon.ledger().owns("extra_mod"));
 }
 
-namespace {
-// virtio_balloon's load pulls in dep_a and dep_b; records what unload is asked to remove.
-class DepLoader : public ModuleLoader {
- public:
-  explicit DepLoader(std::vector<std::string>& deps_seen) : deps_seen_(deps_seen) {}
-  LoadResult load(const LoadJob& job) override {
-    LoadResult r;
-    r.status = LoadStatus::loaded;
-    if (job.module == "virtio_balloon") r.pulled_in = {"dep_a", "virtio_net"};
-    return r;
-  }
-  UnloadResult unload(const std::string&, const std::vector<std::string>& deps) override {
-    deps_seen_ = deps;
-    return {UnloadStatus::unloaded, "", {}, deps};
-  }
-
- private:
-  std::vector<std::string>& deps_seen_;
-};
-}  // namespace
-
 TEST_CASE("dependencies a load pulled in go with the module, unless kplugd owns them", "[daemon][unload]") {
   std::vector<std::string> deps_seen;
   boost::asio::io_context io;
   DaemonOptions o = test::daemon_options();
   o.unload_subsystems = {};
   o.unload_grace = std::chrono::milliseconds(1);
-  Daemon daemon(io, o, test::seams(resolver(), std::make_unique<DepLoader>(deps_seen)));
+  Daemon daemon(io, o, test::seams(resolver(), std::make_unique<test::PullsInLoader>(deps_seen)));
   daemon.on_uevent(add("/devices/b1", balloon));
   daemon.on_uevent(add("/devices/n1", "virtio:d00000001v00001AF4"));  // virtio_net, for a device of its own
   io.run();
@@ -251,7 +194,7 @@ TEST_CASE("a log: action's text is escaped after its placeholders are filled", "
   std::vector<LoadJob> jobs;
   boost::asio::io_context io;
   DaemonOptions options = test::daemon_options();
-  Daemon daemon(io, options, test::seams(resolver(), std::make_unique<FakeLoader>(jobs)), std::move(rules));
+  Daemon daemon(io, options, test::seams(resolver(), std::make_unique<test::JobLoader>(jobs)), std::move(rules));
   Uevent ev = add("/devices/virtual/net/new", "");
   ev.action = "move";
   ev.properties.emplace_back("DEVPATH_OLD", "/devices/virtual/net/\x1b[2J\x1b[31mroot");
@@ -263,31 +206,6 @@ TEST_CASE("a log: action's text is escaped after its placeholders are filled", "
   spdlog::set_default_logger(spdlog::stderr_color_mt("restored-log"));
 }
 
-namespace {
-// Out of descriptors for the first FAILURES tries, then the load goes through.
-class NoDescriptorsLoader : public ModuleLoader {
- public:
-  explicit NoDescriptorsLoader(int failures) : failures_(failures) {}
-  LoadResult load(const LoadJob& job) override {
-    ++tries;
-    LoadResult r;
-    if (tries <= failures_) {
-      r.status = LoadStatus::failed;
-      r.error = EMFILE;
-      r.message = "failed to look up " + job.module + ": Too many open files";
-    } else {
-      r.status = LoadStatus::loaded;
-    }
-    return r;
-  }
-  UnloadResult unload(const std::string&, const std::vector<std::string>&) override { return {}; }
-  int tries = 0;
-
- private:
-  int failures_;
-};
-}  // namespace
-
 TEST_CASE("a load that fails for lack of descriptors is retried, and says so", "[daemon]") {
   std::ostringstream log;
   spdlog::set_default_logger(
@@ -295,7 +213,7 @@ TEST_CASE("a load that fails for lack of descriptors is retried, and says so", "
   for (int failures : {2, 9}) {
     boost::asio::io_context io;
     DaemonOptions options = test::daemon_options();
-    auto loader = std::make_unique<NoDescriptorsLoader>(failures);
+    auto loader = std::make_unique<test::NoDescriptorsLoader>(failures);
     auto* raw = loader.get();
     auto loads = std::make_shared<test::ManualTimerState>();
     auto seams = test::seams(resolver(), std::move(loader));
