@@ -77,6 +77,15 @@ bool run_until(boost::asio::io_context& io, Pred pred) {
   return pred();
 }
 
+// Runs IO's loop for ROUNDS short turns of 5 ms: what could start has started, what
+// could finish has finished (loader threads included).
+inline void spin(boost::asio::io_context& io, int rounds = 20) {
+  for (int i = 0; i < rounds; ++i) {
+    io.restart();
+    io.run_for(std::chrono::milliseconds(5));
+  }
+}
+
 // An add event of subsystem "test"; no MODALIAS property when MODALIAS is empty.
 inline Uevent add(std::string devpath, std::string modalias) {
   Uevent ev;

@@ -150,12 +150,7 @@ TEST_CASE("coldplug is complete only once the events waiting behind a load have 
   test::StepKernel k;
   Daemon daemon(io, DaemonOptions{}, test::seams(test::resolver(), std::make_unique<test::StepLoader>(k), system));
   daemon.start();
-  auto spin = [&] {
-    for (int i = 0; i < 20; ++i) {
-      io.restart();
-      io.run_for(std::chrono::milliseconds(5));
-    }
-  };
+  auto spin = [&] { test::spin(io); };
   spin();
   CHECK(k.started_count("load virtio_balloon") == 1);
   CHECK(daemon.flight().from_walks() == 2);  // the parent loading, the child waiting

@@ -33,12 +33,7 @@ struct StepScheduler {
     return j;
   }
   // Lets the loop run a little: what could start has started.
-  void settle() {
-    for (int i = 0; i < 5; ++i) {
-      io.restart();
-      io.run_for(5ms);
-    }
-  }
+  void settle() { test::spin(io, 5); }
 };
 
 }  // namespace

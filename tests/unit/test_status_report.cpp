@@ -9,16 +9,7 @@
 using namespace kplug;
 using kplug::test::add;
 
-namespace {
-
-void spin(boost::asio::io_context& io) {
-  for (int i = 0; i < 20; ++i) {
-    io.restart();
-    io.run_for(std::chrono::milliseconds(5));
-  }
-}
-
-}  // namespace
+using kplug::test::spin;
 
 TEST_CASE("the status reply counts work in flight from the parts that own it", "[status_report]") {
   boost::asio::io_context io;

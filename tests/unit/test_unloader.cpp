@@ -143,18 +143,9 @@ struct Replug {
   }
   template <typename Pred>
   bool run_until(Pred pred) {
-    for (int i = 0; i < 500 && !pred(); ++i) {
-      io.restart();
-      io.run_for(10ms);
-    }
-    return pred();
+    return test::run_until(io, pred);
   }
-  void settle() {
-    for (int i = 0; i < 5; ++i) {
-      io.restart();
-      io.run_for(5ms);
-    }
-  }
+  void settle() { test::spin(io, 5); }
   static Uevent remove(const std::string& devpath) {
     Uevent ev = test::add(devpath, "");
     ev.action = "remove";
