@@ -1,5 +1,6 @@
-// `kplug settle [--timeout SECONDS]`: wait until kplugd has handled every kernel event
-// emitted so far and finished every load they caused (like udevadm settle).
+// `kplug settle [--timeout SECONDS] [--critical]`: wait until kplugd has handled every
+// kernel event emitted so far and finished every load they caused (like udevadm settle);
+// with --critical, until the boot-critical part is done (what kplugd's READY waits for).
 #include <iostream>
 #include <memory>
 
@@ -14,6 +15,7 @@ namespace {
 struct SettleOptions {
   std::string socket = default_control_socket;
   double timeout = 120;
+  bool critical = false;
 };
 
 int run_settle(const SettleOptions& o) {
@@ -22,7 +24,7 @@ int run_settle(const SettleOptions& o) {
            exit_usage;
   auto client = ControlClient::connect(o.socket);
   if (!client) return std::cerr << "kplug settle: " << client.error() << '\n', exit_failure;
-  auto reply = client->request(control::to_json(control::Request{control::RequestKind::settle, o.timeout}),
+  auto reply = client->request(control::to_json(control::Request{control::RequestKind::settle, o.timeout, o.critical}),
                                std::chrono::milliseconds(static_cast<long long>(o.timeout * 1000) + 5000));
   if (!reply) return std::cerr << "kplug settle: " << reply.error() << '\n', exit_failure;
   auto settled = control::settle_from_json(*reply);
@@ -36,6 +38,9 @@ VerbRun setup_settle(CLI::App& command) {
   auto o = std::make_shared<SettleOptions>();
   command.add_option("--socket", o->socket, "kplugd's control socket")->capture_default_str();
   command.add_option("--timeout", o->timeout, "give up after this many seconds (exit 1)")->capture_default_str();
+  command.add_flag("--critical", o->critical,
+                   "wait only for the boot-critical part: every present device decided and no load of priority "
+                   "critical (storage and the way to it) in flight, as kplugd's READY");
   command.footer("Exit status: 0 once settled, 1 on timeout or when kplugd cannot be reached.");
   return [o] { return run_settle(*o); };
 }

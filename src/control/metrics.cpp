@@ -82,6 +82,9 @@ std::string prometheus_text(const StatusReply& s) {
             c("overruns"));
   w.counter("kplug_missed_events_total", "Uevents lost to overruns, by the SEQNUM gaps they left.", c("missed_events"));
   w.counter("kplug_rescans_total", "Rescans of /sys after lost uevents.", c("rescans"));
+  w.counter("kplug_replays_unchanged_total",
+            "Replayed add events (udevadm trigger) of devices already handled with the same decision: nothing done again.",
+            c("replays_unchanged"));
 
   w.family("kplug_loads_total", "counter", "Module loads kplugd asked for, by outcome.");
   for (const auto& [outcome, key] : {std::pair{"ok", "loads_ok"}, {"failed", "loads_failed"},

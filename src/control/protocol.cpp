@@ -71,6 +71,11 @@ Result<Request, std::string> parse_request(const json& j) {
       r.timeout_s = value.get<double>();
       continue;
     }
+    if (key == "critical" && r.kind == RequestKind::settle) {
+      if (!value.is_boolean()) return unexpected(std::string("'critical' must be true or false"));
+      r.critical = value.get<bool>();
+      continue;
+    }
     return unexpected(fmt::format("unknown field '{}' in a '{}' request", printable(key, 64), name));
   }
   return r;
@@ -85,6 +90,7 @@ Result<Request, std::string> parse_request_line(std::string_view line) {
 json to_json(const Request& r) {
   json j = {{"request", to_string(r.kind)}};
   if (r.kind == RequestKind::settle) j["timeout"] = r.timeout_s;
+  if (r.kind == RequestKind::settle && r.critical) j["critical"] = true;
   return j;
 }
 

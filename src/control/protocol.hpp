@@ -24,6 +24,7 @@ enum class RequestKind { status, loaded, reload, settle, events };
 struct Request {
   RequestKind kind = RequestKind::status;
   double timeout_s = 120;  // settle only
+  bool critical = false;   // settle only: wait for the boot-critical part, not for everything
 };
 
 inline constexpr double default_settle_timeout_s = 120;
@@ -33,7 +34,7 @@ const char* to_string(RequestKind kind);
 // Requests that change kplugd's state; only root (peer uid 0) may send them.
 bool needs_root(RequestKind kind);
 
-// {"request":"settle","timeout":5} -> Request. Wrong types, unknown requests or fields,
+// {"request":"settle","timeout":5,"critical":true} -> Request. Wrong types, unknown requests or fields,
 // and numbers out of range are errors; nothing throws.
 Result<Request, std::string> parse_request(const nlohmann::json& j);
 // One line of text (without its newline) -> Request.

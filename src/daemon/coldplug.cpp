@@ -29,12 +29,18 @@ void Coldplug::do_walk(bool rescan) {
   rescanning_ = rescan;
   // Each device goes into the pipeline as the walk finds it: its module loads on a
   // loader thread while the walk goes on.
-  auto walked = system_.walk_devices(hooks_.wanted, [this, rescan](Uevent&& ev) {
+  // The time in the pipeline (deciding, resolving, handing loads out) is told apart from
+  // the time reading sysfs.
+  std::chrono::steady_clock::duration deciding{};
+  auto walked = system_.walk_devices(hooks_.wanted, [this, rescan, &deciding](Uevent&& ev) {
     ++counters_.coldplug_events;
     if (rescan) ev.source = EventSource::rescan;
+    auto fed = clock_();
     hooks_.feed(std::move(ev));
+    deciding += clock_() - fed;
   });
-  auto took = std::chrono::duration<double, std::milli>(clock_() - started_);
+  auto took = std::chrono::duration<double, std::milli>(clock_() - started_ - deciding);
+  auto decided = std::chrono::duration<double, std::milli>(deciding);
   if (!walked) {
     spdlog::error("{} failed: {}", rescan ? "rescan" : "coldplug", walked.error());
     // Out of descriptors is passing: read sysfs again once this pass is done.
@@ -42,11 +48,11 @@ void Coldplug::do_walk(bool rescan) {
         walked.error().find(std::strerror(ENFILE)) != std::string::npos)
       rescan_again_ = true;
   } else if (rescan) {
-    spdlog::debug("rescan ({}): {} present devices to decide (sysfs read in {:.1f} ms)", rescan_why_, *walked,
-                  took.count());
+    spdlog::debug("rescan ({}): {} present devices to decide (sysfs read in {:.1f} ms, deciding them took {:.1f} ms)",
+                  rescan_why_, *walked, took.count(), decided.count());
   } else {
     spdlog::info("coldplug: {} present devices to decide: those with a MODALIAS and those a rule loads for "
-                 "(sysfs read in {:.1f} ms)", *walked, took.count());
+                 "(sysfs read in {:.1f} ms, deciding them took {:.1f} ms)", *walked, took.count(), decided.count());
   }
   walking_ = false;
   check_complete();
@@ -55,7 +61,8 @@ void Coldplug::do_walk(bool rescan) {
 bool Coldplug::note_event(const Uevent& event, const Decision& decision) {
   bool repeat = false;
   if (event.action == "add")
-    repeat = handled_.note_add(event.devpath) && event.source == EventSource::rescan;
+    repeat = handled_.note_add(event.devpath, decision_stamp(decision, generation_)) &&
+             event.source == EventSource::rescan;
   else if (event.action == "remove")
     handled_.note_remove(event.devpath);
   if (event.source == EventSource::rescan) {
@@ -66,8 +73,13 @@ bool Coldplug::note_event(const Uevent& event, const Decision& decision) {
   return !repeat;
 }
 
+bool Coldplug::unchanged_replay(const Uevent& event, const Decision& decision) const {
+  return event.source == EventSource::kernel && event.action == "add" && event.get("SYNTH_UUID") &&
+         handled_.handled_as(event.devpath, decision_stamp(decision, generation_));
+}
+
 void Coldplug::landed(EventSource source, const std::vector<std::pair<std::string, LoadResult>>& outcomes) {
-  if (source == EventSource::kernel) return;
+  if (source == EventSource::kernel) return check_boot_done();  // a critical one may have been the last
   if (source == EventSource::rescan)
     for (const auto& [module, result] : outcomes) {
       if (result.status == LoadStatus::loaded || result.status == LoadStatus::would_load)
@@ -78,13 +90,27 @@ void Coldplug::landed(EventSource source, const std::vector<std::pair<std::strin
   check_complete();
 }
 
+void Coldplug::check_boot_done() {
+  if (boot_told_ || !running_ || rescanning_ || walking_ || hooks_.boot_pending() > 0) return;
+  boot_told_ = true;
+  auto took = std::chrono::duration_cast<std::chrono::microseconds>(clock_() - started_);
+  spdlog::info("coldplug: boot-critical part done in {:.1f} ms: every present device decided, no critical load "
+               "in flight; {} event(s) still loading", static_cast<double>(took.count()) / 1000.0, hooks_.in_flight());
+  hooks_.boot_done();
+}
+
 void Coldplug::check_complete() {
+  check_boot_done();
   if (!running_ || walking_ || hooks_.in_flight() > 0) return;
   running_ = false;
   auto took = std::chrono::duration_cast<std::chrono::microseconds>(clock_() - started_);
   double ms = static_cast<double>(took.count()) / 1000.0;
   bool initial = !rescanning_;
   rescanning_ = false;
+  if (initial && !boot_told_) {  // a critical kernel event still in flight: the whole is done first
+    boot_told_ = true;
+    hooks_.boot_done();
+  }
   if (initial)
     spdlog::info("coldplug complete in {:.1f} ms: {}", ms, counters_.summary());
   else

@@ -3,7 +3,9 @@
 // (a rescan, debounced to one per storm). It remembers which devices' adds were handled,
 // so a rescan decides every device again but does not repeat the rules' run:/log:
 // actions, and it tells a rescan in one summary line. Complete when the walk is done and
-// every event it fed has been handled (EventFlight counts them, not Coldplug).
+// every event it fed has been handled (EventFlight counts them, not Coldplug). Before
+// that, the initial coldplug's boot-critical part is done once the walk is done, every
+// device it fed has been decided and no critical event is in flight: kplugd's READY.
 #pragma once
 
 #include <chrono>
@@ -32,6 +34,9 @@ class Coldplug {
     std::function<std::vector<std::string>()> forget_gone;  // ledger devices gone from /sys, handled as removed
     std::function<void(bool initial)> finished;        // a coldplug (initial) or a rescan is complete
     std::function<std::size_t()> in_flight;            // events fed by walks and not yet handled
+    // Events fed by walks not decided yet, plus critical events in flight (any source).
+    std::function<std::size_t()> boot_pending;
+    std::function<void()> boot_done;                   // the initial coldplug's boot-critical part is done
   };
 
   // TIMERS: its own set (one timer, "rescan": the debounce).
@@ -46,11 +51,21 @@ class Coldplug {
   // Every event on its way through the pipeline, with its decision. False when it is a
   // rescan's add of a device already handled: its rules' actions are not repeated.
   bool note_event(const Uevent& event, const Decision& decision);
+  // EVENT is a kernel `add` replayed by a trigger (it carries SYNTH_UUID: `udevadm
+  // trigger`, systemd-udev-trigger) of a device already handled with this DECISION under
+  // the same rules and index, and no load of it failed since: nothing to do again.
+  bool unchanged_replay(const Uevent& event, const Decision& decision) const;
+  // The rules or the module index were reloaded: replays are acted on again.
+  void rules_changed() { ++generation_; }
+  // A load for DEVPATH failed: its next replay is acted on.
+  void note_failure(const std::string& devpath) { handled_.note_failure(devpath); }
   // An event the walk fed (SOURCE coldplug or rescan) was handled, its loads' OUTCOMES
   // known: told in a rescan's summary; the walk may be complete.
   void landed(EventSource source, const std::vector<std::pair<std::string, LoadResult>>& outcomes);
 
   bool running() const { return running_; }
+  // The initial coldplug's boot-critical part is done (or there was none to do).
+  bool boot_critical_done() const { return boot_told_; }
   // Running, or a rescan is due.
   bool busy() const { return running_ || timers_->running() > 0; }
   void stop();
@@ -61,6 +76,7 @@ class Coldplug {
   void do_rescan();
   // Complete once the walk is done and nothing it fed is in flight.
   void check_complete();
+  void check_boot_done();
 
   std::unique_ptr<NamedTimers> timers_;
   SystemView& system_;
@@ -76,6 +92,8 @@ class Coldplug {
   std::string rescan_why_;
   RescanTally tally_;           // what the running rescan found
   HandledDevices handled_;      // devices whose add was handled
+  bool boot_told_ = false;      // boot_done was called
+  std::uint64_t generation_ = 0;  // of the rules and the index: reloads so far
   bool stopping_ = false;
 };
 

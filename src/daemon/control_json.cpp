@@ -39,7 +39,8 @@ std::map<std::string, std::uint64_t> counter_values(const Counters& c) {
           {"loads_skipped", c.loads_skipped},     {"no_module", c.no_module},
           {"loads_retried", c.loads_retried},     {"unloads", c.unloads},
           {"unloads_refused", c.unloads_refused}, {"commands_run", c.commands_run},
-          {"commands_dropped", c.commands_dropped}, {"commands_killed", c.commands_killed}};
+          {"commands_dropped", c.commands_dropped}, {"commands_killed", c.commands_killed},
+          {"replays_unchanged", c.replays_unchanged}};
 }
 
 }  // namespace kplug

@@ -41,7 +41,7 @@ void ControlService::on_request(const std::shared_ptr<ControlSession>& session, 
       // parse_request bounds the timeout, so this conversion is always defined.
       auto deadline = clock_() + std::chrono::milliseconds(static_cast<long long>(request.timeout_s * 1000));
       session->set_waiting(true);
-      settles_.push_back({session, system_.kernel_seqnum(), deadline, 0});
+      settles_.push_back({session, system_.kernel_seqnum(), deadline, 0, request.critical});
       check_settles();
       if (!settles_.empty() && timers_->running() == 0) do_settle_poll();
       return;
@@ -82,7 +82,7 @@ void ControlService::do_settle_poll() {
   });
 }
 
-// Settled: idle, and every kernel event up to the SEQNUM read when the request came has
+// Settled: idle (for a critical settle: the boot-critical part done), and every kernel event up to the SEQNUM read when the request came has
 // been handled -- or, for numbers that went to another network namespace and never reach
 // us, the socket has stayed empty for two polls.
 void ControlService::check_settles() {
@@ -91,9 +91,10 @@ void ControlService::check_settles() {
   auto now = clock_();
   std::erase_if(settles_, [&](PendingSettle& s) {
     if (!s.session->open()) return true;
-    if (p.idle && p.unread_bytes == 0) ++s.quiet_checks;
+    bool done = s.critical ? p.critical_done : p.idle;
+    if (done && p.unread_bytes == 0) ++s.quiet_checks;
     else s.quiet_checks = 0;
-    if (p.idle && (p.last_seqnum >= s.target_seqnum || s.quiet_checks >= 2)) {
+    if (done && (p.last_seqnum >= s.target_seqnum || s.quiet_checks >= 2)) {
       s.session->set_waiting(false);
       s.session->send(control::to_json(control::SettleReply{true, p.last_seqnum, ""}));
       return true;

@@ -36,6 +36,9 @@ class ControlService {
     std::uint64_t last_seqnum = 0;  // the highest kernel SEQNUM handled
     std::size_t in_flight = 0;      // for the time-out message
     int unread_bytes = 0;           // waiting on the uevent socket
+    // The boot-critical part is done: every present device decided, no critical event in
+    // flight (settle --critical).
+    bool critical_done = false;
   };
   struct Hooks {
     std::function<control::StatusReply()> status;
@@ -76,6 +79,7 @@ class ControlService {
     std::uint64_t target_seqnum;
     std::chrono::steady_clock::time_point deadline;
     int quiet_checks = 0;
+    bool critical = false;  // waits for the boot-critical part only
   };
   std::vector<PendingSettle> settles_;
   bool stopping_ = false;

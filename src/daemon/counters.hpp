@@ -18,6 +18,7 @@ struct Counters {
   std::uint64_t overruns = 0;          // ENOBUFS reports
   std::uint64_t missed_events = 0;     // sum of SEQNUM gaps
   std::uint64_t rescans = 0;           // sysfs rescans after lost events
+  std::uint64_t replays_unchanged = 0; // replayed adds (udevadm trigger) decided as before: nothing done again
   std::uint64_t loads_ok = 0;          // inserted (or, in dry run, would be)
   std::uint64_t loads_failed = 0;
   std::uint64_t loads_coalesced = 0;   // requests that shared a load already in flight

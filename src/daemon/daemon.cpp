@@ -40,7 +40,8 @@ Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options, DaemonSeams s
       attrs_([this](const std::string& devpath, const std::string& name) {
         return system_->read_attribute(devpath, name);
       }),
-      scheduler_(io, std::move(seams.loaders), timers_for(io, seams, "loads"), options_.slow_load, counters_, clock_),
+      scheduler_(io, std::move(seams.loaders), timers_for(io, seams, "loads"), options_.slow_load, counters_, clock_,
+                 options_.boot_priority),
       control_(io, timers_for(io, seams, "settle"), *system_, clock_,
                {[this] { return status_reply(); },
                 [this] { return control::LoadedReply{to_wire(unloader_.ledger())}; },
@@ -62,7 +63,9 @@ Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options, DaemonSeams s
                  [this](Uevent&& ev) { on_uevent(std::move(ev)); },
                  [this] { return unloader_.forget_gone_devices(spdlog::level::debug); },
                  [this](bool initial) { on_coldplug_finished(initial); },
-                 [this] { return flight_.from_walks(); }}),
+                 [this] { return flight_.from_walks(); },
+                 [this] { return flight_.undecided_walks() + flight_.critical(); },
+                 [this] { on_boot_critical_done(); }}),
       commands_(io, RuleCommands::settings_of(options_), counters_, std::move(seams.commands)),
       intake_(io, std::move(seams.source), counters_,
               {[this](Uevent&& ev) { on_uevent(std::move(ev)); },
@@ -111,8 +114,16 @@ void Daemon::on_event_ready(EventQueue::Ticket ticket, Uevent arrived) {
   const Uevent& event = flight.event;  // valid until finish(ticket)
   // 1. Apply the rules and the config's defaults to the event.
   Decision decision = decide(*rules_, options_, event, attrs_, observed());
+  flight_.decided(ticket, decision.priority);
   last_seqnum_ = std::max(last_seqnum_, event.seqnum);
   if (observed()) publish(decision_message(event, decision));
+  // A trigger's replay of a device handled with this very decision: nothing to do again.
+  if (coldplug_.unchanged_replay(event, decision)) {
+    ++counters_.replays_unchanged;
+    if (spdlog::should_log(spdlog::level::debug))
+      spdlog::debug("{}: a replayed add, decided as when it was handled: nothing to do again", describe_event(event));
+    return finish(ticket);
+  }
   bool first_time = coldplug_.note_event(event, decision);  // a rescan's repeat is not
   if (decision.ignore) {
     if (spdlog::should_log(spdlog::level::debug)) spdlog::debug("{}: ignored by a rule", describe_event(event));
@@ -155,7 +166,7 @@ void Daemon::finish(EventQueue::Ticket ticket) {
   if (rebroadcaster_ && flight.source == EventSource::kernel)
     if (auto sent = rebroadcaster_->send(flight.event); !sent) spdlog::warn("{}", sent.error());
   queue_.finish(ticket);
-  if (flight.source != EventSource::kernel) coldplug_.landed(flight.source, flight.report.outcomes);
+  coldplug_.landed(flight.source, flight.report.outcomes);
 }
 
 void Daemon::on_load_done(EventQueue::Ticket ticket, const LoadJob& job, const LoadResult& result, bool coalesced) {
@@ -164,8 +175,8 @@ void Daemon::on_load_done(EventQueue::Ticket ticket, const LoadJob& job, const L
     case LoadStatus::would_load: ++(coalesced ? counters_.loads_coalesced : counters_.loads_ok); break;
     case LoadStatus::failed:
       ++counters_.loads_failed;
-      failures_.record(job.module, job.devpath, result.error, result.message,
-                       wall_clock_());
+      failures_.record(job.module, job.devpath, result.error, result.message, wall_clock_());
+      coldplug_.note_failure(job.devpath);
       break;
     default: ++counters_.loads_skipped; break;
   }
@@ -190,23 +201,37 @@ void Daemon::start() {
   // The socket is open before sysfs is read, so a device that appears meanwhile is
   // seen by one path or the other (or both: loading twice is harmless).
   intake_.start();
-  if (options_.coldplug) coldplug_.start();
-  else on_ready();
+  if (options_.coldplug) {
+    coldplug_.start();
+  } else {
+    on_ready();
+    if (options_.exit_after_coldplug) stop();
+  }
   if (!options_.metrics_file.empty())
     status_.start_metrics(std::move(metrics_timers_), options_.metrics_file, options_.metrics_dir_shared);
 }
 
+void Daemon::on_boot_critical_done() {
+  if (options_.ready_after == "critical" && options_.boot_priority) on_ready();
+}
+
 void Daemon::on_coldplug_finished(bool initial) {
-  if (initial) on_ready();
+  if (initial) {
+    if (!ready_) on_ready();
+    else notify_status("coldplug complete: " + counters_.summary());
+    if (options_.exit_after_coldplug) stop();
+  }
   control_.check_settles();
   idle_release_.note_work();
 }
 
 void Daemon::on_ready() {
   ready_ = true;
-  notify_ready(counters_.summary());
+  bool everything = !coldplug_.running();
+  notify_ready(everything ? counters_.summary()
+                          : fmt::format("ready: the boot-critical loads are done; {} event(s) still loading",
+                                        flight_.events()));
   control_.check_settles();
-  if (options_.exit_after_coldplug) stop();
 }
 
 void Daemon::stop(int exit_code) {
@@ -228,7 +253,10 @@ void Daemon::stop(int exit_code) {
 
 // ---- reload, state, control ----
 
-Diagnostics Daemon::reload() { return reload_settings(reloader_, options_, rules_, *resolver_, counters_); }
+Diagnostics Daemon::reload() {
+  coldplug_.rules_changed();  // the index is refreshed even when the rules are refused
+  return reload_settings(reloader_, options_, rules_, *resolver_, counters_);
+}
 
 void Daemon::restore_state(const std::string& path) { unloader_.restore(path); }
 
@@ -243,7 +271,10 @@ void Daemon::publish(const control::EventMessage& message) {
 
 ControlService::Progress Daemon::progress() const {
   std::size_t in_flight = flight_.events() + scheduler_.operations();
-  return {ready_ && in_flight == 0 && !coldplug_.busy(), last_seqnum_, in_flight, intake_.unread_bytes()};
+  bool critical_done = (!options_.coldplug || coldplug_.boot_critical_done()) && flight_.undecided_walks() == 0 &&
+                       flight_.critical() == 0;
+  return {ready_ && in_flight == 0 && !coldplug_.busy(), last_seqnum_, in_flight, intake_.unread_bytes(),
+          critical_done};
 }
 
 }  // namespace kplug

@@ -102,6 +102,9 @@ class Daemon {
   int exit_code() const { return exit_code_; }
   control::StatusReply status_reply() const { return status_.reply(); }
 
+  // Where kplugd stands, as settle sees it (settle --critical: critical_done).
+  ControlService::Progress progress() const;
+
  private:
   void do_dispatch();
   void on_event_ready(EventQueue::Ticket ticket, Uevent event);
@@ -110,9 +113,9 @@ class Daemon {
   // The one log line (and `loads` message) of an event's loads.
   void tell(const LoadReport& report);
   void on_load_done(EventQueue::Ticket ticket, const LoadJob& job, const LoadResult& result, bool coalesced);
+  void on_boot_critical_done();
   void on_coldplug_finished(bool initial);
   void on_ready();
-  ControlService::Progress progress() const;
   // The `events` stream: to control subscribers and the observer, built only when wanted.
   bool observed() const { return observer_ || control_.has_subscribers(); }
   void publish(const control::EventMessage& message);

@@ -22,27 +22,31 @@ constexpr std::chrono::milliseconds load_retry_delay{500};
 
 LoadScheduler::LoadScheduler(boost::asio::io_context& io, std::vector<std::unique_ptr<ModuleLoader>> loaders,
                              std::unique_ptr<NamedTimers> timers, std::chrono::milliseconds slow_load, Counters& counters,
-                             Clock clock)
-    : io_(io), loaders_(std::move(loaders)), timers_(std::move(timers)), slow_load_(slow_load), counters_(counters),
+                             Clock clock, bool keep_one_for_critical)
+    : io_(io), loaders_(std::move(loaders), keep_one_for_critical), timers_(std::move(timers)), slow_load_(slow_load), counters_(counters),
       clock_(std::move(clock)) {}
 
 template <typename Fn, typename Done>
-void LoadScheduler::on_loader(Fn fn, Done done) {
+void LoadScheduler::on_loader(Fn fn, Done done, LoaderPool::Urgency urgency) {
   // The guard keeps io.run() alive until the result is back on the loop.
   loaders_.post([this, fn = std::move(fn), done = std::move(done),
                  guard = boost::asio::make_work_guard(io_)](ModuleLoader& loader) mutable {
     boost::asio::post(io_, [done = std::move(done), result = fn(loader), guard = std::move(guard)] { done(result); });
-  });
+  }, std::move(urgency));
 }
 
 void LoadScheduler::load(LoadJob job, LoadDone done) {
   // A load of the module already queued or running (nothing after it): share its result.
   if (auto it = modules_.find(job.module); it != modules_.end() && it->second.operations.back().is_load) {
-    it->second.operations.back().waiting.push_back(std::move(done));
+    Operation& shared = it->second.operations.back();
+    // A more urgent request makes the load more urgent, while it waits for a loader.
+    if (job.priority < shared.urgency->load()) shared.urgency->store(job.priority);
+    shared.waiting.push_back(std::move(done));
     return;
   }
   std::string module = job.module;
   Operation op;
+  op.urgency = std::make_shared<std::atomic<Priority>>(job.priority);
   op.job = std::move(job);
   op.waiting.push_back(std::move(done));
   add(module, std::move(op));
@@ -86,7 +90,7 @@ void LoadScheduler::do_next(const std::string& module) {
   timers_->start("slow " + module, slow_load_, [this, job = op.job] {
     if (!stopping_) on_slow(job);
   });
-  do_attempt(op.job, 1);
+  do_attempt(op.job, 1, op.urgency);
 }
 
 LoadScheduler::Operation LoadScheduler::take_front(const std::string& module) {
@@ -98,9 +102,9 @@ LoadScheduler::Operation LoadScheduler::take_front(const std::string& module) {
   return op;
 }
 
-void LoadScheduler::do_attempt(const LoadJob& job, int attempt) {
+void LoadScheduler::do_attempt(const LoadJob& job, int attempt, LoaderPool::Urgency urgency) {
   on_loader([job](ModuleLoader& loader) { return loader.load(job); },
-            [this, job, attempt](const LoadResult& result) { on_result(job, attempt, result); });
+            [this, job, attempt](const LoadResult& result) { on_result(job, attempt, result); }, std::move(urgency));
 }
 
 void LoadScheduler::on_result(const LoadJob& job, int attempt, const LoadResult& result) {
@@ -113,7 +117,7 @@ void LoadScheduler::on_result(const LoadJob& job, int attempt, const LoadResult&
                  attempt + 1, max_load_attempts);
     // Not cancelled at stop: it fires and reports the failure as it stands.
     timers_->start("retry " + job.module, load_retry_delay, [this, job, attempt, result] {
-      if (!stopping_) do_attempt(job, attempt + 1);
+      if (!stopping_) do_attempt(job, attempt + 1, modules_.at(job.module).operations.front().urgency);
       else on_result(job, max_load_attempts, result);
     });
     return;

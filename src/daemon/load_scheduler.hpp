@@ -6,6 +6,8 @@
 // turn comes if it is no longer wanted (a device came back). Requests for a load that is
 // already queued or running share its result. A load still in the kernel's init after
 // slow_load is reported; a load that failed for lack of descriptors is tried again.
+// Loads reach the loader threads by priority (the job's, raised when a more urgent request
+// shares it); unloads are normal.
 #pragma once
 
 #include <chrono>
@@ -40,7 +42,7 @@ class LoadScheduler {
   // TIMERS: its own set ("slow M" reports a slow load, "retry M" tries one again).
   LoadScheduler(boost::asio::io_context& io, std::vector<std::unique_ptr<ModuleLoader>> loaders,
                 std::unique_ptr<NamedTimers> timers, std::chrono::milliseconds slow_load, Counters& counters,
-                Clock clock);
+                Clock clock, bool keep_one_for_critical = true);
 
   // DONE runs on the loop with the result, after the load has left operations().
   void load(LoadJob job, LoadDone done);
@@ -71,6 +73,7 @@ class LoadScheduler {
   struct Operation {
     bool is_load = true;
     LoadJob job;                      // a load's
+    LoaderPool::Urgency urgency;      // a load's: the most urgent of its requests
     std::vector<LoadDone> waiting;    // a load's requests: the first asked for it, the rest share it
     std::vector<std::string> deps;    // an unload's
     UnloadDone unloaded;              // an unload's
@@ -84,11 +87,11 @@ class LoadScheduler {
 
   // Runs FN(ModuleLoader&) on a loader thread, then DONE(result) back on the loop.
   template <typename Fn, typename Done>
-  void on_loader(Fn fn, Done done);
+  void on_loader(Fn fn, Done done, LoaderPool::Urgency urgency = nullptr);
   void add(const std::string& module, Operation op);
   // Starts MODULE's next operation, if none runs; drops unloads no longer wanted.
   void do_next(const std::string& module);
-  void do_attempt(const LoadJob& job, int attempt);
+  void do_attempt(const LoadJob& job, int attempt, LoaderPool::Urgency urgency);
   void on_result(const LoadJob& job, int attempt, const LoadResult& result);
   void on_unload_result(const std::string& module, const UnloadResult& result);
   // MODULE's running operation is done: taken off its queue, the next one started.

@@ -17,11 +17,23 @@ namespace {
 constexpr std::size_t stack_size = std::size_t{8} << 20;
 }  // namespace
 
-LoaderPool::LoaderPool(std::vector<std::unique_ptr<ModuleLoader>> loaders) : loaders_(std::move(loaders)) {
+LoaderPool::LoaderPool(std::vector<std::unique_ptr<ModuleLoader>> loaders, bool keep_one_for_critical)
+    : loaders_(std::move(loaders)), reserved_(keep_one_for_critical && loaders_.size() >= 2 ? 1 : 0) {
   for (auto& l : loaders_) free_.push_back(l.get());
 }
 
-void LoaderPool::enqueue(std::function<void(ModuleLoader&)> task) {
+std::deque<LoaderPool::Task>::iterator LoaderPool::next_task() {
+  auto best = tasks_.end();
+  for (auto it = tasks_.begin(); it != tasks_.end(); ++it) {
+    Priority p = it->priority();
+    if (p != Priority::critical && free_.size() <= reserved_ && !stopping_) continue;
+    if (best == tasks_.end() || p < best->priority()) best = it;
+    if (p == Priority::critical) break;
+  }
+  return best;
+}
+
+void LoaderPool::enqueue(Task task) {
   bool more_needed;
   {
     std::lock_guard lock(mutex_);
@@ -36,7 +48,7 @@ void LoaderPool::enqueue(std::function<void(ModuleLoader&)> task) {
     spdlog::warn("no loader thread could be started ({}); loading on the event loop", std::strerror(error));
     std::unique_lock lock(mutex_);
     while (!tasks_.empty()) {
-      auto next = std::move(tasks_.front());
+      auto next = std::move(tasks_.front().run);
       tasks_.pop_front();
       lock.unlock();
       next(*loaders_.front());
@@ -79,11 +91,12 @@ void LoaderPool::work() {
   std::unique_lock lock(mutex_);
   for (;;) {
     ++waiting_;
-    wake_.wait(lock, [this] { return !tasks_.empty() || stopping_; });
+    wake_.wait(lock, [this] { return stopping_ || next_task() != tasks_.end(); });
     --waiting_;
-    if (tasks_.empty()) return;  // stopping, and nothing left to do
-    auto task = std::move(tasks_.front());
-    tasks_.pop_front();
+    auto next = next_task();
+    if (next == tasks_.end()) return;  // stopping, and nothing left to do
+    auto task = std::move(next->run);
+    tasks_.erase(next);
     ModuleLoader* loader = free_.back();
     free_.pop_back();
     lock.unlock();
@@ -91,6 +104,8 @@ void LoaderPool::work() {
     task = nullptr;  // what it holds goes before the loader is given back
     lock.lock();
     free_.push_back(loader);
+    // A loader more may let a waiting thread start a task the reserve held back.
+    if (!tasks_.empty() && waiting_ > 0) wake_.notify_all();
   }
 }
 

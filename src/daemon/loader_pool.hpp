@@ -9,8 +9,13 @@
 // mapped here and unmapped when a thread stops; glibc would keep the stacks of its own
 // threads cached, touched pages and all. post() and stop_threads() are called from the
 // event loop only.
+//
+// Tasks carry a priority (base/priority.hpp): the most urgent waiting task starts first,
+// first come first within a priority, and with two loaders or more one is kept for
+// critical tasks, so a critical load never waits for a loader behind less urgent ones.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -27,7 +32,12 @@ namespace kplug {
 
 class LoaderPool {
  public:
-  explicit LoaderPool(std::vector<std::unique_ptr<ModuleLoader>> loaders);
+  // A task's priority, shared with whoever may make it more urgent while it waits (a
+  // critical request joining a queued load); null: normal.
+  using Urgency = std::shared_ptr<std::atomic<Priority>>;
+
+  // KEEP_ONE_FOR_CRITICAL: with two loaders or more, less urgent tasks leave one free.
+  explicit LoaderPool(std::vector<std::unique_ptr<ModuleLoader>> loaders, bool keep_one_for_critical = true);
   ~LoaderPool() { stop_threads(); }
   LoaderPool(const LoaderPool&) = delete;
   LoaderPool& operator=(const LoaderPool&) = delete;
@@ -37,12 +47,13 @@ class LoaderPool {
   // Threads running now.
   std::size_t running() const { return threads_.size(); }
 
-  // Runs FN(ModuleLoader&) on a loader thread, starting one when none is free.
+  // Runs FN(ModuleLoader&) on a loader thread, starting one when none is free, once no
+  // more urgent task waits.
   template <typename Fn>
-  void post(Fn fn) {
+  void post(Fn fn, Urgency urgency = nullptr) {
     // A shared_ptr makes any callable (one holding a work guard, say) a std::function.
     auto task = std::make_shared<Fn>(std::move(fn));
-    enqueue([task](ModuleLoader& loader) { (*task)(loader); });
+    enqueue({[task](ModuleLoader& loader) { (*task)(loader); }, std::move(urgency)});
   }
 
   // Lets every thread finish the work posted so far, then stops them and unmaps their
@@ -55,7 +66,15 @@ class LoaderPool {
     pthread_t id;
     void* stack;
   };
-  void enqueue(std::function<void(ModuleLoader&)> task);
+  struct Task {
+    std::function<void(ModuleLoader&)> run;
+    Urgency urgency;
+    Priority priority() const { return urgency ? urgency->load() : Priority::normal; }
+  };
+  void enqueue(Task task);
+  // The task to start now: the most urgent one the free loaders allow (all, when
+  // stopping); tasks_.end() when none.
+  std::deque<Task>::iterator next_task();
   int start_thread();  // 0, or why no thread was started (an errno value)
   void stop_all();
   static void* thread_main(void* pool);
@@ -66,10 +85,11 @@ class LoaderPool {
 
   std::mutex mutex_;  // guards the members below
   std::condition_variable wake_;
-  std::deque<std::function<void(ModuleLoader&)>> tasks_;
+  std::deque<Task> tasks_;
   std::vector<ModuleLoader*> free_;
   std::size_t waiting_ = 0;  // threads waiting for a task
   bool stopping_ = false;
+  std::size_t reserved_ = 0;  // loaders less urgent tasks leave free (0 or 1)
 };
 
 }  // namespace kplug

@@ -40,10 +40,12 @@ Step check_module_support(const DaemonOptions& options) {
 
 // One loader, with its own libkmod context, per loader thread. A module's init mostly
 // waits on its hardware rather than using a CPU, so more loads than CPUs overlap well
-// (udevd, too, runs more workers than CPUs).
+// (udevd, too, runs more workers than CPUs). With boot_priority, one more: the loader pool
+// keeps it for critical loads, so the others have as many as before.
 Result<std::vector<std::unique_ptr<ModuleLoader>>, std::string> open_loaders(const DaemonOptions& options) {
   unsigned threads = options.loader_threads ? options.loader_threads
                                             : std::max(4u, 2 * std::thread::hardware_concurrency());
+  if (options.boot_priority) ++threads;
   KmodOptions kmod_options{options.modules_dir, options.modprobe_config};
   kmod_options.map_indexes = false;
   std::vector<std::unique_ptr<ModuleLoader>> loaders;

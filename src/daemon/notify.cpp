@@ -22,6 +22,8 @@ void send_notify(int unset_environment, const char* state) {
 
 void notify_ready(const std::string& status) { send_notify(0, fmt::format("READY=1\nSTATUS={}", status).c_str()); }
 
+void notify_status(const std::string& status) { send_notify(0, fmt::format("STATUS={}", status).c_str()); }
+
 
 void notify_reloading() {
   timespec ts{};

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "base/priority.hpp"
+
 namespace kplug {
 
 struct LoadJob {
@@ -16,6 +18,7 @@ struct LoadJob {
   std::string devpath;    // for logs
   std::string modalias;   // for logs
   std::string options;    // extra module parameters from a rule, "key=value ..."
+  Priority priority = Priority::normal;  // the loader pool starts more urgent loads first
 };
 
 enum class LoadStatus {

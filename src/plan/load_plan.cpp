@@ -17,7 +17,7 @@ LoadPlan plan_loads(const Uevent& event, const Decision& decision,
       return;
     auto opts = decision.options.find(module);
     plan.loads.push_back({LoadJob{module, apply_blacklist, event.devpath, decision.modalias,
-                                  opts == decision.options.end() ? "" : opts->second},
+                                  opts == decision.options.end() ? "" : opts->second, decision.priority},
                           std::move(why)});
   };
   for (const auto& [module, rule] : decision.load) {

@@ -21,7 +21,7 @@ namespace {
 const std::vector<std::string> top_keys = {"modules_dir", "rules_dirs", "autoload", "unload", "receive_buffer",
                                            "coldplug", "loader_threads", "slow_load", "control_socket", "state_dir",
                                            "log_level", "log_target", "dry_run", "control", "commands", "metrics_file",
-                                           "metrics_dir_shared",                                            "rebroadcast_groups"};
+                                           "metrics_dir_shared", "rebroadcast_groups", "boot_priority", "ready_after"};
 const std::vector<std::string> unload_keys = {"enabled", "grace", "subsystems"};
 const std::vector<std::string> control_keys = {"max_sessions", "max_line", "idle_timeout", "max_output"};
 const std::vector<std::string> command_keys = {"workers", "queue", "timeout"};
@@ -97,6 +97,12 @@ void read_top(YamlReader& r, const std::string& key, const YAML::Node& value, Co
   else if (key == "metrics_file") set(r.string(value, key), c.metrics_file);
   else if (key == "metrics_dir_shared") set(r.boolean(value, key), c.metrics_dir_shared);
   else if (key == "dry_run") set(r.boolean(value, key), c.dry_run);
+  else if (key == "boot_priority") set(r.boolean(value, key), c.boot_priority);
+  else if (key == "ready_after") {
+    auto when = r.string(value, key);
+    if (when && (*when == "critical" || *when == "coldplug")) c.ready_after = *when;
+    else if (when) r.error(value, "ready_after must be critical (the boot's loads done) or coldplug (every load done)");
+  }
   else if (key == "rebroadcast_groups") {
     std::size_t mask = 0;
     if (value.IsScalar() && parse_size(value.Scalar(), mask) && mask <= 0xffffffffu && !(mask & 1))

@@ -23,6 +23,13 @@ struct Config {
   std::vector<std::string> unload_subsystems = {"usb", "hid"};  // ... for devices of these subsystems ([] = all)
   std::size_t receive_buffer = 128u << 20;
   bool coldplug = true;
+  // Order loads by boot priority (storage and the way to it first; rules/boot_priority.hpp);
+  // false: every load is normal, started in the order its device was found.
+  bool boot_priority = true;
+  // When kplugd tells systemd it is READY: "critical", once every present device is
+  // decided and the critical loads are done (the rest goes on); "coldplug", once every
+  // load of the coldplug is done.
+  std::string ready_after = "critical";
   unsigned loader_threads = 0;  // 0 = two per CPU, at least 4
   std::chrono::milliseconds slow_load{10000};  // a load running longer is reported as slow
   std::string control_socket = "/run/kplug/control.sock";  // used by the engine

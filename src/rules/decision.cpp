@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "rules/boot_priority.hpp"
 #include "rules/glob.hpp"
 #include "rules/template.hpp"
 
@@ -108,6 +109,10 @@ void apply(const Rule& rule, const Uevent& ev, Decision& d) {
   for (const auto& [module, opts] : rule.options) d.options[module] = opts;
   if (rule.unload_on_remove) d.unload_on_remove = *rule.unload_on_remove;
   if (rule.unload_grace) d.unload_grace = *rule.unload_grace;
+  if (rule.priority) {
+    d.priority = *rule.priority;
+    d.priority_why = fmt::format("rule '{}' sets priority: {}", rule.name, to_string(*rule.priority));
+  }
   if (!rule.run.empty()) {
     std::vector<std::string> argv;
     for (const auto& arg : rule.run) argv.push_back(expand_template(arg, ev));
@@ -129,6 +134,13 @@ Decision decide(const RuleSet& rules, const Config& config, const Uevent& event,
                         std::find(config.unload_subsystems.begin(), config.unload_subsystems.end(),
                                   event.subsystem) != config.unload_subsystems.end());
   d.unload_grace = config.unload_grace;
+  if (!config.boot_priority) {
+    d.priority_why = "boot_priority is off in the config";
+  } else if (event.action == "add") {  // only an add loads
+    PriorityFact fact = device_priority(event);
+    d.priority = fact.priority;
+    d.priority_why = std::move(fact.why);
+  }
 
   for (const auto& rule : rules.rules) {
     RuleTrace trace{&rule, false, {}};

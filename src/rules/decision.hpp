@@ -36,6 +36,8 @@ struct Decision {
   std::map<std::string, std::string> options;             // module -> "key=value ..."
   bool unload_on_remove = false;  // unload what is loaded for this device once it goes
   std::chrono::milliseconds unload_grace{0};
+  Priority priority = Priority::normal;  // of its loads (rules/boot_priority.hpp)
+  std::string priority_why;              // "PCI class 0x0c03 (USB host controller)", "rule 'x' sets it"
   std::vector<std::pair<std::string, std::vector<std::string>>> run;  // rule name, final argv
   std::vector<std::pair<std::string, std::string>> logs;              // rule name, final text
   std::vector<RuleTrace> trace;

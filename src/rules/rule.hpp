@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "base/priority.hpp"
+
 namespace kplug {
 
 // One test on an event. All conditions of a Match must hold.
@@ -40,6 +42,7 @@ struct Rule {
   std::map<std::string, std::string> options;
   std::optional<bool> unload_on_remove;
   std::optional<std::chrono::milliseconds> unload_grace;
+  std::optional<Priority> priority;  // the boot priority of the device's loads
   std::vector<std::string> run;  // argv template with {KEY} placeholders
   std::string log;               // text template with {KEY} placeholders
   bool stop = false;

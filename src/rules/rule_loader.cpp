@@ -27,7 +27,7 @@ namespace {
 
 const std::vector<std::string> rule_keys = {"name",     "match",   "load",      "load_blacklisted", "autoload",
                                             "ignore",   "blacklist", "options", "unload_on_remove", "unload_grace",
-                                            "run",      "log",     "stop"};
+                                            "priority", "run",     "log",       "stop"};
 const std::vector<std::string> match_keys = {"action", "subsystem", "devtype", "driver", "modalias",
                                              "devpath", "env", "attr", "not"};
 
@@ -116,6 +116,14 @@ class RuleParser {
     return out;
   }
 
+  std::optional<Priority> priority(const YAML::Node& value) {
+    auto name = r_.string(value, "priority");
+    if (!name) return std::nullopt;
+    auto p = priority_from_string(*name);
+    if (!p) r_.error(value, fmt::format("priority must be one of {}, not '{}'", priority_names, *name));
+    return p;
+  }
+
   void action(Rule& rule, const std::string& key, const YAML::Node& value) {
     if (key == "load") rule.load = modules(value, "load");
     else if (key == "load_blacklisted") rule.load_blacklisted = r_.boolean(value, "load_blacklisted").value_or(false);
@@ -125,6 +133,7 @@ class RuleParser {
     else if (key == "unload_on_remove") rule.unload_on_remove = r_.boolean(value, "unload_on_remove");
     else if (key == "unload_grace") rule.unload_grace = r_.duration(value, "unload_grace");
     else if (key == "stop") rule.stop = r_.boolean(value, "stop").value_or(false);
+    else if (key == "priority") rule.priority = priority(value);
     else if (key == "options") {
       for (const auto& [module, text] : r_.map_entries(value, "options module", {})) {
         if (!is_safe_module_name(module)) r_.error(value, fmt::format("'{}' in options is not a module name", module));

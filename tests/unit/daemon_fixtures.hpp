@@ -20,6 +20,7 @@ namespace kplug::test {
 inline std::unique_ptr<FakeResolver> resolver() {
   return std::make_unique<FakeResolver>(std::map<std::string, std::vector<std::string>>{
       {"virtio:d00000001v00001AF4", {"virtio_net"}},
+      {"virtio:d00000002v00001AF4", {"virtio_blk"}},
       {"virtio:d00000004v00001AF4", {"virtio_rng"}},
       {"virtio:d00000005v00001AF4", {"virtio_balloon"}},
       {"pci:v00001AF4d00001045sv00001AF4sd00001045bcFFscFFi00", {"virtio_pci"}},

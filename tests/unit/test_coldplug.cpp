@@ -30,13 +30,17 @@ struct Harness {
   std::vector<std::string> gone;  // what forget_gone reports next
   std::vector<bool> finished;     // initial?
   std::size_t in_flight = 0;      // events fed and not handled, as the daemon's EventFlight counts them
+  std::size_t boot_pending = 0;   // undecided walk events and critical events in flight
+  int boot_done = 0;
   std::shared_ptr<test::ManualTimerState> timers = std::make_shared<test::ManualTimerState>();
   Coldplug coldplug{std::make_unique<test::ManualTimers>(timers), view, counters, clock.clock(), false,
                     {[](const Uevent& ev) { return !ev.modalias().empty(); },
                      [this](Uevent&& ev) { fed.push_back(std::move(ev)); },
                      [this] { return std::exchange(gone, {}); },
                      [this](bool initial) { finished.push_back(initial); },
-                     [this] { return in_flight; }}};
+                     [this] { return in_flight; },
+                     [this] { return boot_pending; },
+                     [this] { ++boot_done; }}};
 };
 
 Decision with_actions() {
@@ -74,7 +78,7 @@ TEST_CASE("coldplug stays running until every load its walk handed out is answer
   Coldplug c(test::manual_timers()("rescan"), view, counters, clock.clock(), false,
              {[](const Uevent&) { return true; }, [&](Uevent&&) { ++in_flight; },
               [] { return std::vector<std::string>{}; }, [&](bool) { complete = true; },
-              [&] { return in_flight; }});
+              [&] { return in_flight; }, [] { return std::size_t{0}; }, [] {}});
   c.start();
   CHECK(c.running());
   CHECK_FALSE(complete);
@@ -82,6 +86,41 @@ TEST_CASE("coldplug stays running until every load its walk handed out is answer
   c.landed(EventSource::coldplug, {{"virtio_x", LoadResult{}}});
   CHECK_FALSE(c.running());
   CHECK(complete);
+}
+
+TEST_CASE("the boot-critical part is done once every device is decided and no critical event is in flight",
+          "[coldplug][priority]") {
+  Harness h;
+  h.system->devices = {add("/devices/disk", "pci:bc01sc08"), add("/devices/sound", "pci:bc04sc03")};
+  h.in_flight = 2;     // both wait for loads
+  h.boot_pending = 1;  // the disk controller's load is critical
+  h.coldplug.start();
+  CHECK(h.boot_done == 0);
+  CHECK_FALSE(h.coldplug.boot_critical_done());
+  h.boot_pending = 0;  // the critical load answered; the sound card's still runs
+  h.in_flight = 1;
+  h.coldplug.landed(EventSource::coldplug, {});
+  CHECK(h.boot_done == 1);
+  CHECK(h.coldplug.boot_critical_done());
+  CHECK(h.finished.empty());
+  CHECK(h.coldplug.running());
+  h.in_flight = 0;
+  h.coldplug.landed(EventSource::coldplug, {});
+  CHECK(h.boot_done == 1);  // told once
+  CHECK(h.finished == std::vector<bool>{true});
+}
+
+TEST_CASE("a critical kernel event landing can finish the boot-critical part", "[coldplug][priority]") {
+  Harness h;
+  h.system->devices = {add("/devices/usb", "pci:bc0csc03")};
+  h.in_flight = 1;
+  h.boot_pending = 1;  // the USB disk's event, from the kernel, waits for usb_storage
+  h.coldplug.start();
+  CHECK(h.boot_done == 0);
+  h.boot_pending = 0;
+  h.coldplug.landed(EventSource::kernel, {});
+  CHECK(h.boot_done == 1);
+  CHECK(h.finished.empty());  // the walk's own event is still loading
 }
 
 TEST_CASE("a rescan decides every device again but repeats no rule action, and forgets gone devices", "[coldplug][rescan]") {
@@ -167,4 +206,37 @@ TEST_CASE("coldplug is complete only once the events waiting behind a load have 
   daemon.stop();
   io.restart();
   io.run();
+}
+
+TEST_CASE("a trigger's replay of a device handled with the same decision costs nothing; a changed one is acted on",
+          "[coldplug][daemon][replay]") {
+  boost::asio::io_context io;
+  std::vector<LoadJob> jobs;
+  Daemon daemon(io, test::daemon_options(), test::seams(test::resolver(), std::make_unique<test::JobLoader>(jobs)));
+  auto answered = [&] {
+    const Counters& c = daemon.counters();
+    return c.loads_ok + c.loads_failed + c.loads_skipped;
+  };
+  auto replayed = [](Uevent ev) {  // as the kernel sends an add written to the uevent file
+    ev.properties.emplace_back("SYNTH_UUID", "0");
+    return ev;
+  };
+  Uevent balloon = add("/devices/b", "virtio:d00000005v00001AF4");
+  Uevent pci = add("/devices/p", "pci:v00001AF4d00001045sv00001AF4sd00001045bcFFscFFi00");  // virtio_pci fails
+  daemon.on_uevent(balloon);
+  daemon.on_uevent(pci);
+  REQUIRE(test::run_until(io, [&] { return answered() == 2; }));
+  daemon.on_uevent(replayed(balloon));  // handled, loaded: nothing to do again
+  daemon.on_uevent(replayed(pci));      // its load failed: tried again
+  REQUIRE(test::run_until(io, [&] { return answered() == 3; }));
+  test::spin(io, 5);
+  CHECK(answered() == 3);
+  CHECK(daemon.counters().loads_failed == 2);
+  CHECK(daemon.counters().replays_unchanged == 1);
+  daemon.on_uevent(balloon);  // no SYNTH_UUID: the kernel's own add (the device came back)
+  REQUIRE(test::run_until(io, [&] { return answered() == 4; }));
+  daemon.reload();            // new rules or a new index may decide differently
+  daemon.on_uevent(replayed(balloon));
+  REQUIRE(test::run_until(io, [&] { return answered() == 5; }));
+  CHECK(daemon.counters().replays_unchanged == 1);
 }

@@ -17,6 +17,7 @@ namespace {
 constexpr const char* balloon = "virtio:d00000005v00001AF4";  // virtio_balloon
 constexpr const char* rng = "virtio:d00000004v00001AF4";      // virtio_rng
 constexpr const char* net = "virtio:d00000001v00001AF4";      // virtio_net
+constexpr const char* blk = "virtio:d00000002v00001AF4";      // virtio_blk: critical (a block device)
 
 DaemonOptions options() {
   DaemonOptions o = test::daemon_options();
@@ -64,7 +65,8 @@ TEST_CASE("a slow load is reported and does not hold up other modules", "[load_s
   boost::asio::io_context io;
   DaemonOptions o = options();
   o.slow_load = 50ms;
-  Daemon daemon(io, o, test::seams(resolver(), test::gate_loaders(k, 2)));
+  // Three loaders: one is kept for critical loads, neither of these is one.
+  Daemon daemon(io, o, test::seams(resolver(), test::gate_loaders(k, 3)));
   daemon.on_uevent(add("/devices/slow", balloon));
   CHECK(run_until(io, [&] { return daemon.counters().slow_loads == 1; }));
   daemon.on_uevent(add("/devices/fast", net));
@@ -90,3 +92,43 @@ TEST_CASE("an event that needs no load frees the next event of its tree at once"
   CHECK(daemon.flight().events() == 0);
 }
 
+
+TEST_CASE("coldplug: a critical load never waits behind a hanging normal one, and kplugd is ready before the rest",
+          "[load_scheduler][priority]") {
+  test::GateKernel k;
+  boost::asio::io_context io;
+  auto system = std::make_shared<test::FakeSystem>();
+  // Walk order: the hanging balloon first, then an rng, then the block device.
+  system->devices = {add("/devices/a", balloon), add("/devices/b", rng), add("/devices/c", blk)};
+  DaemonOptions o = options();
+  o.coldplug = true;
+  Daemon daemon(io, o, test::seams(resolver(), test::gate_loaders(k, 2), system));
+  daemon.start();
+  // Two loaders: the balloon holds the one normal loads may use; virtio_blk takes the other.
+  CHECK(run_until(io, [&] { return daemon.ready(); }));
+  CHECK(k.count("virtio_blk") == 1);
+  CHECK(k.count("virtio_rng") == 0);  // behind the balloon: normal
+  auto progress = daemon.progress();
+  CHECK(progress.critical_done);
+  CHECK_FALSE(progress.idle);  // settle (without --critical) still waits
+  k.open_gate();
+  CHECK(run_until(io, [&] { return daemon.counters().loads_ok == 3; }));
+  CHECK(daemon.progress().idle);
+}
+
+TEST_CASE("with boot_priority off every load is normal and READY waits for all of them", "[load_scheduler][priority]") {
+  test::GateKernel k;
+  boost::asio::io_context io;
+  auto system = std::make_shared<test::FakeSystem>();
+  system->devices = {add("/devices/a", balloon), add("/devices/c", blk)};
+  DaemonOptions o = options();
+  o.coldplug = true;
+  o.boot_priority = false;
+  Daemon daemon(io, o, test::seams(resolver(), test::gate_loaders(k, 2), system));
+  daemon.start();
+  CHECK(run_until(io, [&] { return k.count("virtio_blk") == 1; }));  // no loader kept: both run at once
+  test::spin(io, 5);
+  CHECK_FALSE(daemon.ready());
+  k.open_gate();
+  CHECK(run_until(io, [&] { return daemon.ready(); }));
+}

@@ -49,3 +49,31 @@ TEST_CASE("a rescan is told in one line", "[rescan]") {
   t.loaded.clear();
   CHECK(t.summary() == "143 present device(s) decided again, 2 not seen before, 1 gone; nothing would be loaded");
 }
+
+TEST_CASE("a device is handled as its decision's stamp until a load of it fails or it goes", "[handled_devices][replay]") {
+  HandledDevices h;
+  Decision d;
+  d.modalias = "usb:v08E6p4433d0100dc00dsc00dp00ic0Bisc00ip00in00";
+  d.autoload = true;
+  std::uint64_t stamp = decision_stamp(d, 0);
+  CHECK(stamp != 0);
+  CHECK_FALSE(h.handled_as("/devices/r", stamp));
+  CHECK_FALSE(h.note_add("/devices/r", stamp));
+  CHECK(h.handled_as("/devices/r", stamp));
+  CHECK_FALSE(h.handled_as("/devices/r", decision_stamp(d, 1)));  // after a reload
+  Decision other = d;
+  other.load.emplace_back("usb_hello", "demo");
+  CHECK(decision_stamp(other, 0) != stamp);
+  other = d;
+  other.options["usb_hello"] = "greeting=1";
+  CHECK(decision_stamp(other, 0) != stamp);
+  other = d;
+  other.blacklist.insert("usb_hello");
+  CHECK(decision_stamp(other, 0) != stamp);
+  h.note_failure("/devices/r");
+  CHECK_FALSE(h.handled_as("/devices/r", stamp));
+  CHECK(h.note_add("/devices/r", stamp));  // decided and acted on again
+  CHECK(h.handled_as("/devices/r", stamp));
+  h.note_remove("/devices/r");
+  CHECK_FALSE(h.handled_as("/devices/r", stamp));
+}

@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <fstream>
+#include <future>
 #include <mutex>
 #include <set>
 #include <string>
@@ -76,7 +77,7 @@ std::size_t threads_of_this_process() {
 }  // namespace
 
 TEST_CASE("loader threads start with the work, one per task up to one per loader") {
-  LoaderPool pool(loaders(3));
+  LoaderPool pool(loaders(3), /*keep_one_for_critical=*/false);
   CHECK(pool.size() == 3);
   CHECK(pool.running() == 0);
   std::size_t before = threads_of_this_process();
@@ -93,7 +94,7 @@ TEST_CASE("loader threads start with the work, one per task up to one per loader
 }
 
 TEST_CASE("stopping the loader threads finishes their work first, and the next task starts one again") {
-  LoaderPool pool(loaders(2));
+  LoaderPool pool(loaders(2), /*keep_one_for_critical=*/false);
   std::size_t before = threads_of_this_process();
   std::atomic<int> ran{0};
   for (int i = 0; i < 20; ++i)
@@ -136,7 +137,7 @@ TEST_CASE("a stopped loader thread leaves no stack mapped behind") {
     }
     return n;
   };
-  LoaderPool pool(loaders(4));
+  LoaderPool pool(loaders(4), /*keep_one_for_critical=*/false);
   std::size_t before = stack_mappings();
   Gate gate;
   for (int i = 0; i < 4; ++i) pool.post([&](ModuleLoader& l) { gate.pass(l); });
@@ -145,4 +146,69 @@ TEST_CASE("a stopped loader thread leaves no stack mapped behind") {
   gate.let_go();
   pool.stop_threads();
   CHECK(stack_mappings() == before);
+}
+
+namespace {
+LoaderPool::Urgency urgency(Priority p) { return std::make_shared<std::atomic<Priority>>(p); }
+}  // namespace
+
+TEST_CASE("the most urgent waiting task starts first, first come first within a priority", "[priority]") {
+  LoaderPool pool(loaders(1));  // one loader: nothing is kept free
+  Gate gate;
+  std::mutex mutex;
+  std::vector<std::string> order;
+  auto note = [&](std::string name) {
+    return [&, name](ModuleLoader&) {
+      std::lock_guard lock(mutex);
+      order.push_back(name);
+    };
+  };
+  pool.post([&](ModuleLoader& l) { gate.pass(l); });
+  REQUIRE(gate.wait_inside(1));
+  pool.post(note("normal 1"));
+  pool.post(note("network"), urgency(Priority::network));
+  pool.post(note("normal 2"), urgency(Priority::normal));
+  pool.post(note("critical"), urgency(Priority::critical));
+  pool.post(note("console"), urgency(Priority::console));
+  gate.let_go();
+  pool.stop_threads();
+  CHECK(order == std::vector<std::string>{"critical", "console", "network", "normal 1", "normal 2"});
+}
+
+TEST_CASE("a critical task never waits for a loader behind less urgent ones", "[priority]") {
+  LoaderPool pool(loaders(3));
+  Gate gate;
+  for (int i = 0; i < 6; ++i) pool.post([&](ModuleLoader& l) { gate.pass(l); }, urgency(Priority::network));
+  REQUIRE(gate.wait_inside(2));  // one loader of three is kept for critical tasks
+  std::this_thread::sleep_for(50ms);
+  {
+    std::lock_guard lock(gate.mutex);
+    CHECK(gate.most_inside == 2);
+  }
+  std::promise<void> ran;
+  pool.post([&](ModuleLoader&) { ran.set_value(); }, urgency(Priority::critical));
+  // It runs while the six network tasks still hold (or wait for) their loaders.
+  CHECK(ran.get_future().wait_for(5s) == std::future_status::ready);
+  {
+    std::lock_guard lock(gate.mutex);
+    CHECK(gate.done == 0);
+  }
+  gate.let_go();
+  REQUIRE(gate.wait_done(6));
+  CHECK(gate.most_inside == 2);
+}
+
+TEST_CASE("a waiting task made more urgent starts before those it was behind", "[priority]") {
+  LoaderPool pool(loaders(1));
+  Gate gate;
+  std::vector<std::string> order;  // written by the one loader thread only
+  pool.post([&](ModuleLoader& l) { gate.pass(l); });
+  REQUIRE(gate.wait_inside(1));
+  pool.post([&](ModuleLoader&) { order.push_back("first"); }, urgency(Priority::normal));
+  auto raised = urgency(Priority::normal);
+  pool.post([&](ModuleLoader&) { order.push_back("raised"); }, raised);
+  raised->store(Priority::critical);  // as the scheduler does when a critical request shares it
+  gate.let_go();
+  pool.stop_threads();
+  CHECK(order == std::vector<std::string>{"raised", "first"});
 }

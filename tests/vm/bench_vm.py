@@ -79,16 +79,18 @@ t0=${{EPOCHREALTIME/./}}
 {start}
 ( {finish}
   touch /tmp/bench.done ) > /dev/null 2>&1 < /dev/null &
-prev=; last=$t0
+prev=; last=$t0; block=
 while :; do
   cur=$(cut -d' ' -f1,5 /proc/modules; cat /sys/kernel/uevent_seqnum)
   now=${{EPOCHREALTIME/./}}
   [ "$cur" != "$prev" ] && {{ prev=$cur; last=$now;
     echo "$(( (now - t0) / 1000 )) ms: $(grep -c Live /proc/modules) live, $(grep -c Loading /proc/modules) loading" >> /tmp/bench.timeline; }}
+  [ -z "$block" ] && [ -e /sys/block/sda ] && block=$now
   [ -e /tmp/bench.done ] && [ $((now - last)) -gt 2000000 ] && break
   sleep 0.02
 done
 echo "elapsed_us $((last - t0))"
+if [ -n "$block" ]; then echo "block_us $((block - t0))"; fi
 """
 
 # A daemon is done when its settle returns and no uevent comes for a second after it.
@@ -185,6 +187,9 @@ def coldplug_run(build, contender, floor_modules=None, cold_starts=0):
             c = CONTENDERS[contender]
         out = vm.run(MEASURE.format(start=c["start"], finish=c["finish"]), timeout=600)
         elapsed = int(re.search(r"elapsed_us (\d+)", out).group(1)) / 1e6
+        # The USB stick's block device (sda): what a boot waiting for a USB disk waits for.
+        block = re.search(r"block_us (\d+)", out)
+        block = int(block.group(1)) / 1e6 if block else None
         fp = None
         if c["process"]:
             # Idle: kplugd stops its loader threads 2 s after the last work, udevd its
@@ -198,7 +203,7 @@ def coldplug_run(build, contender, floor_modules=None, cold_starts=0):
         if cold_starts and c["process"]:
             vm.run(f"kill $(pidof {c['process']}); while pidof {c['process']} > /dev/null; do sleep 0.05; done")
             starts, starts_coldplug = cold_start(vm, c["process"], cold_starts)
-        return {"seconds": elapsed, "modules": modules, "load_order": order,
+        return {"seconds": elapsed, "block_seconds": block, "modules": modules, "load_order": order,
                 "peak_rss_kib": fp and fp["peak_rss_kib"], "idle_rss_kib": fp and fp["rss_kib"],
                 "footprint": fp, "cold_start_ms": starts, "cold_start_coldplug_ms": starts_coldplug, "boot_seconds": vm.boot_seconds}
 
@@ -237,7 +242,8 @@ def coldplug_runs(build, contenders, boots, cold_starts):
         runs[contender] = []
         for b in range(boots):
             r = coldplug_run(build, contender, cold_starts=cold_starts if b == 0 and "kplugd" in contender else 0)
-            log(f"coldplug {contender} #{b + 1}: {r['seconds']:.2f} s, {len(r['modules'])} modules, "
+            log(f"coldplug {contender} #{b + 1}: {r['seconds']:.2f} s (USB disk's block device at "
+                f"{r['block_seconds'] if r['block_seconds'] is not None else '-'} s), {len(r['modules'])} modules, "
                 f"RSS peak {r['peak_rss_kib']} idle {r['idle_rss_kib']} KiB"
                 + (f", private {r['footprint']['private_kib']} KiB" if r["footprint"] else "")
                 + (f", cold start {', '.join(f'{x:.0f}' for x in r['cold_start_ms'])} ms" if r["cold_start_ms"] else ""))
@@ -249,6 +255,8 @@ def summarize(runs):
     coldplug, footprints = {}, {}
     for contender, rs in runs.items():
         entry = summary([r["seconds"] for r in rs])
+        blocks = [r["block_seconds"] for r in rs if r.get("block_seconds") is not None]
+        entry["block"] = summary(blocks) if len(blocks) == len(rs) else None
         entry["modules"] = rs[0]["modules"]
         entry["module_sets_equal_across_boots"] = all(r["modules"] == rs[0]["modules"] for r in rs)
         peaks = [r["peak_rss_kib"] for r in rs if r["peak_rss_kib"]]

@@ -13,8 +13,9 @@ What it builds, cached under BUILD/system-vm:
   full module tree for the kernel, the demo modules in lib/modules/ABI/extra, the .deb
   packed from this build as scripts/package packs it, in /root/kplug.deb (not installed: the test installs it as a user
   would), a test agent on ttyS1 started by a unit, and units this VM does not need masked;
-  data.img, a small ext4 disk labelled KPLUGDATA on an NVMe controller, mounted by
-  /etc/fstab at /data: nvme is not in the initramfs, so a loader must load it at boot;
+  data.img, a small ext4 disk labelled KPLUGDATA on an NVMe controller (or, with
+  data_disk="usb", a USB stick on the xHCI controller), mounted by /etc/fstab at /data:
+  its drivers are not in the initramfs, so a loader must load them at boot;
 - initrd.cpio: busybox and the modules the root disk needs (virtio_pci, virtio_blk,
   ext4), and nothing else; it mounts /dev/vda and switches to systemd.
 
@@ -192,9 +193,21 @@ def build_initrd(build, version, root):
     return cpio, [os.path.basename(p)[:-3].replace("-", "_") for p in rel]
 
 
+# How the data disk (LABEL=KPLUGDATA, /data in /etc/fstab) is attached: its drivers are in
+# no initramfs, so a loader must load them at boot.
+DATA_DISKS = {
+    # an NVMe controller: nvme
+    "nvme": ["-device", "nvme,serial=kplugdata,drive=data"],
+    # a USB stick on the xHCI controller: xhci_pci, usb_storage, sd_mod (and what they need)
+    "usb": ["-device", "usb-storage,bus=xhci.0,drive=data,serial=kplugdata"],
+}
+
+
 class SystemVM(VM):
-    def __init__(self, build_dir=None, boot_timeout=240, memory=1024):
+    def __init__(self, build_dir=None, boot_timeout=240, memory=1024, data_disk="nvme", devices=()):
         super().__init__(build_dir=build_dir, boot_timeout=boot_timeout, name="system-vm", memory=memory)
+        self.data_disk = data_disk
+        self.devices = list(devices)  # more QEMU arguments: devices a loader finds at boot
 
     def start(self):
         self.version, self.root = kernel(self.build)
@@ -215,8 +228,7 @@ class SystemVM(VM):
                                 "systemd.show_status=false",
                      "-drive", f"file={self.root_img},if=virtio,format=raw",
                      "-drive", f"if=none,id=data,format=raw,file={self.data_img}",
-                     "-device", "nvme,serial=kplugdata,drive=data",
-                     "-device", "qemu-xhci,id=xhci"])
+                     "-device", "qemu-xhci,id=xhci"] + DATA_DISKS[self.data_disk] + self.devices)
         self._wait_booted()
 
     def _wait_booted(self):
