@@ -106,6 +106,8 @@ void explain(const TestOptions& o, const Settings& settings, const Uevent& event
   }
 
   std::cout << fmt::format("autoload: {} ({})\n", d.autoload ? "yes" : "no", d.reason);
+  if (d.autoload || !d.load.empty())
+    std::cout << fmt::format("priority: {} ({})\n", to_string(d.priority), printable(d.priority_why));
   // The same planner as kplugd's: what is listed here is what kplugd would hand its loaders.
   std::optional<std::vector<std::string>> resolved;
   if (d.autoload && resolver) {

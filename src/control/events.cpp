@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "base/priority.hpp"
 #include "base/text.hpp"
 #include "control/json_fields.hpp"
 
@@ -22,7 +23,8 @@ json decision_json(const DecisionMessage& d) {
   return {{"type", "decision"}, {"seqnum", d.seqnum},     {"action", d.action},     {"devpath", d.devpath},
           {"subsystem", d.subsystem}, {"modalias", d.modalias}, {"source", d.source},  {"ignored", d.ignored},
           {"autoload", d.autoload}, {"reason", d.reason},   {"rules", d.rules},       {"load", d.load},
-          {"run", run},             {"synth_uuid", d.synth_uuid}};
+          {"run", run},             {"synth_uuid", d.synth_uuid}, {"priority", d.priority},
+          {"priority_why", d.priority_why}};
 }
 
 json loads_json(const LoadsMessage& l) {
@@ -53,6 +55,9 @@ Result<EventMessage, std::string> read_decision(JsonFields& f) {
   d.ignored = f.boolean("ignored");
   d.autoload = f.boolean("autoload");
   d.reason = f.string("reason");
+  d.priority = f.string("priority", "normal");
+  if (!priority_from_string(d.priority)) f.fail("priority", "one of critical, console, network, normal");
+  d.priority_why = f.string("priority_why");
   d.rules = f.strings("rules");
   d.load = f.strings("load");
   d.synth_uuid = f.string("synth_uuid");

@@ -24,6 +24,8 @@ struct DecisionMessage {
   bool ignored = false;
   bool autoload = false;
   std::string reason;                // why autoload is on or off
+  std::string priority = "normal";   // of its loads: critical, console, network, normal
+  std::string priority_why;          // "PCI class 0x0c03 (USB host controller)"
   std::vector<std::string> rules;    // the rules that matched, in order
   std::vector<std::string> load;     // modules the rules load
   struct Run {

@@ -295,9 +295,12 @@ Result<std::string, std::string> describe_stream_message(const json& m) {
   if (const auto* d = std::get_if<DecisionMessage>(&*message)) {
     std::string rules;
     for (const auto& r : d->rules) rules += (rules.empty() ? "" : ", ") + printable(r, 256);
-    return fmt::format("decision {} {} {} ({}): {} ({}){}", d->seqnum, printable(d->action, 64), printable(d->devpath),
-                       printable(d->subsystem, 64), d->ignored ? "ignored" : (d->autoload ? "autoload" : "no autoload"),
-                       printable(d->reason), rules.empty() ? "" : "; rules: " + rules);
+    std::string priority = d->priority == "normal" || d->ignored ? ""
+                                                                 : fmt::format("; priority {}", printable(d->priority, 16));
+    return fmt::format("decision {} {} {} ({}): {} ({}){}{}", d->seqnum, printable(d->action, 64),
+                       printable(d->devpath), printable(d->subsystem, 64),
+                       d->ignored ? "ignored" : (d->autoload ? "autoload" : "no autoload"), printable(d->reason),
+                       priority, rules.empty() ? "" : "; rules: " + rules);
   }
   if (const auto* l = std::get_if<LoadsMessage>(&*message)) {
     std::string outcomes;

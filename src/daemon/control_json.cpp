@@ -14,6 +14,8 @@ control::DecisionMessage decision_message(const Uevent& event, const Decision& d
   m.ignored = d.ignore;
   m.autoload = d.autoload;
   m.reason = d.reason;
+  m.priority = std::string(to_string(d.priority));
+  m.priority_why = d.priority_why;
   for (const auto& t : d.trace)
     if (t.matched) m.rules.push_back(t.rule->name);
   for (const auto& [module, rule] : d.load) m.load.push_back(module);

@@ -98,6 +98,8 @@ TEST_CASE("config.example.yaml documents exactly the defaults", "[config]") {
   CHECK(c->metrics_file == d.metrics_file);
   CHECK(c->metrics_dir_shared == d.metrics_dir_shared);
   CHECK(c->rebroadcast_groups == d.rebroadcast_groups);
+  CHECK(c->boot_priority == d.boot_priority);
+  CHECK(c->ready_after == d.ready_after);
   // Under 4 KiB, or dh_compress ships it as config.example.yaml.gz and the documented
   // `cp /usr/share/doc/kplug/config.example.yaml` stops working.
   CHECK(std::filesystem::file_size(std::string(KPLUG_SOURCE_DIR) + "/config.example.yaml") < 4096);

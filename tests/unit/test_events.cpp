@@ -23,6 +23,8 @@ DecisionMessage decision() {
   d.load = {"usb_hello"};
   d.run = {{"notify", {"/usr/bin/logger", "plugged"}, false}};
   d.synth_uuid = "6b1c";
+  d.priority = "critical";
+  d.priority_why = "USB interface class 0x08 (mass storage interface)";
   return d;
 }
 
@@ -39,6 +41,8 @@ TEST_CASE("each message kind goes to JSON and comes back the same", "[events]") 
   CHECK(d.run[0].argv == std::vector<std::string>{"/usr/bin/logger", "plugged"});
   CHECK_FALSE(d.run[0].withheld);
   CHECK(d.synth_uuid == "6b1c");
+  CHECK(d.priority == "critical");
+  CHECK(d.priority_why == "USB interface class 0x08 (mass storage interface)");
 
   LoadsMessage l{"add /devices/usb1/1-1 (usb)", "usb:v08E6p4433", {{"usb_hello", "loaded", 12.5, "", {"usbcore"}}}};
   json lj = to_json(l);
@@ -74,4 +78,6 @@ TEST_CASE("a message of the wrong shape is an error, never a throw", "[events]")
   CHECK_FALSE(event_from_json(json{{"type", "loads"}, {"outcomes", 3}}).has_value());
   CHECK_FALSE(event_from_json(json{{"type", "loads"}, {"outcomes", {{{"module", "m"}, {"pulled_in", "x"}}}}}).has_value());
   CHECK_FALSE(event_from_json(json{{"type", "unload"}, {"removed_dependencies", {1, 2}}}).has_value());
+  CHECK(event_from_json(json{{"type", "decision"}, {"priority", "urgent"}}).error().find("priority") !=
+        std::string::npos);
 }

@@ -75,6 +75,8 @@ def figures(vm, config):
     status = vm.run("kplug status --json 2>/dev/null || true", check=False) if config != "udevd" else ""
     m = re.search(r'"replays_unchanged":\s*(\d+)', status)
     f["replays_unchanged"] = int(m.group(1)) if m else None
+    if config != "udevd":  # READY came with the boot-critical part: the rest may still load
+        vm.run("kplug settle --timeout 120", timeout=150, check=False)
     f["modules"] = len(vm.loaded_modules())
     f["mounted"] = vm.run("findmnt -n -o SOURCE /data", check=False).strip()
     f["state"] = vm.state
