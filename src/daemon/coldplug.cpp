@@ -74,7 +74,7 @@ bool Coldplug::note_event(const Uevent& event, const Decision& decision) {
 }
 
 bool Coldplug::unchanged_replay(const Uevent& event, const Decision& decision) const {
-  return event.source == EventSource::kernel && event.action == "add" && event.get("SYNTH_UUID") &&
+  return running_ && event.source == EventSource::kernel && event.action == "add" && event.get("SYNTH_UUID") &&
          handled_.handled_as(event.devpath, decision_stamp(decision, generation_));
 }
 

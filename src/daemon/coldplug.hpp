@@ -51,9 +51,11 @@ class Coldplug {
   // Every event on its way through the pipeline, with its decision. False when it is a
   // rescan's add of a device already handled: its rules' actions are not repeated.
   bool note_event(const Uevent& event, const Decision& decision);
-  // EVENT is a kernel `add` replayed by a trigger (it carries SYNTH_UUID: `udevadm
-  // trigger`, systemd-udev-trigger) of a device already handled with this DECISION under
-  // the same rules and index, and no load of it failed since: nothing to do again.
+  // While a walk runs (at boot: systemd-udev-trigger replays every device as coldplug
+  // handles them), EVENT is a kernel `add` replayed by a trigger (it carries SYNTH_UUID)
+  // of a device already handled with this DECISION under the same rules and index, and no
+  // load of it failed since: nothing to do again. Outside a walk every replay is acted on
+  // (an administrator's `udevadm trigger` after an rmmod loads the module again).
   bool unchanged_replay(const Uevent& event, const Decision& decision) const;
   // The rules or the module index were reloaded: replays are acted on again.
   void rules_changed() { ++generation_; }

@@ -193,7 +193,7 @@ def boot_section(w, boot, before=None):
     for label, key in BOOT_ROWS[1:]:
         e = s[key]
         w(f"- {label}: kplugd started {spread(e.get('kplugd_started'))} after systemd, its boot-critical part "
-          f"was done {spread(e.get('critical_done'))} after its start, the sysfs walk read sysfs in "
+          f"was done {spread(e.get('critical_done'))} after its coldplug began, the walk read sysfs in "
           f"{spread(e.get('walk'), 3)} and decided the devices it fed in {spread(e.get('walk_deciding'), 3)}; "
           f"trigger replays it did nothing for: {e['replays_unchanged']['median'] if e.get('replays_unchanged') else '–'}.")
     w("")
