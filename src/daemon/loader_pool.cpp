@@ -6,6 +6,7 @@
 #include <csignal>
 #include <cstring>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
@@ -18,7 +19,8 @@ constexpr std::size_t stack_size = std::size_t{8} << 20;
 }  // namespace
 
 LoaderPool::LoaderPool(std::vector<std::unique_ptr<ModuleLoader>> loaders, bool keep_one_for_critical)
-    : loaders_(std::move(loaders)), reserved_(keep_one_for_critical && loaders_.size() >= 2 ? 1 : 0) {
+    : loaders_(std::move(loaders)), reserved_(keep_one_for_critical && loaders_.size() >= 2 ? 1 : 0),
+      base_nice_(getpriority(PRIO_PROCESS, 0)) {
   for (auto& l : loaders_) free_.push_back(l.get());
 }
 
@@ -96,10 +98,12 @@ void LoaderPool::work() {
     auto next = next_task();
     if (next == tasks_.end()) return;  // stopping, and nothing left to do
     auto task = std::move(next->run);
+    Priority priority = next->priority();
     tasks_.erase(next);
     ModuleLoader* loader = free_.back();
     free_.pop_back();
     lock.unlock();
+    if (reserved_ > 0) run_at(priority);
     task(*loader);
     task = nullptr;  // what it holds goes before the loader is given back
     lock.lock();
@@ -107,6 +111,16 @@ void LoaderPool::work() {
     // A loader more may let a waiting thread start a task the reserve held back.
     if (!tasks_.empty() && waiting_ > 0) wake_.notify_all();
   }
+}
+
+void LoaderPool::run_at(Priority priority) const {
+  // This thread's nice value, kept between tasks (a fresh thread starts at the loop's).
+  thread_local int nice_now = base_nice_;
+  int wanted = priority <= Priority::console ? base_nice_ : std::min(19, base_nice_ + less_urgent_nice);
+  if (wanted == nice_now) return;
+  // Going back to 0 needs CAP_SYS_NICE or an RLIMIT_NICE that allows it (the unit's
+  // LimitNICE=+0); without either, the thread stays at the lower priority.
+  if (setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), wanted) == 0) nice_now = wanted;
 }
 
 void LoaderPool::stop_threads(std::size_t keep_waiting) {

@@ -13,6 +13,9 @@
 // Tasks carry a priority (base/priority.hpp): the most urgent waiting task starts first,
 // first come first within a priority, and with two loaders or more one is kept for
 // critical tasks, so a critical load never waits for a loader behind less urgent ones.
+// Network and normal tasks run on threads of a lower CPU priority (nice 10): on a busy
+// machine at boot a sound card's module init never takes the CPU from what the boot
+// waits for (udevd, systemd, the storage driver's init).
 #pragma once
 
 #include <atomic>
@@ -72,6 +75,9 @@ class LoaderPool {
     Priority priority() const { return urgency ? urgency->load() : Priority::normal; }
   };
   void enqueue(Task task);
+  // Sets this thread's nice value for a task of PRIORITY (0, or less_urgent_nice).
+  void run_at(Priority priority) const;
+  static constexpr int less_urgent_nice = 10;  // added to the process's nice value
   // The task to start now: the most urgent one the free loaders allow (all, when
   // stopping); tasks_.end() when none.
   std::deque<Task>::iterator next_task();
@@ -90,6 +96,7 @@ class LoaderPool {
   std::size_t waiting_ = 0;  // threads waiting for a task
   bool stopping_ = false;
   std::size_t reserved_ = 0;  // loaders less urgent tasks leave free (0 or 1)
+  int base_nice_ = 0;         // the process's nice value when the pool was made
 };
 
 }  // namespace kplug

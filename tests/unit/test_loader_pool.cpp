@@ -15,6 +15,7 @@
 #include <string>
 #include <thread>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "daemon/loader_pool.hpp"
@@ -211,4 +212,28 @@ TEST_CASE("a waiting task made more urgent starts before those it was behind", "
   gate.let_go();
   pool.stop_threads();
   CHECK(order == std::vector<std::string>{"raised", "first"});
+}
+
+TEST_CASE("less urgent tasks run at a lower CPU priority, critical ones at the process's", "[priority]") {
+  LoaderPool pool(loaders(2));
+  int base = getpriority(PRIO_PROCESS, 0);
+  auto nice_of = [&pool](Priority p) {
+    std::promise<std::pair<int, std::thread::id>> seen;
+    pool.post([&](ModuleLoader&) {
+      seen.set_value({getpriority(PRIO_PROCESS, static_cast<id_t>(gettid())), std::this_thread::get_id()});
+    }, urgency(p));
+    return seen.get_future().get();
+  };
+  auto normal = nice_of(Priority::normal);
+  CHECK(normal.first == std::min(19, base + 10));
+  auto critical = nice_of(Priority::critical);
+  CHECK(critical.second == normal.second);  // one thread for both: it went back
+  CHECK(critical.first == base);            // (the tests run as root, who may lower a nice value)
+  CHECK(nice_of(Priority::console).first == base);
+  CHECK(nice_of(Priority::network).first == std::min(19, base + 10));
+  LoaderPool plain(loaders(2), /*keep_one_for_critical=*/false);  // boot_priority off: nothing changes
+  std::promise<int> nice;
+  plain.post([&](ModuleLoader&) { nice.set_value(getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()))); },
+             urgency(Priority::normal));
+  CHECK(nice.get_future().get() == base);
 }
