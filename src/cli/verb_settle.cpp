@@ -1,6 +1,8 @@
 // `kplug settle [--timeout SECONDS] [--critical]`: wait until kplugd has handled every
 // kernel event emitted so far and finished every load they caused (like udevadm settle);
 // with --critical, until the boot-critical part is done (what kplugd's READY waits for).
+#include <algorithm>
+#include <chrono>
 #include <iostream>
 #include <memory>
 
@@ -22,10 +24,17 @@ int run_settle(const SettleOptions& o) {
   if (!(o.timeout >= 0 && o.timeout <= control::max_settle_timeout_s))
     return std::cerr << "kplug settle: --timeout must be from 0 to " << control::max_settle_timeout_s << " seconds\n",
            exit_usage;
-  auto client = ControlClient::connect(o.socket);
+  // Started right after kplugd (`kplugd & kplug settle`), it waits for kplugd to come up,
+  // within the same timeout.
+  auto started = std::chrono::steady_clock::now();
+  auto timeout = std::chrono::milliseconds(static_cast<long long>(o.timeout * 1000));
+  auto client = ControlClient::connect_within(o.socket, timeout);
   if (!client) return std::cerr << "kplug settle: " << client.error() << '\n', exit_failure;
-  auto reply = client->request(control::to_json(control::Request{control::RequestKind::settle, o.timeout, o.critical}),
-                               std::chrono::milliseconds(static_cast<long long>(o.timeout * 1000) + 5000));
+  auto left = std::max(std::chrono::milliseconds(0), timeout - std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                                   std::chrono::steady_clock::now() - started));
+  double left_s = static_cast<double>(left.count()) / 1000.0;
+  auto reply = client->request(control::to_json(control::Request{control::RequestKind::settle, left_s, o.critical}),
+                               left + std::chrono::milliseconds(5000));
   if (!reply) return std::cerr << "kplug settle: " << reply.error() << '\n', exit_failure;
   auto settled = control::settle_from_json(*reply);
   if (!settled) return std::cerr << "kplug settle: " << settled.error() << '\n', exit_failure;
@@ -41,7 +50,8 @@ VerbRun setup_settle(CLI::App& command) {
   command.add_flag("--critical", o->critical,
                    "wait only for the boot-critical part: every present device decided and no load of priority "
                    "critical (storage and the way to it) in flight, as kplugd's READY");
-  command.footer("Exit status: 0 once settled, 1 on timeout or when kplugd cannot be reached.");
+  command.footer("Started before kplugd is up (kplugd & kplug settle), it waits for kplugd within the timeout.\n"
+                 "Exit status: 0 once settled, 1 on timeout or when kplugd cannot be reached.");
   return [o] { return run_settle(*o); };
 }
 

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -15,21 +16,50 @@
 
 namespace kplug::control {
 
+namespace {
+// connect(2) to PATH: the socket, or the errno.
+int connect_unix(const std::string& path, int& error);
+}  // namespace
+
 Result<ControlClient, std::string> ControlClient::connect(const std::string& path) {
+  return connect_within(path, std::chrono::milliseconds(0));
+}
+
+Result<ControlClient, std::string> ControlClient::connect_within(const std::string& path,
+                                                                 std::chrono::milliseconds wait) {
+  sockaddr_un addr{};
+  if (path.size() >= sizeof addr.sun_path) return unexpected(fmt::format("socket path too long: {}", path));
+  auto deadline = std::chrono::steady_clock::now() + wait;
+  for (;;) {
+    int err = 0;
+    int fd = connect_unix(path, err);
+    if (fd >= 0) return ControlClient(fd);
+    bool not_up = err == ENOENT || err == ECONNREFUSED;
+    if (!not_up || std::chrono::steady_clock::now() >= deadline) {
+      if (err == EMFILE || err == ENFILE || err == ENOMEM)
+        return unexpected(fmt::format("cannot create a socket: {}", std::strerror(err)));
+      return unexpected(fmt::format("cannot reach kplugd at {}: {} (is kplugd running? --socket PATH picks another)",
+                                    path, std::strerror(err)));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+namespace {
+int connect_unix(const std::string& path, int& error) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) return unexpected(fmt::format("socket path too long: {}", path));
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return unexpected(fmt::format("cannot create a socket: {}", std::strerror(errno)));
+  if (fd < 0) return error = errno, -1;
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) {
-    int err = errno;
+    error = errno;
     close(fd);
-    return unexpected(fmt::format("cannot reach kplugd at {}: {} (is kplugd running? --socket PATH picks another)",
-                                  path, std::strerror(err)));
+    return -1;
   }
-  return ControlClient(fd);
+  return fd;
 }
+}  // namespace
 
 ControlClient::~ControlClient() {
   if (fd_ >= 0) close(fd_);

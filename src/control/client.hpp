@@ -18,6 +18,10 @@ inline constexpr std::size_t max_reply_line = 16u << 20;
 class ControlClient {
  public:
   static Result<ControlClient, std::string> connect(const std::string& path);
+  // The same, waiting up to WAIT for kplugd to come up: while the socket does not exist
+  // yet or nobody listens on it (a stale file, or kplugd still starting), it tries again
+  // every 50 ms. Other errors are reported at once.
+  static Result<ControlClient, std::string> connect_within(const std::string& path, std::chrono::milliseconds wait);
   ControlClient(ControlClient&& other) noexcept : fd_(other.fd_), buffer_(std::move(other.buffer_)) { other.fd_ = -1; }
   ControlClient(const ControlClient&) = delete;
   ~ControlClient();

@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import BIN, Process, check, control_socket_path, fail, kplugd, require_environment, write_uevent  # noqa: E402
@@ -95,7 +96,34 @@ def main():
         d.stop()
     r = subprocess.run([KPLUG, "status", "--socket", "/tmp/no-such-kplug.sock"], capture_output=True, text=True)
     check(r.returncode == 1 and "is kplugd running?" in r.stderr, "no daemon: a clear error")
+    settle_before_kplugd()
     fake_server_replies()
+
+
+def settle_before_kplugd():
+    """`kplugd & kplug settle` (docs/embedded.md): settle waits for kplugd to come up within
+    its timeout, whether the socket is missing or stale (a kplugd killed with -9)."""
+    for stale in (False, True):
+        sock = control_socket_path()
+        if stale:
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.bind(sock)
+            s.close()
+        waiter = subprocess.Popen([KPLUG, "settle", "--timeout", "20", "--socket", sock], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+        time.sleep(1)
+        check(waiter.poll() is None, f"kplug settle waits while kplugd is not up ({'stale socket' if stale else 'no socket'})")
+        d = kplugd("--dry-run", "--control-socket", sock)
+        try:
+            _, err = waiter.communicate(timeout=30)
+            check(waiter.returncode == 0, f"and returns 0 once kplugd came up and settled ({err.strip()})")
+        finally:
+            d.stop()
+    started = time.monotonic()
+    r = subprocess.run([KPLUG, "settle", "--timeout", "1", "--socket", "/tmp/no-such-kplug.sock"], capture_output=True,
+                       text=True, timeout=30)
+    check(r.returncode == 1 and "is kplugd running?" in r.stderr and time.monotonic() - started >= 1,
+          f"no kplugd within the timeout: exit 1 after it, with a clear error ({r.stderr.strip()})")
 
 
 def fake_server_replies():
