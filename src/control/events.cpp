@@ -56,7 +56,8 @@ Result<EventMessage, std::string> read_decision(JsonFields& f) {
   d.autoload = f.boolean("autoload");
   d.reason = f.string("reason");
   d.priority = f.string("priority", "normal");
-  if (!priority_from_string(d.priority)) f.fail("priority", "one of critical, console, network, normal");
+  static const std::string priorities = fmt::format("one of {}", priority_names);
+  if (!priority_from_string(d.priority)) f.fail("priority", priorities.c_str());
   d.priority_why = f.string("priority_why");
   d.rules = f.strings("rules");
   d.load = f.strings("load");

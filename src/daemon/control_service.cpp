@@ -82,8 +82,8 @@ void ControlService::do_settle_poll() {
   });
 }
 
-// Settled: idle (for a critical settle: the boot-critical part done), and every kernel event up to the SEQNUM read when the request came has
-// been handled -- or, for numbers that went to another network namespace and never reach
+// Settled: idle (for a critical settle: the boot-critical part done), and every kernel
+// event up to the SEQNUM read when the request came has been handled -- or, for numbers that went to another network namespace and never reach
 // us, the socket has stayed empty for two polls.
 void ControlService::check_settles() {
   if (settles_.empty()) return;

@@ -64,7 +64,7 @@ Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options, DaemonSeams s
                  [this] { return unloader_.forget_gone_devices(spdlog::level::debug); },
                  [this](bool initial) { on_coldplug_finished(initial); },
                  [this] { return flight_.from_walks(); },
-                 [this] { return flight_.undecided_walks() + flight_.critical(); },
+                 [this] { return flight_.boot_pending(); },
                  [this] { on_boot_critical_done(); }}),
       commands_(io, RuleCommands::settings_of(options_), counters_, std::move(seams.commands)),
       intake_(io, std::move(seams.source), counters_,
@@ -271,8 +271,7 @@ void Daemon::publish(const control::EventMessage& message) {
 
 ControlService::Progress Daemon::progress() const {
   std::size_t in_flight = flight_.events() + scheduler_.operations();
-  bool critical_done = (!options_.coldplug || coldplug_.boot_critical_done()) && flight_.undecided_walks() == 0 &&
-                       flight_.critical() == 0;
+  bool critical_done = (!options_.coldplug || coldplug_.boot_critical_done()) && flight_.boot_pending() == 0;
   return {ready_ && in_flight == 0 && !coldplug_.busy(), last_seqnum_, in_flight, intake_.unread_bytes(),
           critical_done};
 }

@@ -59,6 +59,8 @@ class EventFlight {
   std::size_t undecided_walks() const { return undecided_walks_; }
   // Started events whose decision made them critical, not landed.
   std::size_t critical() const { return critical_; }
+  // What READY waits for: walk events not decided yet and critical events in flight.
+  std::size_t boot_pending() const { return undecided_walks_ + critical_; }
 
  private:
   std::map<Ticket, Flight> flights_;

@@ -13,7 +13,8 @@
 // Tasks carry a priority (base/priority.hpp): the most urgent waiting task starts first,
 // first come first within a priority, and with two loaders or more one is kept for
 // critical tasks, so a critical load never waits for a loader behind less urgent ones.
-// Network and normal tasks run on threads of a lower CPU priority (nice 10): on a busy
+// With that reserve, network and normal tasks also run on threads of a lower CPU priority
+// (nice 10 more than the process's): on a busy
 // machine at boot a sound card's module init never takes the CPU from what the boot
 // waits for (udevd, systemd, the storage driver's init).
 #pragma once
