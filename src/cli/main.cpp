@@ -87,6 +87,10 @@ int main(int argc, char** argv) {
   CLI::App app{"kplug: watch uevents, explain and drive module autoloading.\n"
                "Run 'kplug VERB --help' for the options of a verb.",
                "kplug"};
+  app.footer("Exit status, the same for every verb: 0 ran and all is well; 1 ran and found something\n"
+             "(a device not driven, outcomes that differ, no match, problems in rule files, not\n"
+             "settled in time); 2 bad command line; 3 could not do the job (a file missing, kplugd\n"
+             "unreachable, no module index): the answer is unknown.");
   app.set_version_flag("--version", std::string("kplug ") + KPLUG_VERSION);
   app.require_subcommand(1);
   std::string log_level = "warn";
@@ -116,6 +120,6 @@ int main(int argc, char** argv) {
     return run();
   } catch (const std::exception& e) {
     std::cerr << "kplug: internal error: " << e.what() << " (please report it)\n";
-    return exit_failure;
+    return exit_cannot;
   }
 }

@@ -2,12 +2,13 @@
 // sysfs (the device, its bound driver and that driver's module), the rules, the module
 // index and modprobe.d, kplugd's ledger and failure history, the kernel log — and lets
 // plan/diagnosis.cpp say what they mean. Exit 0 when every device that could have a
-// driver (a module matches it) has one, 1 otherwise.
+// driver (a module matches it) has one, 1 when one has none, 3 when a fact is missing.
 #include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <memory>
 
 #include <fmt/format.h>
@@ -185,25 +186,31 @@ struct Gatherer {
   }
 };
 
-const char* verdict_name(Verdict v) {
-  switch (v) {
-    case Verdict::driven: return "driven";
-    case Verdict::not_driven: return "not_driven";
-    case Verdict::nothing_to_autoload: return "nothing_to_autoload";
-  }
-  return "?";
-}
-
-// What one run of `kplug doctor` found.
+// What one run of `kplug doctor` found; the counts are exactly the devices' verdicts.
 struct DoctorRun {
   KplugdView kplugd;
+  KernelFacts kernel;
   std::string log_problem;  // why the kernel log was not read (empty: it was)
   std::vector<std::pair<DeviceFacts, Diagnosis>> results;
-  std::size_t driven = 0, not_driven = 0, no_module = 0, no_modalias = 0;
+  std::map<Verdict, std::size_t> counts;
+  std::size_t count(Verdict v) const {
+    auto it = counts.find(v);
+    return it == counts.end() ? 0 : it->second;
+  }
 };
 
 // A device a module matches and no driver drives: what makes doctor exit 1.
-bool failing(const Diagnosis& d) { return d.verdict == Verdict::not_driven && d.reason != "no_module"; }
+bool failing(const Diagnosis& d) { return d.verdict == Verdict::not_driven; }
+
+// The facts about the kernel that every answer needs, each "" when known.
+KernelFacts kernel_facts(const std::string& index_problem) {
+  KernelFacts k;
+  k.index_problem = index_problem;
+  std::error_code ec;
+  if (!fs::exists("/proc/modules", ec))
+    k.support_problem = "this kernel has no loadable-module support (/proc/modules does not exist)";
+  return k;
+}
 
 // The devices to look at: DEVPATHS, or every present device.
 Result<std::vector<Uevent>, std::string> doctor_devices(const std::vector<std::string>& devpaths) {
@@ -231,16 +238,22 @@ void print_doctor_json(const DoctorRun& run) {
                          {"blacklisted_by", m.blacklisted_by}, {"rule_blacklist", m.rule_blacklist}});
     list.push_back({{"devpath", d.devpath}, {"subsystem", facts.subsystem},
                     {"modalias", facts.modalias ? nlohmann::json(*facts.modalias) : nlohmann::json(nullptr)},
-                    {"verdict", verdict_name(d.verdict)}, {"reason", d.reason}, {"text", d.text},
+                    {"verdict", to_string(d.verdict)}, {"reason", d.reason}, {"text", d.text},
                     {"advice", d.advice}, {"details", d.details}, {"driver", facts.driver},
                     {"driver_module", facts.driver_module}, {"modules", modules}});
   }
   const auto& k = run.kplugd;
+  nlohmann::json summary = {{"devices", run.results.size()}};
+  for (Verdict v : {Verdict::driven, Verdict::not_driven, Verdict::no_module, Verdict::nothing_to_autoload,
+                    Verdict::unknown})
+    summary[to_string(v)] = run.count(v);
+  nlohmann::json missing = nlohmann::json::object();
+  if (!run.kernel.index_problem.empty()) missing["module_index"] = run.kernel.index_problem;
+  if (!run.kernel.support_problem.empty()) missing["module_support"] = run.kernel.support_problem;
   nlohmann::json out = {
       {"kplugd", {{"running", k.facts.running}, {"dry_run", k.facts.dry_run}, {"problem", k.problem}}},
-      {"summary",
-       {{"devices", run.results.size()}, {"driven", run.driven}, {"not_driven", run.not_driven},
-        {"no_module", run.no_module}, {"no_modalias", run.no_modalias}}},
+      {"missing_facts", missing},
+      {"summary", summary},
       {"kernel_log", run.log_problem.empty() ? "read" : run.log_problem},
       {"devices", list}};
   std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
@@ -277,15 +290,27 @@ void print_doctor_text(const DoctorRun& run) {
                                            : k.facts.dry_run ? "running, in dry-run mode"
                                                              : "running");
   if (!run.log_problem.empty()) std::cout << "kernel log: " << run.log_problem << " (probe errors left out)\n";
+  if (!run.kernel.index_problem.empty()) std::cout << "module index: " << printable(run.kernel.index_problem) << '\n';
+  if (!run.kernel.support_problem.empty()) std::cout << "module support: " << run.kernel.support_problem << '\n';
+  if (print_section(run, "CANNOT TELL (a fact the answer needs is missing, said above):",
+                    [](const Diagnosis& d) { return d.verdict == Verdict::unknown; }, Style::brief))
+    std::cout << "  what to do: " << (run.kernel.index_problem.empty()
+                                          ? "run doctor on a kernel with loadable-module support"
+                                          : "give the kernel's module directory with --modules-dir, or install the "
+                                            "kernel's modules and run 'depmod -a'")
+              << '\n';
   print_section(run, "NOT DRIVEN (a module matches, no driver is bound):", failing, Style::full);
   if (print_section(run, "NO MODULE MATCHES (no driver module for it in this kernel; many such devices need none):",
-                    [](const Diagnosis& d) { return d.verdict == Verdict::not_driven && !failing(d); }, Style::brief))
+                    [](const Diagnosis& d) { return d.verdict == Verdict::no_module; }, Style::brief))
     std::cout << "  what to do: if one of these should have a driver, install the package that has it (firmware or "
                  "extra-modules packages)\n";
   print_section(run, "DRIVEN:", [](const Diagnosis& d) { return d.verdict == Verdict::driven; }, Style::brief);
   std::cout << fmt::format("\n{} device(s): {} driven, {} not driven, {} with no matching module, {} with no "
-                           "MODALIAS (nothing to autoload)\n",
-                           run.results.size(), run.driven, run.not_driven, run.no_module, run.no_modalias);
+                           "MODALIAS (nothing to autoload)",
+                           run.results.size(), run.count(Verdict::driven), run.count(Verdict::not_driven),
+                           run.count(Verdict::no_module), run.count(Verdict::nothing_to_autoload));
+  if (run.count(Verdict::unknown)) std::cout << fmt::format(", {} that cannot be told", run.count(Verdict::unknown));
+  std::cout << '\n';
 }
 
 int run_doctor(const DoctorOptions& o) {
@@ -295,7 +320,7 @@ int run_doctor(const DoctorOptions& o) {
   auto settings = load_settings(overrides);
   if (!settings) {
     for (const auto& d : settings.error()) std::cerr << d.to_string() << '\n';
-    return exit_failure;
+    return exit_cannot;
   }
   const DaemonOptions& options = settings->options;
   DoctorRun run;
@@ -304,27 +329,28 @@ int run_doctor(const DoctorOptions& o) {
   Gatherer g{*settings, nullptr, nullptr, run.kplugd, {}};
   KmodOptions kmod_options{options.modules_dir, options.modprobe_config};
   kmod_options.quiet = true;  // a missing module file is a finding here, reported as such
+  std::string index_problem;
   if (auto ctx = KmodContext::open(kmod_options)) g.ctx = std::move(*ctx);
-  else std::cerr << "kplug doctor: " << ctx.error() << " (module facts left out)\n";
+  else index_problem = ctx.error();
   if (auto ctx = KmodContext::open(kmod_options))
     g.resolver = std::make_unique<KmodResolver>(std::move(*ctx));
+  run.kernel = kernel_facts(index_problem);
   if (auto log = read_kernel_log()) g.kernel_log = std::move(*log);
   else run.log_problem = log.error();
 
   auto devices = doctor_devices(o.devpaths);
-  if (!devices) return std::cerr << "kplug doctor: " << devices.error() << '\n', exit_failure;
+  if (!devices) return std::cerr << "kplug doctor: " << devices.error() << '\n', exit_cannot;
   for (const auto& ev : *devices) {
     DeviceFacts facts = g.facts(ev);
-    Diagnosis d = diagnose(facts, run.kplugd.facts);
-    if (d.verdict == Verdict::driven) ++run.driven;
-    else if (d.verdict == Verdict::nothing_to_autoload) ++run.no_modalias;
-    else if (failing(d)) ++run.not_driven;
-    else ++run.no_module;
+    Diagnosis d = diagnose(facts, run.kplugd.facts, run.kernel);
+    ++run.counts[d.verdict];
     run.results.emplace_back(std::move(facts), std::move(d));
   }
   if (o.json) print_doctor_json(run);
   else print_doctor_text(run);
-  return run.not_driven ? exit_failure : exit_ok;
+  // An answer with unknowns is no answer: "could not" before "found".
+  if (run.count(Verdict::unknown)) return exit_cannot;
+  return run.count(Verdict::not_driven) ? exit_found : exit_ok;
 }
 
 }  // namespace
@@ -342,7 +368,10 @@ VerbRun setup_doctor(CLI::App& command) {
       "and what to do: no module matches; blacklisted (modprobe.d file:line or kplug rule);\n"
       "module file missing (run depmod); loaded but not bound (the kernel's lines); kplugd's\n"
       "failed loads (errno, count, when); kplugd stopped, in a dry run, or autoload off.\n"
-      "Exit status: 0 when every device a module matches has a driver, 1 otherwise.");
+      "Without a fact the answer needs (the module index, module support in the kernel) the\n"
+      "devices it concerns are 'cannot tell' (JSON verdict unknown), never a finding.\n"
+      "Exit status: 0 when every device a module matches has a driver, 1 when one has none,\n"
+      "3 when a fact is missing (the answer is unknown) or the devices cannot be read.");
   return [o] { return run_doctor(*o); };
 }
 

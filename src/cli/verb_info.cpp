@@ -108,7 +108,7 @@ int run_info(const InfoOptions& o) {
   auto ev = read_device(o.devpath);
   if (!ev) {
     std::cerr << "kplug info: " << ev.error() << '\n';
-    return exit_failure;
+    return exit_cannot;
   }
   print_block(*ev, o.attribute_walk, false);
   if (!o.attribute_walk) return exit_ok;

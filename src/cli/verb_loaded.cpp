@@ -20,11 +20,11 @@ struct LoadedOptions {
 
 int run_loaded(const LoadedOptions& o) {
   auto client = ControlClient::connect(o.socket);
-  if (!client) return std::cerr << "kplug loaded: " << client.error() << '\n', exit_failure;
+  if (!client) return std::cerr << "kplug loaded: " << client.error() << '\n', exit_cannot;
   auto reply = client->request(control::to_json(control::Request{control::RequestKind::loaded}));
-  if (!reply) return std::cerr << "kplug loaded: " << reply.error() << '\n', exit_failure;
+  if (!reply) return std::cerr << "kplug loaded: " << reply.error() << '\n', exit_cannot;
   auto loaded = control::loaded_from_json(*reply);
-  if (!loaded) return std::cerr << "kplug loaded: " << loaded.error() << '\n', exit_failure;
+  if (!loaded) return std::cerr << "kplug loaded: " << loaded.error() << '\n', exit_cannot;
   if (o.json) {
     std::cout << control::to_line(control::to_json(loaded->modules));
     return exit_ok;

@@ -1,5 +1,6 @@
 // `kplug match`: MODALIAS → module names, one line per key, exactly the set `modprobe -R`
 // prints for the same tree. Results on stdout, diagnostics on stderr.
+#include <algorithm>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -21,17 +22,20 @@ struct MatchOptions {
   bool batch = false;
 };
 
-bool print_match(KmodResolver& resolver, const std::string& key) {
+// What one key came to, worst last: the exit status is the worst of them.
+enum class Matched { some, none, error };
+
+Matched print_match(KmodResolver& resolver, const std::string& key) {
   auto names = resolver.resolve(key);
   if (!names) {
     std::cerr << "kplug match: " << names.error() << '\n';
-    return false;
+    return Matched::error;
   }
   std::string line = key + '\t';
   for (std::size_t i = 0; i < names->size(); ++i) line += (i ? " " : "") + (*names)[i];
   line += '\n';
   std::cout << line;
-  return true;
+  return names->empty() ? Matched::none : Matched::some;
 }
 
 int run_match(const MatchOptions& o) {
@@ -42,19 +46,20 @@ int run_match(const MatchOptions& o) {
   auto ctx = KmodContext::open({o.modules_dir, o.modprobe_config});
   if (!ctx) {
     std::cerr << "kplug match: " << ctx.error() << '\n';
-    return exit_failure;
+    return exit_cannot;
   }
   KmodResolver resolver(std::move(*ctx));
-  bool ok = true;
+  Matched worst = Matched::some;
+  auto take = [&](const std::string& key) { worst = std::max(worst, print_match(resolver, key)); };
   if (o.batch) {
     std::string line;
     while (std::getline(std::cin, line))
-      if (!line.empty()) ok = print_match(resolver, line) && ok;
+      if (!line.empty()) take(line);
   } else {
-    for (const auto& key : o.keys) ok = print_match(resolver, key) && ok;
+    for (const auto& key : o.keys) take(key);
   }
   std::cout.flush();
-  return ok ? exit_ok : exit_failure;
+  return worst == Matched::error ? exit_cannot : worst == Matched::none ? exit_found : exit_ok;
 }
 
 }  // namespace
@@ -65,7 +70,9 @@ VerbRun setup_match(CLI::App& command) {
       "Output: one line per MODALIAS: the MODALIAS, a TAB, then the module names separated by\n"
       "spaces (nothing after the TAB when no module matches). Builtin modules are listed too.\n"
       "The set equals what 'modprobe -d ROOT -S VERSION -R MODALIAS' prints. Only the index\n"
-      "files (modules.*.bin) are read, so a tree without .ko files works.\n\n"
+      "files (modules.*.bin) are read, so a tree without .ko files works.\n"
+      "Exit status: 0 when every MODALIAS matches a module, 1 when one matches none (like\n"
+      "modprobe -R), 3 when the module index cannot be read.\n\n"
       "Example:\n"
       "  kplug match 'usb:v08E6p4433d0100dc00dsc00dp00ic0Bisc00ip00in00'\n"
       "  find /sys/devices -name modalias -exec cat {} + | kplug match --batch");

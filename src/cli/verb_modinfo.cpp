@@ -65,9 +65,9 @@ void print_matching_devices(const ModuleInfo& info, const std::vector<Uevent>& d
 int run_modinfo(const ModinfoOptions& o) {
   bool is_file = looks_like_module_file(o.module);
   auto ctx = KmodContext::open({o.modules_dir, {}, !is_file});
-  if (!ctx) return std::cerr << "kplug modinfo: error: " << ctx.error() << '\n', exit_failure;
+  if (!ctx) return std::cerr << "kplug modinfo: error: " << ctx.error() << '\n', exit_cannot;
   auto infos = read_module_info(**ctx, o.module);
-  if (!infos) return std::cerr << "kplug modinfo: error: " << infos.error() << '\n', exit_failure;
+  if (!infos) return std::cerr << "kplug modinfo: error: " << infos.error() << '\n', exit_cannot;
   std::vector<Uevent> devices;
   if (o.field.empty() && !o.no_devices) {
     auto present = enumerate_modalias_devices();

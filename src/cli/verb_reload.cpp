@@ -14,15 +14,15 @@ namespace {
 
 int run_reload(const std::string& socket) {
   auto client = ControlClient::connect(socket);
-  if (!client) return std::cerr << "kplug reload: " << client.error() << '\n', exit_failure;
+  if (!client) return std::cerr << "kplug reload: " << client.error() << '\n', exit_cannot;
   auto reply = client->request(control::to_json(control::Request{control::RequestKind::reload}));
-  if (!reply) return std::cerr << "kplug reload: " << reply.error() << '\n', exit_failure;
+  if (!reply) return std::cerr << "kplug reload: " << reply.error() << '\n', exit_cannot;
   auto r = control::reload_from_json(*reply);
-  if (!r) return std::cerr << "kplug reload: " << r.error() << '\n', exit_failure;
+  if (!r) return std::cerr << "kplug reload: " << r.error() << '\n', exit_cannot;
   for (const auto& e : r->errors) std::cout << printable(e) << '\n';
   if (!r->ok) {
     std::cerr << "kplug reload: failed; the previous config and rules stay in force\n";
-    return exit_failure;
+    return exit_cannot;
   }
   std::cout << "kplug reload: done, " << r->rules << " rule(s) in force\n";
   return exit_ok;

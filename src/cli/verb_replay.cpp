@@ -204,9 +204,9 @@ nlohmann::json summary_json(const ReplayOptions& o, const ReplayResult& r, doubl
 
 int run_against(const ReplayOptions& o) {
   auto before = replay_file(o, o.rules, {}, true);
-  if (!before) return std::cerr << "kplug replay: " << before.error() << '\n', exit_failure;
+  if (!before) return std::cerr << "kplug replay: " << before.error() << '\n', exit_cannot;
   auto after = replay_file(o, o.against, {}, true);
-  if (!after) return std::cerr << "kplug replay: " << after.error() << '\n', exit_failure;
+  if (!after) return std::cerr << "kplug replay: " << after.error() << '\n', exit_cannot;
   std::size_t differ = 0;
   nlohmann::json list = nlohmann::json::array();
   for (std::size_t i = 0; i < before->events.size() && i < after->events.size(); ++i) {
@@ -234,7 +234,7 @@ int run_against(const ReplayOptions& o) {
               << '\n';
   else
     std::cout << fmt::format("{} of {} event(s) differ\n", differ, before->events.size());
-  return differ ? exit_failure : exit_ok;
+  return differ ? exit_found : exit_ok;
 }
 
 int run_replay(const ReplayOptions& o) {
@@ -248,7 +248,7 @@ int run_replay(const ReplayOptions& o) {
     };
   auto start = std::chrono::steady_clock::now();
   auto run = replay_file(o, o.rules, shown, false);
-  if (!run) return std::cerr << "kplug replay: " << run.error() << '\n', exit_failure;
+  if (!run) return std::cerr << "kplug replay: " << run.error() << '\n', exit_cannot;
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (o.json) std::cout << summary_json(o, run->result, seconds).dump() << '\n';
   else print_summary(o, run->result, seconds);

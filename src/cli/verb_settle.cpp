@@ -8,6 +8,7 @@
 
 #include "control/client.hpp"
 #include "control/protocol.hpp"
+#include "base/text.hpp"
 #include "cli/verbs.hpp"
 
 namespace kplug::cli {
@@ -29,15 +30,16 @@ int run_settle(const SettleOptions& o) {
   auto started = std::chrono::steady_clock::now();
   auto timeout = std::chrono::milliseconds(static_cast<long long>(o.timeout * 1000));
   auto client = ControlClient::connect_within(o.socket, timeout);
-  if (!client) return std::cerr << "kplug settle: " << client.error() << '\n', exit_failure;
+  if (!client) return std::cerr << "kplug settle: " << client.error() << '\n', exit_cannot;
   auto left = std::max(std::chrono::milliseconds(0), timeout - std::chrono::duration_cast<std::chrono::milliseconds>(
                                                                    std::chrono::steady_clock::now() - started));
   double left_s = static_cast<double>(left.count()) / 1000.0;
   auto reply = client->request(control::to_json(control::Request{control::RequestKind::settle, left_s, o.critical}),
                                left + std::chrono::milliseconds(5000));
-  if (!reply) return std::cerr << "kplug settle: " << reply.error() << '\n', exit_failure;
+  if (!reply) return std::cerr << "kplug settle: " << reply.error() << '\n', exit_cannot;
   auto settled = control::settle_from_json(*reply);
-  if (!settled) return std::cerr << "kplug settle: " << settled.error() << '\n', exit_failure;
+  if (!settled) return std::cerr << "kplug settle: " << settled.error() << '\n', exit_cannot;
+  if (!settled->settled) return std::cerr << "kplug settle: " << printable(settled->error) << '\n', exit_found;
   return exit_ok;
 }
 
@@ -46,12 +48,13 @@ int run_settle(const SettleOptions& o) {
 VerbRun setup_settle(CLI::App& command) {
   auto o = std::make_shared<SettleOptions>();
   command.add_option("--socket", o->socket, "kplugd's control socket")->capture_default_str();
-  command.add_option("--timeout", o->timeout, "give up after this many seconds (exit 1)")->capture_default_str();
+  command.add_option("--timeout", o->timeout, "give up after this many seconds (exit 1; 3 when kplugd did not come up)")->capture_default_str();
   command.add_flag("--critical", o->critical,
                    "wait only for the boot-critical part: every present device decided and no load of priority "
                    "critical (storage and the way to it) in flight, as kplugd's READY");
   command.footer("Started before kplugd is up (kplugd & kplug settle), it waits for kplugd within the timeout.\n"
-                 "Exit status: 0 once settled, 1 on timeout or when kplugd cannot be reached.");
+                 "Exit status: 0 once settled, 1 when not settled within the timeout, 3 when kplugd\n"
+                 "cannot be reached.");
   return [o] { return run_settle(*o); };
 }
 

@@ -22,11 +22,11 @@ struct StatusOptions {
 
 int run_status(const StatusOptions& o) {
   auto client = ControlClient::connect(o.socket);
-  if (!client) return std::cerr << "kplug status: " << client.error() << '\n', exit_failure;
+  if (!client) return std::cerr << "kplug status: " << client.error() << '\n', exit_cannot;
   auto reply = client->request(control::to_json(control::Request{control::RequestKind::status}));
-  if (!reply) return std::cerr << "kplug status: " << reply.error() << '\n', exit_failure;
+  if (!reply) return std::cerr << "kplug status: " << reply.error() << '\n', exit_cannot;
   auto status = control::status_from_json(*reply);
-  if (!status) return std::cerr << "kplug status: " << status.error() << '\n', exit_failure;
+  if (!status) return std::cerr << "kplug status: " << status.error() << '\n', exit_cannot;
   if (o.json || o.format == "json") {
     std::cout << control::to_line(control::to_json(*status));
     return exit_ok;

@@ -156,7 +156,7 @@ int run_test(const TestOptions& o) {
   auto events = read_events(o);
   if (!events) {
     std::cerr << "kplug test: " << events.error() << '\n';
-    return exit_failure;
+    return exit_cannot;
   }
   Overrides overrides;
   if (!o.config_path.empty()) overrides.config_path = o.config_path;
@@ -166,13 +166,13 @@ int run_test(const TestOptions& o) {
   auto settings = load_settings(overrides);
   if (!settings) {
     for (const auto& d : settings.error()) std::cerr << d.to_string() << '\n';
-    return exit_failure;
+    return exit_cannot;
   }
   const DaemonOptions& options = settings->options;
   auto ctx = KmodContext::open({options.modules_dir, options.modprobe_config});
   if (!ctx) {
     std::cerr << "kplug test: " << ctx.error() << '\n';
-    return exit_failure;
+    return exit_cannot;
   }
   DryRunLoader checker(std::move(*ctx));
   std::optional<KmodResolver> resolver;

@@ -13,6 +13,7 @@
 #include "control/events.hpp"
 #include "control/json_fields.hpp"
 #include "control/protocol.hpp"
+#include "base/text.hpp"
 #include "cli/verbs.hpp"
 #include "sysfs/trigger.hpp"
 
@@ -57,7 +58,7 @@ bool await_decisions(ControlClient& stream, const std::string& uuid, std::size_t
 
 int run_trigger(const TriggerOptions& o) {
   auto devices = list_devices(o.subsystems);
-  if (!devices) return std::cerr << "kplug trigger: " << devices.error() << '\n', exit_failure;
+  if (!devices) return std::cerr << "kplug trigger: " << devices.error() << '\n', exit_cannot;
   if (o.dry_run) {
     for (const auto& d : *devices) std::cout << d << '\n';
     std::cerr << fmt::format("kplug trigger: would write '{}' to {} uevent file(s)\n", o.action, devices->size());
@@ -67,12 +68,12 @@ int run_trigger(const TriggerOptions& o) {
   std::optional<ControlClient> stream;
   if (o.settle) {
     auto client = ControlClient::connect(o.socket);
-    if (!client) return std::cerr << "kplug trigger: " << client.error() << '\n', exit_failure;
+    if (!client) return std::cerr << "kplug trigger: " << client.error() << '\n', exit_cannot;
     stream.emplace(std::move(*client));
     auto r = stream->request(control::to_json(control::Request{control::RequestKind::events}));
-    if (!r) return std::cerr << "kplug trigger: " << r.error() << '\n', exit_failure;
+    if (!r) return std::cerr << "kplug trigger: " << r.error() << '\n', exit_cannot;
     if (auto error = control::reply_error(*r); !error.empty())
-      return std::cerr << "kplug trigger: " << error << '\n', exit_failure;
+      return std::cerr << "kplug trigger: " << error << '\n', exit_cannot;
   }
   std::string uuid = new_uuid();
   std::size_t written = 0, failed = 0;
@@ -91,22 +92,23 @@ int run_trigger(const TriggerOptions& o) {
   for (const auto& [why, n] : reasons)
     std::cerr << fmt::format("kplug trigger: {} write(s) refused: {}{}\n", n, why,
                              why == std::strerror(EACCES) || why == std::strerror(EPERM) ? " (run as root)" : "");
-  if (failed) return exit_failure;
+  if (failed) return exit_cannot;
   if (!o.settle) return exit_ok;
 
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<long long>(o.timeout * 1000));
   std::size_t seen = 0;
-  if (!await_decisions(*stream, uuid, written, deadline, seen)) return exit_failure;
+  if (!await_decisions(*stream, uuid, written, deadline, seen)) return exit_cannot;
   // Every event of ours is decided; now wait for the loads they started.
   auto client = ControlClient::connect(o.socket);
-  if (!client) return std::cerr << "kplug trigger: " << client.error() << '\n', exit_failure;
+  if (!client) return std::cerr << "kplug trigger: " << client.error() << '\n', exit_cannot;
   auto left = std::chrono::duration<double>(deadline - std::chrono::steady_clock::now()).count();
   left = std::clamp(left, 0.0, control::max_settle_timeout_s);
   auto r = client->request(control::to_json(control::Request{control::RequestKind::settle, left}),
                            std::chrono::milliseconds(static_cast<long long>(left * 1000) + 5000));
-  if (!r) return std::cerr << "kplug trigger: " << r.error() << '\n', exit_failure;
-  if (auto settled = control::settle_from_json(*r); !settled)
-    return std::cerr << "kplug trigger: " << settled.error() << '\n', exit_failure;
+  if (!r) return std::cerr << "kplug trigger: " << r.error() << '\n', exit_cannot;
+  auto settled = control::settle_from_json(*r);
+  if (!settled) return std::cerr << "kplug trigger: " << settled.error() << '\n', exit_cannot;
+  if (!settled->settled) return std::cerr << "kplug trigger: " << printable(settled->error) << '\n', exit_found;
   std::cerr << fmt::format("kplug trigger: kplugd handled all {} event(s)\n", seen);
   return exit_ok;
 }

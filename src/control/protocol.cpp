@@ -263,10 +263,14 @@ Result<ReloadReply, std::string> reload_from_json(const json& j) {
 
 json to_json(const SettleReply& r) {
   if (r.settled) return {{"ok", true}, {"settled", true}, {"seqnum", r.seqnum}};
-  return error_reply(r.error);
+  json out = error_reply(r.error);
+  out["settled"] = false;  // an answer (not settled in time), not a failed request
+  return out;
 }
 
 Result<SettleReply, std::string> settle_from_json(const json& j) {
+  if (j.is_object() && j.contains("settled") && j["settled"] == false)
+    return SettleReply{false, 0, reply_error(j).empty() ? "not settled" : reply_error(j)};
   if (auto ok = check_ok(j); !ok) return unexpected(ok.error());
   JsonFields f(j, "settle");
   SettleReply r;

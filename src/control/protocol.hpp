@@ -115,6 +115,8 @@ struct SettleReply {
   std::string error;  // when not settled
 };
 nlohmann::json to_json(const SettleReply& reply);
+// A reply that says "not settled in time" decodes to settled = false with its error; a
+// failed request or a malformed reply is an error.
 Result<SettleReply, std::string> settle_from_json(const nlohmann::json& j);
 
 // ---- the events stream

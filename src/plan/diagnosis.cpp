@@ -126,14 +126,37 @@ std::optional<Diagnosis> present_but_not_driving(const DeviceFacts& d, const std
 
 }  // namespace
 
-Diagnosis diagnose(const DeviceFacts& d, const KplugdFacts& kplugd) {
+const char* to_string(Verdict v) {
+  switch (v) {
+    case Verdict::driven: return "driven";
+    case Verdict::not_driven: return "not_driven";
+    case Verdict::no_module: return "no_module";
+    case Verdict::nothing_to_autoload: return "nothing_to_autoload";
+    case Verdict::unknown: return "unknown";
+  }
+  return "unknown";
+}
+
+Diagnosis diagnose(const DeviceFacts& d, const KplugdFacts& kplugd, const KernelFacts& kernel) {
   if (!d.driver.empty()) return driven(d);
   if (!d.modalias || d.modalias->empty())
     return {d.devpath, Verdict::nothing_to_autoload, "no_modalias", "no MODALIAS: nothing to autoload", "", {}};
-  if (d.modules.empty())
-    return not_driven(d, "no_module", fmt::format("no module of this kernel matches its MODALIAS"),
-                      "install the package that has its driver (for example firmware or extra-modules packages), "
-                      "or check that it needs a driver module at all");
+  // Without the index, "no module matches" would be a guess.
+  if (!kernel.index_problem.empty()) {
+    Diagnosis out = not_driven(d, "no_module_index",
+                               "cannot tell which module would drive it: " + kernel.index_problem,
+                               "give the kernel's module directory with --modules-dir, or install the kernel's "
+                               "modules and run 'depmod -a'");
+    out.verdict = Verdict::unknown;
+    return out;
+  }
+  if (d.modules.empty()) {
+    Diagnosis out = not_driven(d, "no_module", fmt::format("no module of this kernel matches its MODALIAS"),
+                               "install the package that has its driver (for example firmware or extra-modules "
+                               "packages), or check that it needs a driver module at all");
+    out.verdict = Verdict::no_module;
+    return out;
+  }
   if (!d.autoload_off.empty())
     return not_driven(d, "autoload_off", fmt::format("kplugd does not autoload for this device: {}", d.autoload_off),
                       "change that setting or rule, then run 'kplug reload' and 'kplug trigger'");
@@ -153,6 +176,18 @@ Diagnosis diagnose(const DeviceFacts& d, const KplugdFacts& kplugd) {
     Diagnosis out = not_driven(d, "blacklisted", fmt::format("{}", fmt::join(blacklists, "; ")),
                                "remove the blacklist entry if the device should have its driver, then run "
                                "'kplug reload' and 'kplug trigger'");
+    return out;
+  }
+  // Which modules are loaded, and whether one could be: unknowable on a kernel that
+  // cannot load modules; advice to modprobe would be wrong there.
+  if (!kernel.support_problem.empty()) {
+    std::vector<std::string> names;
+    for (const ModuleFacts* m : usable) names.push_back(m->name);
+    Diagnosis out = not_driven(d, "no_module_support",
+                               fmt::format("cannot tell why it has no driver: {}, so {} cannot be loaded here",
+                                           kernel.support_problem, fmt::join(names, ", ")),
+                               "run doctor on the system that boots this kernel with module support");
+    out.verdict = Verdict::unknown;
     return out;
   }
   if (auto why = present_but_not_driving(d, usable)) return *why;

@@ -24,10 +24,17 @@ struct ModuleFacts {
   std::string rule_blacklist; // "" or where: "rule 'no-beeps' (/etc/kplug/rules.d/10.yaml:2)"
 };
 
-// kplugd's failed loads of one module, from its bounded history.
+// What kplugd says about itself.
 struct KplugdFacts {
   bool running = false;
   bool dry_run = false;
+};
+
+// Facts about the kernel every device's answer needs; "" when known. Without them doctor
+// says which is missing and gives the devices it concerns the verdict `unknown`.
+struct KernelFacts {
+  std::string index_problem;    // the module index (modules.alias) could not be read, and why
+  std::string support_problem;  // the running kernel cannot load modules, and how we know
 };
 
 struct DeviceFacts {
@@ -47,9 +54,14 @@ struct DeviceFacts {
 
 enum class Verdict {
   driven,               // a driver is bound
-  not_driven,           // it could have a driver and has none
+  not_driven,           // a module matches it and no driver drives it: a problem to report
+  no_module,            // no module of this kernel matches its MODALIAS
   nothing_to_autoload,  // no MODALIAS: nothing for a module loader to do
+  unknown,              // a fact the answer needs is missing (KernelFacts): doctor cannot tell
 };
+
+// The stable name of a verdict in `kplug doctor --json`.
+const char* to_string(Verdict v);
 
 struct Diagnosis {
   std::string devpath;
@@ -61,7 +73,7 @@ struct Diagnosis {
 };
 
 // What one device's facts mean.
-Diagnosis diagnose(const DeviceFacts& device, const KplugdFacts& kplugd);
+Diagnosis diagnose(const DeviceFacts& device, const KplugdFacts& kplugd, const KernelFacts& kernel = {});
 
 // "USB vendor 08e6 product 4433, interface class 0b (smart card)" from a MODALIAS that
 // encodes ids (usb, pci, hid); "" for the others, whose MODALIAS is a name already

@@ -108,8 +108,11 @@ Result<std::size_t, std::string> for_each_present_device(const std::function<boo
         is_device = true;
     }
     std::sort(children.begin(), children.end());
+    // A directory with a uevent file but no subsystem (a CPU's cache/index0) is never
+    // announced by the kernel (no bus or class: its uevent filter drops it), so coldplug
+    // does not hand it on either; udevd's enumeration skips it the same way.
     if (is_device)
-      if (auto ev = read_uevent_file(sys_root, devpath, dirfd(dir)); ev && wanted(*ev)) {
+      if (auto ev = read_uevent_file(sys_root, devpath, dirfd(dir)); ev && !ev->subsystem.empty() && wanted(*ev)) {
         ++handed;
         visit(std::move(*ev));
       }

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """kplug follows the conventions of its neighbours (udevadm, kmod, systemctl): a mistyped
 verb, nested verb or flag gets "kplug: ... did you mean ...?" and exit 2; `kplug trigger`
-run by a user whose writes are refused says why and exits 1; a devpath is taken with or
+run by a user whose writes are refused says why and exits 3; a devpath is taken with or
 without /sys; `.yml` rule files are read like `.yaml`; `rules check` with nothing to check
-says so and exits 1; colour only on a terminal, and never with NO_COLOR."""
+says so and exits 3 (could not); colour only on a terminal, and never with NO_COLOR."""
 import os
 import pty
 import select
@@ -57,10 +57,10 @@ def main():
     typo(["rules", "check", "--confg", "x"], "kplug: unknown option '--confg'; did you mean '--config'?")
     typo(["--log-level", "debug", "lsmdo"], "kplug: unknown verb 'lsmdo'; did you mean 'lsmod'?")
 
-    # trigger as a user: every write refused, the reason said, a failure.
+    # trigger as a user: every write refused, the reason said, exit 3 (could not).
     r = subprocess.run(["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups",
                         KPLUG, "trigger", "--subsystem", "net"], capture_output=True, text=True)
-    check(r.returncode == 1 and "refused: Permission denied (run as root)" in r.stderr,
+    check(r.returncode == 3 and "refused: Permission denied (run as root)" in r.stderr,
           f"kplug trigger as uid 65534 exits {r.returncode}: {r.stderr.strip().splitlines()[-1]}")
 
     # A devpath with and without /sys.
@@ -72,7 +72,7 @@ def main():
     with tempfile.TemporaryDirectory() as d:
         r = run("rules", "check", d)
         said = (r.stdout + r.stderr).strip()
-        check(r.returncode == 1 and "no rule files to check" in said, f"rules check on an empty directory exits 1: {said}")
+        check(r.returncode == 3 and "no rule files to check" in said, f"rules check on an empty directory exits 3: {said}")
         with open(os.path.join(d, "10-lo.yml"), "w") as f:
             f.write("- name: lo-from-yml\n  match:\n    subsystem: net\n  log: \"lo {ACTION}\"\n")
         r = run("rules", "check", d)

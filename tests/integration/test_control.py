@@ -47,7 +47,7 @@ def main():
         r = kplug(sock, "reload")
         check(r.returncode == 0 and "done" in r.stdout, "root may reload")
         r = kplug(sock, "reload", as_nobody=True)
-        check(r.returncode == 1 and "needs root (you are uid 65534)" in r.stderr, "a non-root peer may not reload")
+        check(r.returncode == 3 and "needs root (you are uid 65534)" in r.stderr, "a non-root peer may not reload")
 
         m = Process([KPLUG, "monitor", "--decisions", "--json", "--count", "2", "--socket", sock])
         line = m.wait_for(lambda l: l.startswith("{") and DEV in l, what="a decision on the events stream",
@@ -95,7 +95,7 @@ def main():
     finally:
         d.stop()
     r = subprocess.run([KPLUG, "status", "--socket", "/tmp/no-such-kplug.sock"], capture_output=True, text=True)
-    check(r.returncode == 1 and "is kplugd running?" in r.stderr, "no daemon: a clear error")
+    check(r.returncode == 3 and "is kplugd running?" in r.stderr, "no daemon: a clear error, exit 3")
     settle_before_kplugd()
     fake_server_replies()
 
@@ -122,13 +122,13 @@ def settle_before_kplugd():
     started = time.monotonic()
     r = subprocess.run([KPLUG, "settle", "--timeout", "1", "--socket", "/tmp/no-such-kplug.sock"], capture_output=True,
                        text=True, timeout=30)
-    check(r.returncode == 1 and "is kplugd running?" in r.stderr and time.monotonic() - started >= 1,
-          f"no kplugd within the timeout: exit 1 after it, with a clear error ({r.stderr.strip()})")
+    check(r.returncode == 3 and "is kplugd running?" in r.stderr and time.monotonic() - started >= 1,
+          f"no kplugd within the timeout: exit 3 after it, with a clear error ({r.stderr.strip()})")
 
 
 def fake_server_replies():
     """A server that answers every request with something kplugd would never send: each
-    verb reports an error and exits 1; none aborts (kplug loaded used to, rc 134)."""
+    verb reports an error and exits 3; none aborts (kplug loaded used to, rc 134)."""
     bad = [b'{"ok":false}', b'{"ok":true}', b'[]', b'{"ok":true,"loaded":{"m":{"devices":7}}}',
            b'{"ok":true,"counters":{"loads_ok":"many"}}', b'{"ok":true,"version":1}', b'not json',
            b'{"ok":true,"stream":"events"}\n{"type":"decision","seqnum":"x"}']
@@ -153,12 +153,12 @@ def fake_server_replies():
         for verb in (["status"], ["loaded"], ["settle", "--timeout", "2"], ["reload"],
                      ["monitor", "--decisions", "--count", "1"]):
             r = subprocess.run([KPLUG, *verb, "--socket", path], capture_output=True, text=True, timeout=30)
-            if r.returncode != 1 or not r.stderr.strip():
+            if r.returncode != 3 or not r.stderr.strip():
                 fail(f"kplug {verb[0]} on the reply {reply!r}: exit {r.returncode}, stderr {r.stderr.strip()!r}")
         server.close()
         os.unlink(path)
     check(True, f"{len(bad)} replies kplugd never sends: status, loaded, settle, reload and monitor each say so "
-                "and exit 1")
+                "and exit 3")
 
 
 if __name__ == "__main__":

@@ -18,10 +18,11 @@ from alias_keys import keys as alias_keys  # noqa: E402
 
 
 def kplug_match(modules_dir, keys):
+    """kplug match's answers; exit 1 (like modprobe -R) when a key matches nothing."""
     r = subprocess.run([os.path.join(BIN, "kplug"), "match", "--modules-dir", modules_dir,
                         "--modprobe-config", "/nonexistent", "--batch"],
                        input="\n".join(keys) + "\n", capture_output=True, text=True)
-    if r.returncode != 0:
+    if r.returncode not in (0, 1):
         fail(f"kplug match exited {r.returncode}: {r.stderr}")
     check(r.stderr == "", "kplug match writes nothing to stderr")
     lines = r.stdout.split("\n")
@@ -36,6 +37,8 @@ def kplug_match(modules_dir, keys):
         if names and (names != names.strip() or "  " in names):
             fail(f"names for {key!r} are not single-space separated: {names!r}")
         result[key] = names.split(" ") if names else []
+    none = any(not v for v in result.values())
+    check(r.returncode == (1 if none else 0), f"kplug match exits {r.returncode}: 1 exactly when a key matches nothing")
     return result
 
 
@@ -74,8 +77,8 @@ def main():
     check(r.returncode == 2, "no keys and no --batch is a usage error (exit 2)")
     r = subprocess.run([os.path.join(BIN, "kplug"), "match", "--modules-dir", "/nonexistent/1.0", "x"],
                        capture_output=True, text=True)
-    check(r.returncode == 1 and "does not exist" in r.stderr and r.stdout == "",
-          "a missing modules directory is a clear error on stderr (exit 1)")
+    check(r.returncode == 3 and "does not exist" in r.stderr and r.stdout == "",
+          "a missing modules directory is a clear error on stderr (exit 3: could not)")
 
 
 if __name__ == "__main__":

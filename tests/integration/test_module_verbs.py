@@ -37,9 +37,9 @@ def main():
     if not os.path.exists("/proc/modules"):
         for verb, args in (("lsmod", []), ("insmod", ["/nonexistent/hello.ko"]), ("rmmod", ["hello"])):
             r = kplug(verb, *args)
-            check(r.returncode == 1 and "has no loadable module support" in r.stderr
+            check(r.returncode == 3 and "has no loadable module support" in r.stderr
                   and "/proc/modules does not exist" in r.stderr,
-                  f"kplug {verb} on a kernel without module support says so, exit 1 ({r.stderr.strip()[:70]}...)")
+                  f"kplug {verb} on a kernel without module support says so, exit 3 ({r.stderr.strip()[:70]}...)")
     else:
         r = kplug("lsmod", "--json")
         check(r.returncode == 0, "kplug lsmod --json runs")
@@ -82,8 +82,8 @@ def main():
           f"kplug modinfo {module} lists the present device {devpath} ({modalias})")
 
     r = kplug("modinfo", "--modules-dir", MODULES_DIR, "no_such_module_anywhere")
-    check(r.returncode == 1 and "no module named or aliased 'no_such_module_anywhere'" in r.stderr,
-          "kplug modinfo of an unknown module: exit 1, says it is unknown")
+    check(r.returncode == 3 and "no module named or aliased 'no_such_module_anywhere'" in r.stderr,
+          "kplug modinfo of an unknown module: exit 3, says it is unknown")
     r = kplug("insmod")
     check(r.returncode == 2 and "FILE is required" in r.stderr, "kplug insmod without a file is a usage error (2)")
     r = kplug("insmod", "hello.ko", "=3")

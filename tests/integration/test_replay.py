@@ -106,14 +106,14 @@ def main():
     with open(many, "w") as f:
         f.write("".join(json.dumps(cold[i % len(cold)]) + "\n" for i in range(150)))
     t = run("test", "--modules-dir", MODULES_DIR, "--rules", RULES, "--event", many)
-    check(t.returncode == 1 and "kplug replay" in t.stderr, f"a long stream points to replay: {t.stderr.strip()}")
+    check(t.returncode == 3 and "kplug replay" in t.stderr, f"a long stream points to replay: {t.stderr.strip()}")
 
     # A bad line: refused, with its number.
     bad = os.path.join(tmp, "bad.events")
     with open(bad, "w") as f:
         f.write(json.dumps(lines[0]) + "\n" + json.dumps(cold[0]) + "\n{broken\n")
     b = run("replay", bad, "--modules-dir", MODULES_DIR, "--rules", RULES)
-    check(b.returncode == 1 and f"{bad}: line 3: not a JSON object" in b.stderr, f"a bad line: {b.stderr.strip()}")
+    check(b.returncode == 3 and f"{bad}: line 3: not a JSON object" in b.stderr, f"a bad line: {b.stderr.strip()}")
 
 
 if __name__ == "__main__":

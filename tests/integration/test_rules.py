@@ -115,14 +115,14 @@ def main():
     # /dev/null is an empty config (`ssh -F /dev/null`), other devices are not.
     r = subprocess.run([KPLUG, "test", "--rules", shipped, "--modules-dir", MODULES_DIR, "--event", "/dev/zero"],
                        capture_output=True, text=True, timeout=30)
-    check(r.returncode == 1 and "larger than 16 MiB" in r.stderr, f"kplug test --event /dev/zero stops: {r.stderr.strip()}")
+    check(r.returncode == 3 and "larger than 16 MiB" in r.stderr, f"kplug test --event /dev/zero stops: {r.stderr.strip()}")
     ccid = os.path.join(TOP, "docs", "examples", "ccid.event")
     r = run("test", "--config", "/dev/null", "--rules", shipped, "--modules-dir", MODULES_DIR, "--event", ccid)
     check(r.returncode == 0, f"--config /dev/null is an empty config: every default ({r.stderr.strip()})")
     r = run("test", "--config", "/dev/zero", "--rules", shipped, "--modules-dir", MODULES_DIR, "--event", ccid)
-    check(r.returncode == 1 and "character device" in r.stderr, "another device as the config is refused")
+    check(r.returncode == 3 and "character device" in r.stderr, "another device as the config is refused")
     r = run("test", "--devpath", "/devices/../../etc")
-    check(r.returncode == 1 and "not a device path" in r.stderr, "a devpath that leaves /sys is refused")
+    check(r.returncode == 3 and "not a device path" in r.stderr, "a devpath that leaves /sys is refused")
 
 
 def check_named_loads_and_blacklists(tmp, shipped):

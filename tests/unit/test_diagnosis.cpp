@@ -66,7 +66,8 @@ TEST_CASE("no MODALIAS: nothing to autoload, not a problem", "[diagnosis]") {
 
 TEST_CASE("no module matches: the MODALIAS is shown and decoded", "[diagnosis]") {
   auto r = diagnose(undriven({}), running);
-  CHECK(r.verdict == Verdict::not_driven);
+  CHECK(r.verdict == Verdict::no_module);
+  CHECK(std::string(to_string(r.verdict)) == "no_module");
   CHECK(r.reason == "no_module");
   REQUIRE(r.details.size() == 1);
   CHECK(r.details[0] == "MODALIAS " + ccid + ": USB vendor 08e6 product 4433, interface class 0b (smart card)");
@@ -156,4 +157,36 @@ TEST_CASE("MODALIAS decoding for the common buses", "[diagnosis]") {
   CHECK(describe_modalias("usb:v0627p0001d0000dc09dsc00dp00ic09isc00ip00in00") ==
         "USB vendor 0627 product 0001, device class 09 (hub)");
   CHECK(describe_modalias("weird").empty());
+}
+
+TEST_CASE("missing facts: unknown, saying which fact, never a finding", "[diagnosis]") {
+  // No module index: "no module matches" would be a guess.
+  KernelFacts no_index{"/lib/modules/6.1.0-9-amd64/modules.alias does not exist", ""};
+  auto r = diagnose(undriven({}), running, no_index);
+  CHECK(r.verdict == Verdict::unknown);
+  CHECK(std::string(to_string(r.verdict)) == "unknown");
+  CHECK(r.reason == "no_module_index");
+  CHECK(r.text == "cannot tell which module would drive it: /lib/modules/6.1.0-9-amd64/modules.alias does not exist");
+  CHECK(r.advice.find("--modules-dir") != std::string::npos);
+
+  // No module support: which modules are live is unknowable, and modprobe advice wrong.
+  KernelFacts no_support{"", "this kernel has no loadable-module support (/proc/modules does not exist)"};
+  ModuleFacts pcspkr;
+  pcspkr.name = "pcspkr";
+  r = diagnose(undriven({pcspkr}), {false, false}, no_support);
+  CHECK(r.verdict == Verdict::unknown);
+  CHECK(r.reason == "no_module_support");
+  CHECK(r.text.find("pcspkr cannot be loaded here") != std::string::npos);
+  CHECK(r.advice.find("modprobe") == std::string::npos);
+
+  // What the missing fact does not touch is still said: a driver bound, no MODALIAS, a
+  // rule that blacklists the module.
+  DeviceFacts bound = undriven({pcspkr});
+  bound.driver = "pcspkr";
+  CHECK(diagnose(bound, running, no_support).verdict == Verdict::driven);
+  DeviceFacts bare = undriven();
+  bare.modalias.reset();
+  CHECK(diagnose(bare, running, no_index).verdict == Verdict::nothing_to_autoload);
+  pcspkr.rule_blacklist = "rule 'quiet' (10.yaml:1)";
+  CHECK(diagnose(undriven({pcspkr}), running, no_support).reason == "blacklisted");
 }

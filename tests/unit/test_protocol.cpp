@@ -120,4 +120,9 @@ TEST_CASE("status, loaded, reload and settle replies survive a round trip", "[pr
   REQUIRE(reload.has_value());
   CHECK_FALSE(reload->ok);
   CHECK(settle_from_json(to_json(SettleReply{true, 42, ""}))->seqnum == 42);
+  // "not settled in time" is an answer (kplug settle exits 1), not a failed request (3).
+  auto late = settle_from_json(to_json(SettleReply{false, 0, "timed out before kplugd settled (2 in flight)"}));
+  REQUIRE(late.has_value());
+  CHECK_FALSE(late->settled);
+  CHECK(late->error == "timed out before kplugd settled (2 in flight)");
 }
