@@ -22,6 +22,8 @@ struct StatusOptions {
 
 int run_status(const StatusOptions& o) {
   auto client = ControlClient::connect(o.socket);
+  // A scrape of a stopped kplugd says so: kplug_up 0 (and exit 3, with the reason).
+  if (!client && o.format == "prometheus") std::cout << control::prometheus_down_text();
   if (!client) return std::cerr << "kplug status: " << client.error() << '\n', exit_cannot;
   auto reply = client->request(control::to_json(control::Request{control::RequestKind::status}));
   if (!reply) return std::cerr << "kplug status: " << reply.error() << '\n', exit_cannot;

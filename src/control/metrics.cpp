@@ -59,14 +59,20 @@ void bookkeeping(Writer& w, const StatusReply& s) {
 
 }  // namespace
 
-std::string prometheus_text(const StatusReply& s) {
+std::string prometheus_down_text() {
+  Writer w;
+  w.gauge("kplug_up", "1 while kplugd answers on its control socket.", 0);
+  return w.out;
+}
+
+std::string prometheus_text(const StatusReply& s, bool up) {
   Writer w;
   auto c = [&](const char* key) { return s.counter(key); };
   auto g = [&](const char* key) { return static_cast<double>(s.gauge(key)); };
   w.family("kplug_info", "gauge", "kplugd's version, as a label; always 1.");
   w.sample("kplug_info", 1, fmt::format("version=\"{}\"", label(s.version)));
-  w.gauge("kplug_up", "1 while kplugd answers on its control socket.", 1);
-  w.gauge("kplug_ready", "1 once kplugd's coldplug is complete.", s.ready ? 1 : 0);
+  w.gauge("kplug_up", "1 while kplugd answers on its control socket.", up ? 1 : 0);
+  w.gauge("kplug_ready", "1 once kplugd's coldplug is complete.", up && s.ready ? 1 : 0);
   w.gauge("kplug_dry_run", "1 when kplugd loads nothing (--dry-run).", s.dry_run ? 1 : 0);
   w.gauge("kplug_uptime_seconds", "Seconds since kplugd started.", s.uptime_s);
 

@@ -10,6 +10,11 @@
 
 namespace kplug::control {
 
-std::string prometheus_text(const StatusReply& status);
+// UP: false for the last write at stop, which says kplug_up 0 and kplug_ready 0 with the
+// final counts (a stale file must not report a stopped daemon as up).
+std::string prometheus_text(const StatusReply& status, bool up = true);
+
+// What `kplug status --format prometheus` prints when kplugd does not answer: kplug_up 0.
+std::string prometheus_down_text();
 
 }  // namespace kplug::control

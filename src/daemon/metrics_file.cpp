@@ -30,7 +30,7 @@ void MetricsFile::stop() {
   if (stopped_) return;
   stopped_ = true;
   timers_->cancel_all();
-  write_if_changed();  // the last counts
+  write_if_changed(false);  // the last counts, and kplug_up 0: a stopped kplugd is not up
 }
 
 void MetricsFile::tick() {
@@ -41,8 +41,8 @@ void MetricsFile::tick() {
   });
 }
 
-void MetricsFile::write_if_changed() {
-  std::string text = render_();
+void MetricsFile::write_if_changed(bool up) {
+  std::string text = render_(up);
   std::string compared = without_uptime(text);
   if (compared == last_ && writes_ > 0) return;
   // Through the one safe writer: a FIFO or link planted as the temporary file is removed

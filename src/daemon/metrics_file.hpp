@@ -14,7 +14,8 @@ namespace kplug {
 
 class MetricsFile {
  public:
-  using Render = std::function<std::string()>;
+  // UP: false for the last write, at stop.
+  using Render = std::function<std::string(bool up)>;
   // SHARED_DIR: the directory may be another user's or writable by others (WritePolicy).
   // TIMERS: its own set (one timer, "metrics": the next look at the numbers).
   MetricsFile(std::unique_ptr<NamedTimers> timers, std::string path, bool shared_dir,
@@ -25,7 +26,7 @@ class MetricsFile {
 
  private:
   void tick();
-  void write_if_changed();
+  void write_if_changed(bool up = true);
   std::unique_ptr<NamedTimers> timers_;
   std::string path_;
   std::chrono::milliseconds interval_;

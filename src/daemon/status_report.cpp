@@ -43,7 +43,7 @@ control::StatusReply StatusReport::reply() const {
 }
 
 void StatusReport::start_metrics(std::unique_ptr<NamedTimers> timers, const std::string& path, bool shared_dir) {
-  metrics_.emplace(std::move(timers), path, shared_dir, std::chrono::seconds(5), [this] { return control::prometheus_text(reply()); });
+  metrics_.emplace(std::move(timers), path, shared_dir, std::chrono::seconds(5), [this](bool up) { return control::prometheus_text(reply(), up); });
   metrics_->start();
 }
 

@@ -167,6 +167,14 @@ def main():
     finally:
         code = d.stop()
     check(code == 0, "kplugd stopped cleanly")
+    last = open(metrics).read()
+    check(re.search(r"^kplug_up 0$", last, re.M) and re.search(r"^kplug_ready 0$", last, re.M),
+          "the metrics file kplugd leaves at stop says kplug_up 0 and kplug_ready 0")
+    check_metrics(last, "on the file left at stop")
+    r = run("status", "--socket", sock, "--format", "prometheus")
+    check(r.returncode == 3 and re.search(r"^kplug_up 0$", r.stdout, re.M) and "is kplugd running?" in r.stderr,
+          f"with kplugd down, status --format prometheus prints kplug_up 0 and exits 3: {r.stdout.splitlines()[-1:]}")
+    check_metrics(r.stdout, "on the scrape of a stopped kplugd")
 
     # kplug info: the blocks pasted into a rule file match the device in kplug test.
     r = run("info", "--attribute-walk", "/sys/devices/virtual/net/lo")

@@ -4,6 +4,8 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include <catch2/catch.hpp>
 
@@ -58,7 +60,7 @@ TEST_CASE("the metrics file in another user's directory: refused and counted unl
   REQUIRE(chmod(dir.c_str(), 0755) == 0);
   REQUIRE(chown(dir.c_str(), 65534, 65534) == 0);
   std::string path = dir + "/kplug.prom";
-  auto render = [] { return std::string("kplug_up 1\n"); };
+  auto render = [](bool up) { return std::string(up ? "kplug_up 1\n" : "kplug_up 0\n"); };
   auto timers = [] { return std::make_unique<ManualTimers>(std::make_shared<ManualTimerState>()); };
 
   MetricsFile strict(timers(), path, false, std::chrono::seconds(5), render);
@@ -72,5 +74,21 @@ TEST_CASE("the metrics file in another user's directory: refused and counted unl
   shared.stop();
   CHECK(shared.refused() == 0);
   CHECK(access(path.c_str(), F_OK) == 0);
+  // The write at stop says the daemon is down.
+  std::ifstream in(path);
+  std::string written((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK(written == "kplug_up 0\n");
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("a stopped kplugd is not up: the last file and a failed scrape say 0", "[metrics]") {
+  control::StatusReply s;
+  s.ready = true;
+  s.counters = {{"loads_ok", 3}};
+  std::string last = control::prometheus_text(s, false);
+  CHECK(last.find("kplug_up 0\n") != std::string::npos);
+  CHECK(last.find("kplug_ready 0\n") != std::string::npos);
+  CHECK(last.find("kplug_loads_total{outcome=\"ok\"} 3\n") != std::string::npos);  // the final counts stay
+  CHECK(control::prometheus_down_text() ==
+        "# HELP kplug_up 1 while kplugd answers on its control socket.\n# TYPE kplug_up gauge\nkplug_up 0\n");
 }
