@@ -40,7 +40,7 @@ Result<std::string, FileError> read_regular_file(const std::string& path, std::s
     return unexpected(FileError{0, fmt::format("not a regular file: it is {}", kind_of(st.st_mode))});
   }
   auto too_large = [&] {
-    return FileError{0, fmt::format("larger than {} KiB; a file this size is a mistake", max_bytes / 1024)};
+    return FileError{0, fmt::format("larger than {} KiB; a file this size is a mistake", max_bytes / 1024), true};
   };
   if (static_cast<std::size_t>(st.st_size) > max_bytes) {
     close(fd);
@@ -123,6 +123,40 @@ Result<bool, FileError> write_file_replacing(const std::string& path, const std:
   if (policy.sync && fsync(f.fd) < 0) return undo(errno, "cannot write " + dir + "/" + tmp);
   if (renameat(d.fd, tmp.c_str(), d.fd, name.c_str()) < 0) return undo(errno, "cannot replace " + path);
   return true;
+}
+
+Result<std::string, FileError> read_input(const std::string& path, std::size_t max_bytes) {
+  auto too_large = [&](const std::string& what) {
+    return FileError{0, fmt::format("{} is larger than {} KiB", what, max_bytes / 1024), true};
+  };
+  int fd = STDIN_FILENO;
+  if (path != "-") {
+    // A pipe (`<(cmd)`) or a device is read as the user asked; a directory is said to be one.
+    fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) return unexpected(FileError{errno, std::strerror(errno)});
+    struct stat st {};
+    if (fstat(fd, &st) < 0 || S_ISDIR(st.st_mode) || (S_ISREG(st.st_mode) && static_cast<std::size_t>(st.st_size) > max_bytes)) {
+      int err = errno;
+      close(fd);
+      if (S_ISDIR(st.st_mode)) return unexpected(FileError{0, "not a regular file: it is a directory"});
+      if (S_ISREG(st.st_mode)) return unexpected(too_large("the file"));
+      return unexpected(FileError{err, std::strerror(err)});
+    }
+  }
+  std::string text;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    int err = errno;
+    if (n <= 0 || text.size() + static_cast<std::size_t>(n) > max_bytes) {
+      if (fd != STDIN_FILENO) close(fd);
+      if (n < 0) return unexpected(FileError{err, std::strerror(err)});
+      if (n == 0) return text;
+      return unexpected(too_large(path == "-" ? "standard input" : "the file"));
+    }
+    text.append(buf, static_cast<std::size_t>(n));
+  }
 }
 
 }  // namespace kplug

@@ -13,12 +13,17 @@ namespace kplug {
 struct FileError {
   int error = 0;         // errno, or 0 for "not a regular file" and "too large"
   std::string message;   // "not a regular file: it is a FIFO", "larger than 1 MiB", strerror(errno)
+  bool too_large = false;
 };
 
 inline constexpr std::size_t max_config_file = 1u << 20;
 
 // The whole of PATH (links are followed: a rule file may be a link to a real file).
 Result<std::string, FileError> read_regular_file(const std::string& path, std::size_t max_bytes = max_config_file);
+
+// An input a kplug verb reads whole: PATH (a file, or a pipe such as `<(cmd)`; a directory
+// is refused), or standard input when PATH is "-"; at most MAX_BYTES, never more in memory.
+Result<std::string, FileError> read_input(const std::string& path, std::size_t max_bytes);
 
 // How write_file_replacing may treat the directory.
 struct WritePolicy {

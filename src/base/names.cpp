@@ -32,6 +32,14 @@ bool is_safe_module_name(std::string_view name) {
          name.size() < 256;
 }
 
+bool is_module_name(std::string_view name) {
+  if (name.empty() || name.size() > 55) return false;
+  for (char c : name)
+    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+      return false;
+  return true;
+}
+
 bool is_key_char(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
 }

@@ -20,6 +20,10 @@ bool related_devices(std::string_view a, std::string_view b);
 // A module name that can be handed to libkmod: no '/', no "..", not empty, short.
 bool is_safe_module_name(std::string_view name);
 
+// A module's own name as a rule writes it (load:, blacklist:, options:): letters, digits,
+// '_' and '-', at most 55 of them (the kernel's MODULE_NAME_LEN less its NUL).
+bool is_module_name(std::string_view name);
+
 // A character of a uevent KEY or a rule placeholder: ASCII letter, digit or '_'.
 bool is_key_char(char c);
 

@@ -10,10 +10,12 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <sstream>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "base/file.hpp"
 #include "base/text.hpp"
 #include "cli/verbs.hpp"
 #include "control/events.hpp"
@@ -31,12 +33,22 @@ struct ReplayOptions {
   std::string file, config_path, modules_dir;
   std::vector<std::string> rules, against, modprobe_config;
   bool json = false, summary_only = false;
+  std::shared_ptr<const std::string> stdin_text;  // FILE "-": standard input, read once
 };
 
+// Standard input, or more than any recording should be, is kept in memory once.
+constexpr std::size_t max_stdin_recording = 256u << 20;
+
+// The stream to read: FILE, or what was read from standard input.
+std::unique_ptr<std::istream> open_stream(const ReplayOptions& o) {
+  if (o.stdin_text) return std::make_unique<std::istringstream>(*o.stdin_text);
+  return std::make_unique<std::ifstream>(o.file);
+}
+
 // The kernel the stream was recorded on, from its header ("" when it has none).
-std::string recorded_kernel(const std::string& file) {
-  std::ifstream in(file);
-  RecordReader reader(in);
+std::string recorded_kernel(const ReplayOptions& o) {
+  auto in = open_stream(o);
+  RecordReader reader(*in);
   auto first = reader.next();
   return first && reader.header() ? reader.header()->kernel : "";
 }
@@ -46,7 +58,7 @@ Result<Settings, std::string> settings_for(const ReplayOptions& o, const std::ve
   if (!o.config_path.empty()) overrides.config_path = o.config_path;
   if (!o.modules_dir.empty()) overrides.modules_dir = o.modules_dir;
   // Unless told otherwise, the recorded kernel's tree when this machine has it.
-  std::string kernel = recorded_kernel(o.file);
+  std::string kernel = recorded_kernel(o);
   std::error_code ec;
   bool plain = !kernel.empty() && kernel.find('/') == std::string::npos && kernel != "." && kernel != "..";
   if (o.modules_dir.empty() && plain && std::filesystem::is_directory("/lib/modules/" + kernel, ec))
@@ -114,9 +126,9 @@ Result<Run, std::string> replay_file(const ReplayOptions& o, const std::vector<s
                                      const ReplayObserver& shown, bool keep_outcomes) {
   auto settings = settings_for(o, rules);
   if (!settings) return unexpected(settings.error());
-  std::ifstream in(o.file);
-  if (!in) return unexpected(fmt::format("cannot read {}: {}", o.file, std::strerror(errno)));
-  RecordReader reader(in);
+  auto in = open_stream(o);
+  if (!*in) return unexpected(fmt::format("cannot read {}: {}", o.file, std::strerror(errno)));
+  RecordReader reader(*in);
   Run run;
   std::vector<nlohmann::json> pending;
   ReplayObserver observer;
@@ -237,7 +249,16 @@ int run_against(const ReplayOptions& o) {
   return differ ? exit_found : exit_ok;
 }
 
-int run_replay(const ReplayOptions& o) {
+int run_replay(ReplayOptions& o) {
+  // A directory opens as a stream that reads nothing ("replayed 0 events"): refused.
+  std::error_code ec;
+  if (o.file != "-" && std::filesystem::is_directory(o.file, ec))
+    return std::cerr << "kplug replay: " << printable(o.file) << " is a directory, not a recording\n", exit_cannot;
+  if (o.file == "-") {
+    auto text = read_input("-", max_stdin_recording);
+    if (!text) return std::cerr << "kplug replay: " << text.error().message << '\n', exit_cannot;
+    o.stdin_text = std::make_shared<const std::string>(std::move(*text));
+  }
   if (!o.against.empty()) return run_against(o);
   ReplayObserver shown;
   if (!o.summary_only)
@@ -259,7 +280,8 @@ int run_replay(const ReplayOptions& o) {
 
 VerbRun setup_replay(CLI::App& command) {
   auto o = std::make_shared<ReplayOptions>();
-  command.add_option("FILE", o->file, "a recorded stream: kplug monitor --record FILE [--coldplug]")->required();
+  command.add_option("FILE", o->file, "a recorded stream: kplug monitor --record FILE [--coldplug]; - reads standard "
+                                      "input (at most 256 MiB)")->required();
   add_config_option(command, o->config_path);
   add_modules_dir_option(command, o->modules_dir);
   command.add_option("--rules", o->rules, "rule files or directories to use instead of the configured rules dirs")

@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "base/file.hpp"
 #include "base/text.hpp"
 #include "cli/verbs.hpp"
 #include "kmod/dry_run_loader.hpp"
@@ -44,18 +45,16 @@ Result<std::vector<Uevent>, std::string> read_events(const TestOptions& o) {
     if (!ev) return unexpected(ev.error());
     return std::vector<Uevent>{std::move(*ev)};
   }
-  std::ifstream in(o.event_file);
-  if (!in) return unexpected(fmt::format("cannot read {}: {}", o.event_file, std::strerror(errno)));
-  // Bounded: kplug test explains a few events (a FIFO or /dev/zero ends here too).
+  // Bounded: kplug test explains a few events (a FIFO or /dev/zero ends here too), and a
+  // file past the bound is refused before it is read.
   constexpr std::size_t max_test_bytes = 16u << 20;
-  std::string buf(max_test_bytes + 1, '\0');
-  in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-  buf.resize(static_cast<std::size_t>(in.gcount()));
-  if (buf.size() > max_test_bytes)
+  auto input = read_input(o.event_file, max_test_bytes);
+  if (!input && input.error().too_large)
     return unexpected(fmt::format("{} is larger than {} MiB: kplug test explains a few events; run 'kplug replay "
                                   "{}' for a stream",
                                   o.event_file, max_test_bytes >> 20, o.event_file));
-  std::stringstream text(std::move(buf));
+  if (!input) return unexpected(fmt::format("cannot read {}: {}", o.event_file, input.error().message));
+  std::stringstream text(std::move(*input));
   auto first = text.str().find_first_not_of(" \t\r\n");
   if (first == std::string::npos || text.str()[first] != '{') {
     auto ev = parse_record(text.str());
@@ -195,7 +194,7 @@ VerbRun setup_test(CLI::App& command) {
       ->allow_extra_args(false);
   command.add_option("--event", o->event_file,
                      "recorded events: KEY=VALUE lines (one event), or JSON lines of 'kplug monitor --json' or "
-                     "--record (each explained; a long stream is for 'kplug replay')");
+                     "--record (each explained; a long stream is for 'kplug replay'); - reads standard input");
   command.add_option("--devpath", o->devpath, "a present device, read from /sys (e.g. /devices/pci0000:00/...)");
   command.add_option("--modprobe-config", o->modprobe_config,
                      "modprobe.d file or directory to use instead of the system's (repeatable): its blacklist "
@@ -204,7 +203,8 @@ VerbRun setup_test(CLI::App& command) {
   command.footer("Nothing is loaded, unloaded or run. Example:\n"
                  "  printf 'ACTION=add\\nDEVPATH=/devices/x/1-1:1.0\\nSUBSYSTEM=usb\\n"
                  "MODALIAS=usb:v08E6p4433d0000dc00dsc00dp00ic0Bisc00ip00in00\\n' > ev\n"
-                 "  kplug test --rules rules/ --event ev");
+                 "  kplug test --rules rules/ --event ev\n"
+                 "  kplug monitor --json --count 1 | kplug test --event -");
   return [o] { return run_test(*o); };
 }
 

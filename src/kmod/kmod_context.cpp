@@ -80,9 +80,11 @@ Result<std::unique_ptr<KmodContext>, std::string> KmodContext::open(const KmodOp
     return kc;
   }
   if (!std::filesystem::is_directory(kc->modules_dir_, ec))
-    return unexpected(fmt::format("modules directory {} does not exist (pass --modules-dir, or run "
-                                  "scripts/fetch-kernel for a Debian tree)",
-                                  kc->modules_dir_));
+    return unexpected(fmt::format("modules directory {} {} (pass --modules-dir DIR: the lib/modules/VERSION "
+                                  "directory of the kernel to ask about)",
+                                  kc->modules_dir_,
+                                  std::filesystem::exists(kc->modules_dir_, ec) ? "is not a directory"
+                                                                                 : "does not exist"));
   if (!std::filesystem::exists(kc->modules_dir_ + "/modules.alias.bin", ec) &&
       !std::filesystem::exists(kc->modules_dir_ + "/modules.dep.bin", ec))
     return unexpected(fmt::format("{} has no module indexes (modules.alias.bin, modules.dep.bin): run depmod",

@@ -14,6 +14,7 @@
 
 #include "base/names.hpp"
 #include "base/file.hpp"
+#include "base/text.hpp"
 #include "rules/glob.hpp"
 #include "rules/template.hpp"
 #include "rules/yaml_reader.hpp"
@@ -110,8 +111,9 @@ class RuleParser {
   std::vector<std::string> modules(const YAML::Node& value, const std::string& what) {
     std::vector<std::string> out;
     for (const auto& name : r_.strings(value, what).value_or(std::vector<std::string>{})) {
-      if (is_safe_module_name(name)) out.push_back(name);
-      else r_.error(value, fmt::format("'{}' in {} is not a module name", name, what));
+      if (is_module_name(name)) out.push_back(name);
+      else r_.error(value, fmt::format("'{}' in {} is not a module name (letters, digits, '_' and '-')",
+                                       printable(name, 64), what));
     }
     return out;
   }
@@ -136,7 +138,8 @@ class RuleParser {
     else if (key == "priority") rule.priority = priority(value);
     else if (key == "options") {
       for (const auto& [module, text] : r_.map_entries(value, "options module", {})) {
-        if (!is_safe_module_name(module)) r_.error(value, fmt::format("'{}' in options is not a module name", module));
+        if (!is_module_name(module))
+          r_.error(value, fmt::format("'{}' in options is not a module name", printable(module, 64)));
         else if (auto s = r_.string(text, "options for " + module)) rule.options[module] = *s;
       }
     } else if (key == "log") {

@@ -33,8 +33,10 @@ bool parse_duration(const std::string& text, std::chrono::milliseconds& out) {
   if (unit == "ms") unit_ms = 1;
   else if (unit == "" || unit == "s") unit_ms = 1000;
   else if (unit == "m" || unit == "min") unit_ms = 60'000;
+  else if (unit == "h") unit_ms = 3'600'000;
   else return false;
-  // At most 10^8 * 10^6 * 6*10^4 = 6*10^18: within 64 bits.
+  if (whole > 86'400'000 / unit_ms + 1) return false;  // past a day (and no 64-bit overflow below)
+  // At most (86,400,000 + 1) * 10^6 * 1000 < 2^64.
   std::uint64_t ms = (whole * scale + fraction) * unit_ms / scale;
   if (ms > 86'400'000) return false;  // a day: anything longer is a typo
   out = std::chrono::milliseconds(static_cast<long long>(ms));

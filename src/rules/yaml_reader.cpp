@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <set>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -13,7 +14,16 @@ namespace kplug {
 
 std::optional<YAML::Node> YamlReader::parse(const std::string& text) {
   try {
-    return YAML::Load(text);
+    // A second document (after "---") would be dropped by YAML::Load without a word.
+    std::vector<YAML::Node> docs = YAML::LoadAll(text);
+    if (docs.empty()) return YAML::Node();
+    if (docs.size() > 1) {
+      error_at(docs[1].Mark(), fmt::format("a second YAML document ('---'): kplug reads one document a file, so "
+                                           "put everything in one (or split it into {} files)",
+                                           docs.size()));
+      return std::nullopt;
+    }
+    return docs.front();
   } catch (const YAML::ParserException& e) {
     error_at(e.mark, "YAML syntax error: " + e.msg);
     return std::nullopt;
@@ -28,6 +38,13 @@ void YamlReader::error_at(const YAML::Mark& mark, const std::string& message) {
 void YamlReader::error(const YAML::Node& at, const std::string& message) { error_at(at.Mark(), message); }
 
 std::optional<bool> YamlReader::boolean(const YAML::Node& node, const std::string& what) {
+  // A quoted "true" is a string (its tag is "!"), as YAML says: a mistake to name, not a
+  // boolean to guess.
+  if (node.IsScalar() && node.Tag() == "!") {
+    error(node, fmt::format("{} must be true or false, not the string \"{}\" (drop the quotes)", what,
+                            printable(node.Scalar(), 64)));
+    return std::nullopt;
+  }
   if (node.IsScalar()) {
     const std::string& s = node.Scalar();
     if (s == "true" || s == "yes" || s == "on") return true;
@@ -62,7 +79,7 @@ std::optional<std::vector<std::string>> YamlReader::strings(const YAML::Node& no
 std::optional<std::chrono::milliseconds> YamlReader::duration(const YAML::Node& node, const std::string& what) {
   std::chrono::milliseconds out{0};
   if (node.IsScalar() && parse_duration(node.Scalar(), out)) return out;
-  error(node, fmt::format("{} must be a duration such as 5s, 500ms or 2m (got '{}')", what,
+  error(node, fmt::format("{} must be a duration such as 5s, 500ms, 2m or 1h, at most a day (got '{}')", what,
                           node.IsScalar() ? node.Scalar() : std::string("not a string")));
   return std::nullopt;
 }

@@ -59,7 +59,7 @@ TEST_CASE("config errors are all reported with line and column", "[config]") {
   for (const auto& d : c.error()) got.push_back(d.to_string());
   CHECK(got == std::vector<std::string>{
                    "c.yaml:1:1: unknown config key 'autolaod', did you mean 'autoload'?",
-                   "c.yaml:3:10: unload.grace must be a duration such as 5s, 500ms or 2m (got 'forever')",
+                   "c.yaml:3:10: unload.grace must be a duration such as 5s, 500ms, 2m or 1h, at most a day (got 'forever')",
                    "c.yaml:4:12: log_level must be one of trace, debug, info, warn, error, off",
                    "c.yaml:5:17: receive_buffer must be a size such as 4096, 512K or 128M",
                });

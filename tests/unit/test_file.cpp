@@ -107,3 +107,36 @@ TEST_CASE("reading a FIFO is refused at once, not waited on", "[file]") {
   REQUIRE(!refused);
   CHECK(refused.error().message == "not a regular file: it is a FIFO");
 }
+
+TEST_CASE("an input is a regular file, or standard input for '-', bounded either way", "[file]") {
+  TempTree t;
+  auto dir = read_input(t.root.string(), 1024);
+  REQUIRE(!dir);
+  CHECK(dir.error().message == "not a regular file: it is a directory");
+  std::ofstream(t.root / "big") << std::string(2048, 'x');
+  auto big = read_input((t.root / "big").string(), 1024);
+  REQUIRE(!big);
+  CHECK(big.error().too_large);
+
+  // Standard input: a pipe holding the text, put in place of fd 0 for the call.
+  auto from_stdin = [](const std::string& text, std::size_t max) {
+    int p[2];
+    REQUIRE(pipe(p) == 0);
+    REQUIRE(write(p[1], text.data(), text.size()) == static_cast<ssize_t>(text.size()));
+    close(p[1]);
+    int saved = dup(STDIN_FILENO);
+    dup2(p[0], STDIN_FILENO);
+    close(p[0]);
+    auto r = read_input("-", max);
+    dup2(saved, STDIN_FILENO);
+    close(saved);
+    return r;
+  };
+  auto small = from_stdin("ACTION=add\n", 1024);
+  REQUIRE(small);
+  CHECK(*small == "ACTION=add\n");
+  auto large = from_stdin(std::string(4096, 'y'), 1024);
+  REQUIRE(!large);
+  CHECK(large.error().too_large);
+  CHECK(large.error().message == "standard input is larger than 1 KiB");
+}

@@ -198,9 +198,9 @@ TEST_CASE("every kind of error, with its line and column, all of them", "[rules]
       "bad.yaml:5:13: unknown action 'explode' (add, remove, change, move, online, offline, bind, unbind)",
       "bad.yaml:6:3: unknown rule key 'lod', did you mean 'load'?",
       "bad.yaml:7:13: autoload must be true or false",
-      "bad.yaml:8:17: unload_grace must be a duration such as 5s, 500ms or 2m (got 'soon')",
+      "bad.yaml:8:17: unload_grace must be a duration such as 5s, 500ms, 2m or 1h, at most a day (got 'soon')",
       "bad.yaml:9:8: run must be a list: the program and its arguments (no shell is used)",
-      "bad.yaml:10:9: '../../evil' in load is not a module name",
+      "bad.yaml:10:9: '../../evil' in load is not a module name (letters, digits, '_' and '-')",
       "bad.yaml:11:8: log: '{' at offset 9 is not closed by '}'",
       "bad.yaml:13:3: rule has no name",
       "bad.yaml:15:3: 'env' is not a rule key: it goes under 'match:'",
@@ -216,6 +216,19 @@ TEST_CASE("YAML syntax errors and wrong shapes", "[rules][errors]") {
   CHECK(errors("- name: [x]\n") == std::vector<std::string>{"bad.yaml:1:3: rule has no name",
                                                              "bad.yaml:1:9: name must be a string, not a list"});
   CHECK(errors("").empty());  // an empty file holds no rules
+  // A second document is not dropped in silence.
+  CHECK(errors("- name: a\n  match: {subsystem: usb}\n---\n- name: b\n  match: {subsystem: net}\n") ==
+        std::vector<std::string>{"bad.yaml:4:1: a second YAML document ('---'): kplug reads one document a file, so "
+                                 "put everything in one (or split it into 2 files)"});
+  // A quoted "true" is a string, not a boolean.
+  CHECK(errors("- name: x\n  match: {subsystem: usb}\n  ignore: \"true\"\n") ==
+        std::vector<std::string>{"bad.yaml:3:11: ignore must be true or false, not the string \"true\" (drop the "
+                                 "quotes)"});
+  CHECK(errors("- name: x\n  match: {subsystem: usb}\n  load: [\"bad name!\"]\n") ==
+        std::vector<std::string>{"bad.yaml:3:9: 'bad name!' in load is not a module name (letters, digits, '_' and "
+                                 "'-')"});
+  CHECK(rules("- name: x\n  match: {subsystem: usb}\n  unload_grace: 1h\n").rules[0].unload_grace ==
+        std::chrono::hours(1));
   CHECK(errors("- name: x\n  match: {env: {\"BAD KEY\": y}}\n").size() == 1);
   CHECK(errors("- name: x\n  match: {attr: {\"../etc/passwd\": y}}\n") ==
         std::vector<std::string>{"bad.yaml:2:17: '../etc/passwd' is not a valid attr name"});

@@ -35,7 +35,11 @@ TEST_CASE("durations", "[options]") {
   CHECK_FALSE(parse_duration("", d));
   CHECK_FALSE(parse_duration("5 s", d));
   CHECK_FALSE(parse_duration("-1s", d));
-  CHECK_FALSE(parse_duration("5h", d));
+  CHECK(parse_duration("1h", d));  // as "60m" is
+  CHECK(d.count() == 3'600'000);
+  CHECK(parse_duration("24h", d));
+  CHECK_FALSE(parse_duration("25h", d));
+  CHECK_FALSE(parse_duration("99999999h", d));
   CHECK_FALSE(parse_duration("99999m", d));
   CHECK(parse_duration("0.25s", d));
   CHECK(d.count() == 250);
