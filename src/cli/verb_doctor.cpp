@@ -349,7 +349,12 @@ int run_doctor(const DoctorOptions& o) {
   if (o.json) print_doctor_json(run);
   else print_doctor_text(run);
   // An answer with unknowns is no answer: "could not" before "found".
-  if (run.count(Verdict::unknown)) return exit_cannot;
+  if (run.count(Verdict::unknown)) {
+    const KernelFacts& k = run.kernel;
+    std::cerr << fmt::format("kplug doctor: cannot tell for {} device(s): {}\n", run.count(Verdict::unknown),
+                             printable(k.index_problem.empty() ? k.support_problem : k.index_problem));
+    return exit_cannot;
+  }
   return run.count(Verdict::not_driven) ? exit_found : exit_ok;
 }
 
