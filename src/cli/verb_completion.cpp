@@ -15,38 +15,14 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "cli/completion_kinds.hpp"
 #include "cli/verbs.hpp"
 
 namespace kplug::cli {
 
 namespace {
 
-// Values a flag takes, by the flag's long name; a flag not listed that takes a value
-// gets "value" (anything, no suggestions).
-const std::map<std::string, std::string> value_kinds = {
-    {"--modules-dir", "dir"},       {"--state-dir", "dir"},     {"--rules", "path"},
-    {"--socket", "path"},           {"--state-file", "path"},   {"--event", "path"},
-    {"--config", "path"},           {"--modprobe-config", "path"}, {"--subsystem", "subsystem"},
-    {"--action", "action"},         {"--devpath", "devpath"},   {"--field", "field"},
-    {"--log-level", "level"},       {"--format", "format"},     {"--metrics-file", "path"},
-    {"--record", "path"},           {"--against", "path"},
-};
-
-// What a verb's operands are, for the verbs that take any.
-const std::map<std::string, std::string> operand_kinds = {
-    {"rules check", "path"}, {"insmod", "ko"}, {"rmmod", "module"},
-    {"modinfo", "module-or-ko"}, {"match", "value"}, {"completion", "shell"},
-    {"info", "devpath"}, {"doctor", "devpath"}, {"replay", "path"},
-};
-
-// The values the fixed kinds offer, as shell words (the same in every shell).
-const std::map<std::string, std::string> fixed_values = {
-    {"action", "add change remove"},
-    {"level", "trace debug info warn error off"},
-    {"field", "filename alias author description license version parm depends softdep firmware vermagic"},
-    {"shell", "bash zsh fish"},
-    {"format", "text json prometheus"},
-};
+using namespace completion;
 
 struct Flag {
   std::string name;   // --json
@@ -367,6 +343,7 @@ void fish(const std::vector<Command>& commands, const std::vector<Flag>& global,
 }
 
 int run_completion(const CLI::App& root, const std::string& shell) {
+  prune_fixed_values(root);
   std::vector<Command> commands;
   collect(root, "", commands);
   std::vector<Flag> global = flags_of(root);

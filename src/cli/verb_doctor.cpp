@@ -88,6 +88,22 @@ bool binds_driver(const fs::path& sys, const std::string& subsystem) {
   return target.parent_path().filename() == "bus";
 }
 
+// An ACPI node's driver binds to its physical node (physical_node, physical_node1...):
+// that node and its driver into D; false when none of them has one.
+bool find_physical_driver(const fs::path& sys, DeviceFacts& d) {
+  for (const char* link : {"physical_node", "physical_node1", "physical_node2"}) {
+    std::error_code ec;
+    fs::path node = fs::canonical(sys / link, ec);
+    if (ec) continue;
+    if (std::string driver = link_name(node / "driver"); !driver.empty()) {
+      d.physical_node = node.string().substr(4);  // without /sys
+      d.physical_driver = driver;
+      return true;
+    }
+  }
+  return false;
+}
+
 std::string where(const Rule& rule) { return fmt::format("rule '{}' ({}:{})", rule.name, rule.file, rule.line); }
 
 // Which config key or rule (file and line) turns autoload off for the event; "" when on.
@@ -134,6 +150,7 @@ struct Gatherer {
     fs::path sys = fs::path("/sys") / ev.devpath.substr(1);
     d.binds_driver = binds_driver(sys, ev.subsystem);
     d.driver = link_name(sys / "driver");
+    if (d.driver.empty() && ev.subsystem == "acpi" && find_physical_driver(sys, d)) return d;
     if (!d.driver.empty()) {
       d.driver_module = link_name(sys / "driver" / "module");
       if (auto it = kplugd.ledger.find(d.driver_module); it != kplugd.ledger.end())

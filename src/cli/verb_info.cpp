@@ -79,21 +79,30 @@ bool plain_key(const std::string& key) {
   return !key.empty() && std::all_of(key.begin(), key.end(), [](char c) { return is_key_char(c); });
 }
 
+// One rule block for EV. Its name is the device's own, so the blocks of an attribute walk
+// are distinct rules. The driver is a comment, not a key: the kernel sends `add` before a
+// driver binds, so `action: add` with `driver:` would never match a real hotplug.
 void print_block(const Uevent& ev, bool with_attributes, bool is_parent) {
   std::cout << fmt::format("# {} {}\n", is_parent ? "parent device" : "device", printable(ev.devpath));
-  std::cout << "- name: CHANGE-ME\n  match:\n";
+  std::string sysname = fs::path(ev.devpath).filename();
+  std::cout << fmt::format("- name: {}\n  match:\n", quoted("CHANGE-ME " + sysname));
   std::cout << "    action: add\n";
   std::cout << fmt::format("    devpath: {}\n", quoted(literal(ev.devpath)));
   if (!ev.subsystem.empty()) std::cout << fmt::format("    subsystem: {}\n", quoted(literal(ev.subsystem)));
-  for (const auto& [key, name] : {std::pair{"DEVTYPE", "devtype"}, {"DRIVER", "driver"}, {"MODALIAS", "modalias"}}) {
+  for (const auto& [key, name] : {std::pair{"DEVTYPE", "devtype"}, {"MODALIAS", "modalias"}}) {
     auto value = ev.get(key);
     if (value) std::cout << fmt::format("    {}: {}\n", name, quoted(literal(std::string(*value))));
   }
-  std::cout << "    env:\n";
+  if (auto driver = ev.get("DRIVER"))
+    std::cout << fmt::format("    # driver: {} is bound after 'add': to match it, use action: bind\n",
+                             quoted(literal(std::string(*driver))));
+  bool env = false;
   for (const auto& [k, v] : ev.properties) {
     if (k == "ACTION" || k == "DEVPATH" || k == "SUBSYSTEM" || k == "SEQNUM" || k == "DEVTYPE" || k == "DRIVER" ||
         k == "MODALIAS" || !plain_key(k))
       continue;
+    if (!env) std::cout << "    env:\n";
+    env = true;
     std::cout << fmt::format("      {}: {}\n", k, quoted(literal(v)));
   }
   if (with_attributes) {

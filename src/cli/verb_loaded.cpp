@@ -1,4 +1,5 @@
 // `kplug loaded [--json]`: the modules kplugd loaded itself, and for which devices.
+#include <algorithm>
 #include <iostream>
 #include <memory>
 
@@ -29,19 +30,29 @@ int run_loaded(const LoadedOptions& o) {
     std::cout << control::to_line(control::to_json(loaded->modules));
     return exit_ok;
   }
+  bool dry = loaded->dry_run;
   if (loaded->modules.empty()) {
-    std::cout << "kplugd has loaded no module that is still loaded\n";
+    std::cout << (dry ? "kplugd runs in a dry run and would have loaded nothing that is still wanted\n"
+                      : "kplugd has loaded no module that is still loaded\n");
     return exit_ok;
   }
-  std::cout << fmt::format("{:<24} {:>9}  {:<18} {}\n", "MODULE", "LOAD TIME", "ON REMOVAL", "FOR DEVICES");
+  // In a dry run nothing was loaded: the modules it would have loaded, with no load time.
+  if (dry) std::cout << "kplugd runs in a dry run: nothing was loaded; it would have loaded these\n\n";
+  std::size_t width = 6;  // "MODULE"; a long name widens the column instead of breaking it
+  for (const auto& entry : loaded->modules) width = std::max(width, printable(entry.first, 64).size());
+  if (dry) std::cout << fmt::format("{:<{}}  {:<18} {}\n", "MODULE", width, "ON REMOVAL", "FOR DEVICES");
+  else std::cout << fmt::format("{:<{}}  {:>9}  {:<18} {}\n", "MODULE", width, "LOAD TIME", "ON REMOVAL", "FOR DEVICES");
   for (const auto& [module, e] : loaded->modules) {
     std::string removal = e.unload_on_remove
                               ? fmt::format("unload after {:.1f} s", static_cast<double>(e.unload_grace_ms) / 1000.0)
                               : "stay";
     std::string devices;
     for (const auto& d : e.devices) devices += (devices.empty() ? "" : " ") + printable(d);
-    std::cout << fmt::format("{:<24} {:>6.1f} ms  {:<18} {}\n", printable(module, 64), e.load_time_ms, removal,
-                             devices.empty() ? "(none left)" : devices);
+    if (devices.empty()) devices = "(none left)";
+    if (dry) std::cout << fmt::format("{:<{}}  {:<18} {}\n", printable(module, 64), width, removal, devices);
+    else
+      std::cout << fmt::format("{:<{}}  {:>6.1f} ms  {:<18} {}\n", printable(module, 64), width, e.load_time_ms,
+                               removal, devices);
   }
   return exit_ok;
 }

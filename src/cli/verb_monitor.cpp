@@ -310,7 +310,7 @@ VerbRun setup_monitor(CLI::App& command) {
       "followed by its KEY=VALUE properties and a blank line; with --json, one JSON object per line:\n"
       "{\"action\",\"devpath\",\"subsystem\",\"seqnum\",\"timestamp\",\"source\",\"properties\":{...}}.\n\n"
       "--record FILE also writes every event, with its receive time, to FILE as JSON lines after a\n"
-      "header (docs/record-format.md): the input of 'kplug replay' and 'kplug test --event'. With\n"
+      "header (/usr/share/doc/kplug/record-format.md): the input of 'kplug replay' and 'kplug test --event'. With\n"
       "--coldplug, the devices present now come first, as coldplug events, so the file describes\n"
       "the whole machine. Ctrl-C ends a recording; every line written is complete. The file is\n"
       "created anew (--replace to replace one of yours), and --max-size bounds it.\n\n"

@@ -55,9 +55,10 @@ int run_status(const StatusOptions& o) {
       shapes += fmt::format("{}{} {}", shapes.empty() ? "" : ", ", printable(shape, 64), n);
     std::cout << fmt::format("forged:  {} (what the datagrams rejected for their sender held)\n", shapes);
   }
-  std::cout << fmt::format("loads:   ok {}, failed {}, skipped {}, no module {}, retried {}; in flight {}\n",
-                           c("loads_ok"), c("loads_failed"), c("loads_skipped"), c("no_module"), c("loads_retried"),
-                           g("in_flight"));
+  // A dry run loads nothing: its "ok" loads are loads it would have done.
+  std::cout << fmt::format("loads:   {} {}, failed {}, skipped {}, no module {}, retried {}; in flight {}\n",
+                           r.dry_run ? "would load (dry run, nothing loaded)" : "ok", c("loads_ok"), c("loads_failed"),
+                           c("loads_skipped"), c("no_module"), c("loads_retried"), g("in_flight"));
   std::cout << fmt::format("unloads: done {}, refused {}, waiting for their grace period {}\n", c("unloads"),
                            c("unloads_refused"), g("pending_unloads"));
   std::cout << fmt::format("commands: ran {}, running {}, queued {}, dropped (queue full) {}, killed {}\n",
@@ -79,7 +80,7 @@ int run_status(const StatusOptions& o) {
 VerbRun setup_status(CLI::App& command) {
   auto o = std::make_shared<StatusOptions>();
   command.add_option("--socket", o->socket, "kplugd's control socket")->capture_default_str();
-  command.add_flag("--json", o->json, "print kplugd's answer as JSON (docs/control-protocol.md); --format json");
+  command.add_flag("--json", o->json, "print kplugd's answer as JSON (/usr/share/doc/kplug/control-protocol.md); --format json");
   command.add_option("--format", o->format, "text, json, or prometheus (metrics in Prometheus's text format)")
       ->capture_default_str()
       ->check(CLI::IsMember({"text", "json", "prometheus"}));

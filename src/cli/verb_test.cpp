@@ -43,6 +43,9 @@ Result<std::vector<Uevent>, std::string> read_events(const TestOptions& o) {
   if (!o.devpath.empty()) {
     auto ev = read_device(o.devpath);
     if (!ev) return unexpected(ev.error());
+    // The event as the kernel sends it when the device appears: before a driver binds,
+    // so without the DRIVER the sysfs uevent file lists now.
+    std::erase_if(ev->properties, [](const auto& p) { return p.first == "DRIVER"; });
     return std::vector<Uevent>{std::move(*ev)};
   }
   // Bounded: kplug test explains a few events (a FIFO or /dev/zero ends here too), and a
@@ -195,7 +198,7 @@ VerbRun setup_test(CLI::App& command) {
   command.add_option("--event", o->event_file,
                      "recorded events: KEY=VALUE lines (one event), or JSON lines of 'kplug monitor --json' or "
                      "--record (each explained; a long stream is for 'kplug replay'); - reads standard input");
-  command.add_option("--devpath", o->devpath, "a present device, read from /sys (e.g. /devices/pci0000:00/...)");
+  command.add_option("--devpath", o->devpath, "a present device, read from /sys (e.g. /devices/pci0000:00/...), as its add event: without DRIVER, which binds after it");
   command.add_option("--modprobe-config", o->modprobe_config,
                      "modprobe.d file or directory to use instead of the system's (repeatable): its blacklist "
                      "and options")

@@ -234,7 +234,7 @@ Result<StatusReply, std::string> status_from_json(const json& j) {
 
 // ---- loaded, reload, settle
 
-json to_json(const LoadedReply& r) { return {{"ok", true}, {"loaded", to_json(r.modules)}}; }
+json to_json(const LoadedReply& r) { return {{"ok", true}, {"loaded", to_json(r.modules)}, {"dry_run", r.dry_run}}; }
 
 Result<LoadedReply, std::string> loaded_from_json(const json& j) {
   if (auto ok = check_ok(j); !ok) return unexpected(ok.error());
@@ -242,7 +242,9 @@ Result<LoadedReply, std::string> loaded_from_json(const json& j) {
   if (it == j.end()) return unexpected(std::string("the reply has no \"loaded\" field"));
   auto modules = ledger_from_json(*it);
   if (!modules) return unexpected(modules.error());
-  return LoadedReply{std::move(*modules)};
+  auto dry = j.find("dry_run");  // absent from an older kplugd: not a dry run
+  if (dry != j.end() && !dry->is_boolean()) return unexpected(std::string("loaded: 'dry_run' must be true or false"));
+  return LoadedReply{std::move(*modules), dry != j.end() && dry->get<bool>()};
 }
 
 json to_json(const ReloadReply& r) { return {{"ok", r.ok}, {"errors", r.errors}, {"rules", r.rules}}; }
@@ -287,6 +289,23 @@ json events_started() { return {{"ok", true}, {"stream", "events"}}; }
 
 json lagged(std::uint64_t dropped) { return {{"lagged", dropped}}; }
 
+namespace {
+
+// One load outcome in words; the stable name stays in --json. A time only for a load that
+// ran (a dry run's "would load" took none).
+std::string describe_outcome(const LoadOutcome& o) {
+  std::string module = printable(o.module, 64);
+  if (o.status == "loaded") return fmt::format("{} loaded ({:.1f} ms)", module, o.duration_ms);
+  if (o.status == "would_load") return fmt::format("{} would load (dry run: nothing loaded)", module);
+  if (o.status == "already_loaded") return fmt::format("{} was loaded already", module);
+  if (o.status == "builtin") return fmt::format("{} is built into the kernel", module);
+  if (o.status == "blacklisted") return fmt::format("{} is blacklisted in modprobe.d", module);
+  if (o.status == "failed") return fmt::format("{} failed after {:.1f} ms", module, o.duration_ms);
+  return fmt::format("{} {}", module, printable(o.status, 32));
+}
+
+}  // namespace
+
 Result<std::string, std::string> describe_stream_message(const json& m) {
   if (m.is_object() && m.contains("lagged")) {
     JsonFields f(m, "a stream message");
@@ -309,8 +328,7 @@ Result<std::string, std::string> describe_stream_message(const json& m) {
   if (const auto* l = std::get_if<LoadsMessage>(&*message)) {
     std::string outcomes;
     for (const auto& o : l->outcomes)
-      outcomes += fmt::format("{}{} {} ({:.1f} ms)", outcomes.empty() ? "" : ", ", printable(o.module, 64),
-                              printable(o.status, 32), o.duration_ms);
+      outcomes += (outcomes.empty() ? "" : ", ") + describe_outcome(o);
     return fmt::format("loads    {}: {}", printable(l->event), outcomes);
   }
   const auto& u = std::get<UnloadMessage>(*message);

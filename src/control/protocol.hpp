@@ -97,6 +97,7 @@ Result<StatusReply, std::string> status_from_json(const nlohmann::json& j);
 
 struct LoadedReply {
   LedgerModules modules;
+  bool dry_run = false;  // nothing was loaded: the ledger holds what would have been
 };
 nlohmann::json to_json(const LoadedReply& reply);
 Result<LoadedReply, std::string> loaded_from_json(const nlohmann::json& j);

@@ -44,7 +44,7 @@ Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options, DaemonSeams s
                  options_.boot_priority),
       control_(io, timers_for(io, seams, "settle"), *system_, clock_,
                {[this] { return status_reply(); },
-                [this] { return control::LoadedReply{to_wire(unloader_.ledger())}; },
+                [this] { return control::LoadedReply{to_wire(unloader_.ledger()), options_.dry_run}; },
                 [this] {
                   auto problems = reload();
                   return reload_reply(problems, rules_->rules.size());

@@ -1,6 +1,7 @@
 #include "plan/diagnosis.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <ctime>
 #include <map>
 #include <optional>
@@ -90,6 +91,19 @@ std::optional<Diagnosis> present_but_not_driving(const DeviceFacts& d, const std
                         fmt::format("{} is listed in the module index but its file is missing: the index is out of "
                                     "date", m->name),
                         "run 'depmod -a' (or reinstall the package that had the module)");
+  // A feature module (acpi_cpufreq, a CPU's crypto) refusing with ENODEV says this
+  // machine lacks the feature: for a device no driver binds to, nothing to report.
+  if (!d.binds_driver) {
+    std::vector<std::string> declined;
+    for (const ModuleFacts* m : usable)
+      for (const FailedLoad& f : d.failures)
+        if (f.module == m->name && !m->live && f.error == ENODEV) declined.push_back(m->name);
+    if (!declined.empty() && declined.size() == usable.size())
+      return Diagnosis{d.devpath, Verdict::nothing_to_autoload, "module_declined",
+                       fmt::format("{} declined it (ENODEV: this machine lacks what it drives); nothing to load",
+                                   fmt::join(declined, ", ")),
+                       "", {}};
+  }
   for (const ModuleFacts* m : usable)
     for (const FailedLoad& f : d.failures)
       if (f.module == m->name && !m->live) {
@@ -124,6 +138,20 @@ std::optional<Diagnosis> present_but_not_driving(const DeviceFacts& d, const std
   return std::nullopt;
 }
 
+// Which modules are loaded, and whether one could be, is unknowable on a kernel that
+// cannot load modules; advice to modprobe would be wrong there.
+Diagnosis no_module_support(const DeviceFacts& d, const std::vector<const ModuleFacts*>& usable,
+                            const KernelFacts& kernel) {
+  std::vector<std::string> names;
+  for (const ModuleFacts* m : usable) names.push_back(m->name);
+  Diagnosis out = not_driven(d, "no_module_support",
+                             fmt::format("cannot tell why it has no driver: {}, so {} cannot be loaded here",
+                                         kernel.support_problem, fmt::join(names, ", ")),
+                             "run doctor on the system that boots this kernel with module support");
+  out.verdict = Verdict::unknown;
+  return out;
+}
+
 }  // namespace
 
 const char* to_string(Verdict v) {
@@ -139,6 +167,9 @@ const char* to_string(Verdict v) {
 
 Diagnosis diagnose(const DeviceFacts& d, const KplugdFacts& kplugd, const KernelFacts& kernel) {
   if (!d.driver.empty()) return driven(d);
+  if (!d.physical_driver.empty())
+    return {d.devpath, Verdict::driven, "physical_node",
+            fmt::format("driver {} is bound to its physical node {}", d.physical_driver, d.physical_node), "", {}};
   if (!d.modalias || d.modalias->empty())
     return {d.devpath, Verdict::nothing_to_autoload, "no_modalias", "no MODALIAS: nothing to autoload", "", {}};
   // Without the index, "no module matches" would be a guess.
@@ -178,18 +209,7 @@ Diagnosis diagnose(const DeviceFacts& d, const KplugdFacts& kplugd, const Kernel
                                "'kplug reload' and 'kplug trigger'");
     return out;
   }
-  // Which modules are loaded, and whether one could be: unknowable on a kernel that
-  // cannot load modules; advice to modprobe would be wrong there.
-  if (!kernel.support_problem.empty()) {
-    std::vector<std::string> names;
-    for (const ModuleFacts* m : usable) names.push_back(m->name);
-    Diagnosis out = not_driven(d, "no_module_support",
-                               fmt::format("cannot tell why it has no driver: {}, so {} cannot be loaded here",
-                                           kernel.support_problem, fmt::join(names, ", ")),
-                               "run doctor on the system that boots this kernel with module support");
-    out.verdict = Verdict::unknown;
-    return out;
-  }
+  if (!kernel.support_problem.empty()) return no_module_support(d, usable, kernel);
   if (auto why = present_but_not_driving(d, usable)) return *why;
   std::vector<std::string> names;
   for (const ModuleFacts* m : usable) names.push_back(m->name);

@@ -44,6 +44,9 @@ struct DeviceFacts {
   std::string driver;              // the bound driver's name, "" when none
   bool binds_driver = true;        // false for class devices (input, net) and CPUs: no driver binds
   std::string driver_module;       // the module that provides DRIVER ("" when built in)
+  // An ACPI node's driver binds to its physical node (PNP0400 → parport_pc on the pnp
+  // device): that node's devpath and driver, when one is bound there.
+  std::string physical_node, physical_driver;
   std::vector<ModuleFacts> modules;  // what its MODALIAS (and the rules) name, in order
   std::string autoload_off;        // "" or the rule/config that turns autoload off
   std::vector<std::string> kplugd_loaded_for;  // devices kplugd loaded DRIVER_MODULE for

@@ -91,6 +91,21 @@ def check_shell(shell, complete):
     check({"add", "change"} <= complete("kplug", "trigger", "--action", ""), f"{shell}: trigger --action values")
     check({"alias", "vermagic"} <= complete("kplug", "modinfo", "-F", ""), f"{shell}: modinfo -F fields")
     check({"bash", "zsh", "fish"} <= complete("kplug", "completion", ""), f"{shell}: completion → its shells")
+    # Every fixed value a script offers is one the parser accepts: each is run (in a form
+    # that does nothing) and must not be a usage error (exit 2).
+    tried = 0
+    for words, argv in ((("trigger", "--action"), lambda v: ["trigger", "--dry-run", "--subsystem", "none", "--action", v]),
+                        (("--log-level",), lambda v: ["--log-level", v, "completion", "bash"]),
+                        (("status", "--format"), lambda v: ["status", "--format", v, "--socket", "/nonexistent"]),
+                        (("completion",), lambda v: ["completion", v])):
+        offered = {w for w in complete("kplug", *words, "") if not w.startswith("-")}
+        for value in offered:
+            r = subprocess.run([KPLUG, *argv(value)], capture_output=True, text=True)
+            if r.returncode == 2:
+                fail(f"{shell}: 'kplug {' '.join(words)}' offers {value!r}, which the parser refuses: {r.stderr.strip()}")
+            tried += 1
+    check(tried >= 14 and "remove" not in complete("kplug", "trigger", "--action", ""),
+          f"{shell}: the {tried} fixed values offered are all accepted by the parser (no 'remove' for trigger --action)")
     # A value flag's value is not taken for the verb.
     check({"--json", "--count"} <= complete("kplug", "--log-level", "debug", "monitor", "--"),
           f"{shell}: --log-level VALUE, then the verb's flags")

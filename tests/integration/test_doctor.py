@@ -50,6 +50,73 @@ def check_metrics(text, what):
     check(r.returncode == 0 and not problems, f"promtool check metrics passes {what}" + (f": {problems}" if problems else ""))
 
 
+def bound_device_with_parent():
+    """A present device with a driver bound whose parent is a device too (pnp, platform)."""
+    for top, dirs, files in os.walk("/sys/devices"):
+        if top.count("/") > 6:
+            dirs[:] = []
+            continue
+        if "driver" in dirs + files and "uevent" in files and os.path.exists(os.path.join(top, "..", "uevent")):
+            return top[len("/sys"):]
+    fail("no device with a bound driver and a parent device on this host")
+
+
+def recorded_add(devpath, subsystem):
+    """The kernel's own add event for DEVPATH, recorded by kplug monitor as a user would."""
+    with tempfile.TemporaryDirectory() as tmp:
+        rec = os.path.join(tmp, "add.events")
+        mon = subprocess.Popen([KPLUG, "monitor", "--subsystem", subsystem, "--count", "1", "--record", rec],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 20
+        while mon.poll() is None and time.monotonic() < deadline:
+            if os.path.exists(rec):
+                write_uevent(devpath, "add")
+            time.sleep(0.3)
+        if mon.poll() is None:
+            mon.kill()
+            fail(f"no add event recorded for {devpath}")
+        lines = open(rec).read().splitlines()
+    event = json.loads(lines[-1])
+    # As the kernel sends it when the device appears: before a driver binds.
+    event["properties"] = {k: v for k, v in event["properties"].items() if k != "DRIVER"}
+    return json.dumps(event) + "\n"
+
+
+def check_info_pasted():
+    """kplug info's blocks, pasted as printed, are valid rules, each one matches a real add
+    event of its device (recorded, without DRIVER), and none pairs action: add with driver:."""
+    for devpath, subsystem in (("/devices/virtual/net/lo", "net"), (bound_device_with_parent(), None)):
+        r = run("info", "--attribute-walk", "/sys" + devpath)
+        blocks = [b for b in r.stdout.split("\n\n") if "- name:" in b]
+        names = re.findall(r"^- name: (.*)$", r.stdout, re.M)
+        check(r.returncode == 0 and blocks and len(names) == len(set(names)) and "attr:" in r.stdout
+              and not re.search(r"^\s+driver:", r.stdout, re.M) and not re.search(r"env:\n(?!\s{6})", r.stdout),
+              f"kplug info -a {devpath}: {len(blocks)} block(s), distinct names, attributes, no driver: key, no "
+              f"empty env:")
+        with tempfile.TemporaryDirectory() as rules:
+            with open(os.path.join(rules, "60-pasted.yaml"), "w") as f:
+                f.write(r.stdout)
+            c = run("rules", "check", rules)
+            check(c.returncode == 0, f"pasted whole, every block is a valid rule: {c.stdout.strip()} {c.stderr.strip()}")
+            # The device's own block, without attributes (a recorded event carries none).
+            own = run("info", devpath).stdout
+            check(own.count("- name:") == 1 and "attr:" not in own, f"kplug info {devpath}: one block, no attr:")
+            with open(os.path.join(rules, "60-pasted.yaml"), "w") as f:
+                f.write(own)
+            subsystem = subsystem or os.path.basename(os.readlink(f"/sys{devpath}/subsystem"))
+            event = os.path.join(rules, "..", f"kplug-add-{os.getpid()}.events")
+            with open(event, "w") as f:
+                f.write(recorded_add(devpath, subsystem))
+            t = run("test", "--modules-dir", MODULES_DIR, "--rules", rules, "--event", event)
+            os.unlink(event)
+            name = names[0].strip('"')
+            check(f"MATCH    {name}" in t.stdout and "DRIVER=" not in t.stdout,
+                  f"the device's block matches its real add event, recorded without DRIVER ({devpath})")
+            t = run("test", "--modules-dir", MODULES_DIR, "--rules", rules, "--devpath", devpath)
+            check(f"MATCH    {name}" in t.stdout and "DRIVER=" not in t.stdout,
+                  "and kplug test --devpath reads the device as its add event, without DRIVER")
+
+
 def check_summary(report):
     """The JSON summary counts exactly what the device list says, verdict by verdict."""
     s = report["summary"]
@@ -176,18 +243,7 @@ def main():
           f"with kplugd down, status --format prometheus prints kplug_up 0 and exits 3: {r.stdout.splitlines()[-1:]}")
     check_metrics(r.stdout, "on the scrape of a stopped kplugd")
 
-    # kplug info: the blocks pasted into a rule file match the device in kplug test.
-    r = run("info", "--attribute-walk", "/sys/devices/virtual/net/lo")
-    check(r.returncode == 0 and r.stdout.count("- name: CHANGE-ME") >= 1 and "attr:" in r.stdout,
-          "kplug info --attribute-walk prints match blocks with attributes")
-    block = r.stdout.split("\n\n")[0].replace("CHANGE-ME", "pasted-lo")
-    with tempfile.TemporaryDirectory() as rules:
-        with open(os.path.join(rules, "60-pasted.yaml"), "w") as f:
-            f.write(block + "\n")
-        c = run("rules", "check", rules)
-        check(c.returncode == 0, f"the pasted block is a valid rule: {c.stdout.strip()} {c.stderr.strip()}")
-        t = run("test", "--modules-dir", MODULES_DIR, "--rules", rules, "--devpath", "/devices/virtual/net/lo")
-        check("MATCH    pasted-lo" in t.stdout, "and kplug test says it matches the device")
+    check_info_pasted()
     bad = run("info", "/devices/../../etc")
     check(bad.returncode != 0, f"kplug info refuses a devpath that leaves /sys: {bad.stderr.strip()}")
 

@@ -170,6 +170,27 @@ def main():
     files = {line.split()[-1].lstrip("./") for line in sh("dpkg-deb", "-c", deb).splitlines()}
     missing = [f for f in EXPECTED if f not in files]
     check(not missing, f"the package holds the {len(EXPECTED)} documented files" + (f" (missing {missing})" if missing else ""))
+    # Every installed path the man pages, the unit and the binaries' help and errors name
+    # is in the package (a document may be compressed, as Debian does past 4 KiB).
+    named = set()
+    sources = [os.path.join(TOP, "packaging", "man", p) for p in os.listdir(os.path.join(TOP, "packaging", "man"))]
+    sources.append(os.path.join(TOP, "packaging", "systemd", "kplugd.service"))
+    for path in sources:
+        named |= set(re.findall(r"/usr/share/doc/kplug/[\w./-]*\w", open(path).read()))
+    for verb in ("monitor", "status", "replay", "test", "doctor", "settle", "info"):
+        named |= set(re.findall(r"/usr/share/doc/kplug/[\w./-]*\w",
+                                subprocess.run([os.path.join(BIN, "kplug"), verb, "--help"], capture_output=True,
+                                               text=True).stdout))
+    absent = sorted(n for n in named if n.lstrip("/") not in files and n.lstrip("/") + ".gz" not in files)
+    check(len(named) >= 5 and not absent, f"the {len(named)} /usr/share/doc/kplug paths the pages, unit and --help "
+                                           f"name are in the package" + (f" (absent: {absent})" if absent else ""))
+    repo_refs = []
+    for path in sources:
+        for n, line in enumerate(open(path), 1):
+            if re.search(r"\b(README\.md|docs/[\w-]+\.md|scripts/[\w-]+)", line):
+                repo_refs.append(f"{os.path.basename(path)}:{n}: {line.strip()[:80]}")
+    check(not repo_refs, "no man page or unit comment points into the repository" +
+          ("".join("\n  " + r for r in repo_refs) if repo_refs else ""))
     control = tempfile.mkdtemp()
     sh("dpkg-deb", "-e", deb, control)
     check(open(os.path.join(control, "conffiles")).read().split() == ["/etc/kplug/config.yaml"],

@@ -2,6 +2,8 @@
 // who loaded the driver of one that has it.
 #include <catch2/catch.hpp>
 
+#include <cerrno>
+
 #include "plan/diagnosis.hpp"
 
 using namespace kplug;
@@ -189,4 +191,33 @@ TEST_CASE("missing facts: unknown, saying which fact, never a finding", "[diagno
   CHECK(diagnose(bare, running, no_index).verdict == Verdict::nothing_to_autoload);
   pcspkr.rule_blacklist = "rule 'quiet' (10.yaml:1)";
   CHECK(diagnose(undriven({pcspkr}), running, no_support).reason == "blacklisted");
+}
+
+TEST_CASE("a healthy machine: ACPI nodes driven through their physical node, CPU features declined", "[diagnosis]") {
+  // PNP0400's driver (parport_pc) binds to the pnp device, not to the ACPI node.
+  DeviceFacts acpi = undriven({{"parport_pc"}});
+  acpi.subsystem = "acpi";
+  acpi.physical_node = "/devices/pnp0/00:04";
+  acpi.physical_driver = "parport_pc";
+  auto r = diagnose(acpi, running);
+  CHECK(r.verdict == Verdict::driven);
+  CHECK(r.reason == "physical_node");
+  CHECK(r.text == "driver parport_pc is bound to its physical node /devices/pnp0/00:04");
+
+  // acpi_cpufreq refusing a virtual CPU with ENODEV is not a problem to report.
+  ModuleFacts cpufreq;
+  cpufreq.name = "acpi_cpufreq";
+  DeviceFacts cpu = undriven({cpufreq});
+  cpu.subsystem = "cpu";
+  cpu.binds_driver = false;
+  cpu.failures.push_back({"acpi_cpufreq", "/devices/system/cpu/cpu0", ENODEV, "No such device", 2, 0});
+  r = diagnose(cpu, running);
+  CHECK(r.verdict == Verdict::nothing_to_autoload);
+  CHECK(r.reason == "module_declined");
+  // Another errno is a failure still, and so is ENODEV from a device a driver binds to.
+  cpu.failures[0].error = EINVAL;
+  CHECK(diagnose(cpu, running).reason == "load_failed");
+  DeviceFacts bus = undriven({cpufreq});
+  bus.failures.push_back({"acpi_cpufreq", bus.devpath, ENODEV, "No such device", 1, 0});
+  CHECK(diagnose(bus, running).reason == "load_failed");
 }

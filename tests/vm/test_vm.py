@@ -567,11 +567,22 @@ def scenario_doctor(vm):
     (usb-storage: usb_storage), an init that fails (usb-serial: kmods/fail_init), a device
     no module of the VM matches (usb-mtp: MTP is done in user space); and the card reader is driven by usb_hello,
     loaded by kplugd for it. Text and JSON, exit 1; once the blacklist goes and the
-    keyboard is announced again, it is no longer listed."""
+    keyboard is announced again, it is no longer listed. First, with nothing broken, the
+    VM is healthy: exit 0 and nothing NOT DRIVEN (ACPI nodes driven through their
+    physical node, acpi_cpufreq's ENODEV on a virtual CPU not a problem)."""
+    start_kplugd(vm)
+    vm.run("kplug settle --timeout 60")
+    out = vm.run("kplug doctor --json > /tmp/healthy.json; echo exit=$?", check=False)
+    healthy = json.loads(vm.run("cat /tmp/healthy.json"))
+    flagged = [f"{d['devpath']}: {d['reason']}" for d in healthy["devices"] if d["verdict"] in ("not_driven", "unknown")]
+    print(f"healthy VM: doctor summary {healthy['summary']}")
+    check(out.strip() == "exit=0" and not flagged,
+          f"a healthy VM: kplug doctor exits 0 with nothing not driven or unknown ({out.strip()}): {flagged}")
+    text = vm.run("kplug doctor", check=False)
+    check("NOT DRIVEN" not in text and "CANNOT TELL" not in text, "and its text report has no NOT DRIVEN section")
     vm.run("mkdir -p /etc/modprobe.d && echo 'blacklist usbhid' > /etc/modprobe.d/kplug-doctor.conf")
     storage = vm.run(f"modinfo -n usb_storage").strip()
     vm.run(f"mkdir -p /root/aside && mv {storage} /root/aside/")
-    start_kplugd(vm)
     for driver, dev_id in (("usb-ccid", "c1"), ("usb-kbd", "k1"), ("usb-storage", "s1"),
                            ("usb-serial", "u1"), ("usb-mtp", "m1")):
         props = {}
