@@ -2,6 +2,8 @@
 #include <algorithm>
 #include <exception>
 #include <iostream>
+#include <map>
+#include <memory>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -81,7 +83,44 @@ std::string typo_hint(CLI::App& app, int argc, char** argv) {
   return "";
 }
 
+// What an option's value is, in the words the man pages use (FILE, DIR, PATH), for the
+// options whose type CLI11 would call TEXT.
+void name_values(CLI::App& app) {
+  static const std::map<std::string, std::string> names = {
+      {"socket", "PATH"},   {"rules", "PATH"},      {"against", "PATH"},  {"modprobe-config", "PATH"},
+      {"event", "FILE"},    {"record", "FILE"},     {"devpath", "DEVPATH"}, {"subsystem", "SUBSYSTEM"},
+      {"action", "ACTION"}, {"log-level", "LEVEL"}, {"format", "FORMAT"}, {"modules-dir", "DIR"},
+      {"config", "FILE"},   {"max-size", "BYTES"},  {"group", "MASK"},   {"field", "FIELD"}};
+  for (CLI::Option* opt : app.get_options())
+    if (!opt->get_lnames().empty())
+      if (auto it = names.find(opt->get_lnames().front()); it != names.end()) opt->type_name(it->second);
+  for (CLI::App* sub : app.get_subcommands({})) name_values(*sub);
+}
+
 }  // namespace
+
+namespace kplug::cli {
+
+// `kplug help [VERB...]`: what --help prints, for those who type help first.
+VerbRun setup_help(CLI::App& command) {
+  auto words = std::make_shared<std::vector<std::string>>();
+  command.add_option("verb", *words, "a verb (and a nested verb: 'help rules check')");
+  CLI::App* root = command.get_parent();
+  return [root, words]() -> int {
+    CLI::App* at = root;
+    for (const std::string& word : *words) {
+      CLI::App* next = nullptr;
+      for (CLI::App* sub : at->get_subcommands({}))
+        if (sub->get_name() == word) next = sub;
+      if (!next) return std::cerr << "kplug help: no verb '" << printable(word, 64) << "'\n", exit_usage;
+      at = next;
+    }
+    std::cout << at->help();
+    return exit_ok;
+  };
+}
+
+}  // namespace kplug::cli
 
 int main(int argc, char** argv) {
   CLI::App app{"kplug: watch uevents, explain and drive module autoloading.\n"
@@ -93,6 +132,14 @@ int main(int argc, char** argv) {
              "unreachable, no module index): the answer is unknown.");
   app.set_version_flag("--version", std::string("kplug ") + KPLUG_VERSION);
   app.require_subcommand(1);
+  app.fallthrough();  // --log-level after the verb too (inherited by every verb)
+  // What an option's value is, in the words the man pages use, not CLI11's type names.
+  auto formatter = app.get_formatter();
+  formatter->label("TEXT", "VALUE");
+  formatter->label("UINT", "N");
+  formatter->label("INT", "N");
+  formatter->label("INT64", "N");
+  formatter->label("FLOAT", "NUMBER");
   std::string log_level = "warn";
   app.add_option("--log-level", log_level, "diagnostics on stderr: trace, debug, info, warn, error or off")
       ->capture_default_str()
@@ -104,6 +151,7 @@ int main(int argc, char** argv) {
     VerbRun verb_run = verb.setup(*command);
     command->callback([&run, verb_run] { run = verb_run; });
   }
+  name_values(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -383,7 +383,7 @@ VerbRun setup_doctor(CLI::App& command) {
   command.add_flag("--json", o->json, "the same facts as JSON, for scripts");
   add_config_option(command, o->config_path);
   add_modules_dir_option(command, o->modules_dir);
-  command.add_option("--socket", o->socket, "kplugd's control socket")->capture_default_str();
+  command.add_option("--socket", o->socket, "kplugd's control socket")->capture_default_str()->type_name("PATH");
   command.footer(
       "For each device: driven (its driver, and who loaded the module: kplugd for it, kplugd\n"
       "for another device, someone else, built in) or not, with the reason in plain words\n"

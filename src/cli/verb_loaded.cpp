@@ -61,7 +61,7 @@ int run_loaded(const LoadedOptions& o) {
 
 VerbRun setup_loaded(CLI::App& command) {
   auto o = std::make_shared<LoadedOptions>();
-  command.add_option("--socket", o->socket, "kplugd's control socket")->capture_default_str();
+  command.add_option("--socket", o->socket, "kplugd's control socket")->capture_default_str()->type_name("PATH");
   command.add_flag("--json", o->json, "print the ledger as JSON");
   return [o] { return run_loaded(*o); };
 }

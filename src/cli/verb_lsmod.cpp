@@ -98,7 +98,7 @@ VerbRun setup_lsmod(CLI::App& command) {
       "modules that use it), and for modules kplugd loaded itself, the devices it loaded\n"
       "them for. kplugd is asked over its control socket; when it is not running, its state\n"
       "file says what it had loaded. Works without root.");
-  command.add_option("--socket", o->socket, "kplugd's control socket")->capture_default_str();
+  command.add_option("--socket", o->socket, "kplugd's control socket")->capture_default_str()->type_name("PATH");
   command.add_option("--state-file", o->state_file, "kplugd's state file, read when it is not running")
       ->capture_default_str();
   command.add_flag("--json", o->json, "print a JSON array: module, size, refcount, used_by, kplugd");

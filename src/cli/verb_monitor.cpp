@@ -319,7 +319,8 @@ VerbRun setup_monitor(CLI::App& command) {
   command.add_flag("--json", o->json, "one JSON object per line instead of text blocks");
   command.add_option("--subsystem", o->subsystems, "only events of this subsystem (repeatable)");
   command.add_option("--count", o->count, "exit after printing N events (with --coldplug, the present devices count)")
-      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1000000000}));
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1000000000}).description(""))
+      ->type_name("N");
   command.add_option("--record", o->record,
                      "also write the events to FILE, for kplug replay (JSON lines, a header first); FILE must not "
                      "exist (it is created, never followed through a link)");
@@ -335,7 +336,7 @@ VerbRun setup_monitor(CLI::App& command) {
       ->check(CLI::Range(1u, 0xffffffffu));
   command.add_flag("--decisions", o->decisions,
                    "instead of raw kernel events, what kplugd did with each one (from its control socket)");
-  command.add_option("--socket", o->socket, "kplugd's control socket, for --decisions")->capture_default_str();
+  command.add_option("--socket", o->socket, "kplugd's control socket, for --decisions")->capture_default_str()->type_name("PATH");
   return [o] { return run_monitor(*o); };
 }
 

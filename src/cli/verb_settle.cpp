@@ -47,8 +47,10 @@ int run_settle(const SettleOptions& o) {
 
 VerbRun setup_settle(CLI::App& command) {
   auto o = std::make_shared<SettleOptions>();
-  command.add_option("--socket", o->socket, "kplugd's control socket")->capture_default_str();
-  command.add_option("--timeout", o->timeout, "give up after this many seconds (exit 1; 3 when kplugd did not come up)")->capture_default_str();
+  command.add_option("--socket", o->socket, "kplugd's control socket")->capture_default_str()->type_name("PATH");
+  command.add_option("--timeout", o->timeout, "give up after this many seconds (exit 1; 3 when kplugd did not come up)")
+      ->capture_default_str()
+      ->type_name("SECONDS");
   command.add_flag("--critical", o->critical,
                    "wait only for the boot-critical part: every present device decided and no load of priority "
                    "critical (storage and the way to it) in flight, as kplugd's READY");

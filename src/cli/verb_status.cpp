@@ -79,7 +79,7 @@ int run_status(const StatusOptions& o) {
 
 VerbRun setup_status(CLI::App& command) {
   auto o = std::make_shared<StatusOptions>();
-  command.add_option("--socket", o->socket, "kplugd's control socket")->capture_default_str();
+  command.add_option("--socket", o->socket, "kplugd's control socket")->capture_default_str()->type_name("PATH");
   command.add_flag("--json", o->json, "print kplugd's answer as JSON (/usr/share/doc/kplug/control-protocol.md); --format json");
   command.add_option("--format", o->format, "text, json, or prometheus (metrics in Prometheus's text format)")
       ->capture_default_str()

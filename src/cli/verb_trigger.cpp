@@ -125,8 +125,8 @@ VerbRun setup_trigger(CLI::App& command) {
   command.add_flag("--dry-run", o->dry_run, "list the devices, write nothing");
   command.add_flag("--settle", o->settle,
                    "wait until kplugd has handled exactly the events this run caused (by their SYNTH_UUID)");
-  command.add_option("--timeout", o->timeout, "seconds to wait with --settle")->capture_default_str();
-  command.add_option("--socket", o->socket, "kplugd's control socket, for --settle")->capture_default_str();
+  command.add_option("--timeout", o->timeout, "seconds to wait with --settle")->capture_default_str()->type_name("SECONDS");
+  command.add_option("--socket", o->socket, "kplugd's control socket, for --settle")->capture_default_str()->type_name("PATH");
   command.footer("Example: kplug trigger --subsystem usb --settle   (as root)");
   return [o] { return run_trigger(*o); };
 }

@@ -40,6 +40,7 @@ VerbRun setup_rmmod(CLI::App& command);
 VerbRun setup_doctor(CLI::App& command);
 VerbRun setup_info(CLI::App& command);
 VerbRun setup_completion(CLI::App& command);
+VerbRun setup_help(CLI::App& command);
 
 inline const Verb verbs[] = {
     {"monitor", "print the kernel's uevents as they arrive (like udevadm monitor --kernel --property)",
@@ -62,15 +63,18 @@ inline const Verb verbs[] = {
     {"insmod", "insert a module file with parameters, like insmod (root)", setup_insmod},
     {"rmmod", "remove loaded modules, like rmmod, naming what holds them (root)", setup_rmmod},
     {"completion", "print the bash, zsh or fish completion script (the package installs them)", setup_completion},
+    {"help", "the verbs, or one verb's options: 'kplug help VERB' is 'kplug VERB --help'", setup_help},
 };
 
 // Options several verbs share, with one wording.
 inline CLI::Option* add_modules_dir_option(CLI::App& command, std::string& modules_dir) {
   return command.add_option("--modules-dir", modules_dir,
-                            "the lib/modules/VERSION directory (default: the running kernel's)");
+                            "the lib/modules/VERSION directory (default: the running kernel's)")
+      ->type_name("DIR");
 }
 inline CLI::Option* add_config_option(CLI::App& command, std::string& config_path) {
-  return command.add_option("--config", config_path, "config file (default /etc/kplug/config.yaml)");
+  return command.add_option("--config", config_path, "config file (default /etc/kplug/config.yaml)")
+      ->type_name("FILE");
 }
 
 // Exit codes shared by the verbs: base/exit_code.hpp.

@@ -139,6 +139,9 @@ def main():
             ("rmmod", ["rmmod", "no_such_module"], 3, "no module support here, and no such module"),
             ("completion", ["completion", "bash"], 0, "the bash script"),
             ("completion", ["completion", "tcsh"], 2, "an unknown shell"),
+            ("help", ["help", "rules", "check"], 0, "a nested verb's options"),
+            ("help", ["help", "nope"], 2, "no such verb"),
+            ("status", ["status", "--log-level", "debug", "--socket", sock], 0, "--log-level after the verb"),
         ]
         if os.path.exists("/proc/modules"):
             fail("this host has module support: lsmod's 0 and the 3s of insmod/rmmod above need rows of their own")
@@ -156,7 +159,7 @@ def main():
                 wrong.append(f"kplug {' '.join(argv)} exits {want} without saying why on stderr")
         verbs = {row[0].split()[0] for row in table}
         every = {"monitor", "match", "rules", "test", "replay", "info", "doctor", "status", "loaded", "reload",
-                 "settle", "trigger", "lsmod", "modinfo", "insmod", "rmmod", "completion"}
+                 "settle", "trigger", "lsmod", "modinfo", "insmod", "rmmod", "completion", "help"}
         check(verbs == every, f"the table covers every verb ({len(every)})")
         check(not wrong, f"{len(table)} rows: every verb's exit status follows the contract" +
               ("".join("\n  " + w for w in wrong) if wrong else ""))
