@@ -296,8 +296,9 @@ int run_monitor(const MonitorOptions& o) {
     auto opened = Recording::open(o.record, o.replace, o.max_size);
     if (!opened) return std::cerr << "kplug monitor: " << opened.error() << '\n', exit_cannot;
     recording = std::move(*opened);
-    stop_on_signals();
   }
+  // Ctrl-C and SIGTERM end it the same way with or without --record: exit 0.
+  stop_on_signals();
   return KernelMonitor(o, std::move(recording)).run(**source);
 }
 
