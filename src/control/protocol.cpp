@@ -299,7 +299,8 @@ std::string describe_outcome(const LoadOutcome& o) {
   if (o.status == "would_load") return fmt::format("{} would load (dry run: nothing loaded)", module);
   if (o.status == "already_loaded") return fmt::format("{} was loaded already", module);
   if (o.status == "builtin") return fmt::format("{} is built into the kernel", module);
-  if (o.status == "blacklisted") return fmt::format("{} is blacklisted in modprobe.d", module);
+  if (o.status == "blacklisted")  // by modprobe.d or by a kplug rule; the message says which when it can
+    return fmt::format("{} is blacklisted{}", module, o.message.empty() ? "" : " (" + printable(o.message, 200) + ")");
   if (o.status == "failed") return fmt::format("{} failed after {:.1f} ms", module, o.duration_ms);
   return fmt::format("{} {}", module, printable(o.status, 32));
 }

@@ -176,9 +176,10 @@ def main():
     sources = [os.path.join(TOP, "packaging", "man", p) for p in os.listdir(os.path.join(TOP, "packaging", "man"))]
     sources.append(os.path.join(TOP, "packaging", "systemd", "kplugd.service"))
     for path in sources:
-        named |= set(re.findall(r"/usr/share/doc/kplug/[\w./-]*\w", open(path).read()))
+        # scdoc's _underline_ marks are not part of a path.
+        named |= set(re.findall(r"/usr/share/doc/kplug/[A-Za-z0-9./-]*[A-Za-z0-9]", open(path).read()))
     for verb in ("monitor", "status", "replay", "test", "doctor", "settle", "info"):
-        named |= set(re.findall(r"/usr/share/doc/kplug/[\w./-]*\w",
+        named |= set(re.findall(r"/usr/share/doc/kplug/[A-Za-z0-9./-]*[A-Za-z0-9]",
                                 subprocess.run([os.path.join(BIN, "kplug"), verb, "--help"], capture_output=True,
                                                text=True).stdout))
     absent = sorted(n for n in named if n.lstrip("/") not in files and n.lstrip("/") + ".gz" not in files)

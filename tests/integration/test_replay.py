@@ -92,7 +92,7 @@ def main():
         with open(os.path.join(new_rules, "99-no.yaml"), "w") as f:
             f.write(f"- name: no-{victim}\n  match: {{}}\n  blacklist: [{victim}]\n")
         diff = run("replay", stream, "--modules-dir", MODULES_DIR, "--rules", RULES, "--against", new_rules)
-        check(diff.returncode == 1 and f"{victim} blacklisted" in diff.stdout and "before (--rules):" in diff.stdout,
+        check(diff.returncode == 1 and f"{victim} is blacklisted" in diff.stdout and "before (--rules):" in diff.stdout,
               f"--against a rule blacklisting {victim}: the events it changes, both outcomes, exit 1 "
               f"({diff.stdout.strip().splitlines()[-1]})")
 
