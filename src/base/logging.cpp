@@ -14,6 +14,7 @@
 #include <map>
 #include <mutex>
 
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 
@@ -36,6 +37,17 @@ int syslog_priority(spdlog::level::level_enum level) {
     default: return LOG_INFO;
   }
 }
+
+// %* in the stderr pattern: the level in the words --log-level takes.
+class LevelWordFlag : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+    std::string_view word = level_word(msg.level);
+    dest.append(word.data(), word.data() + word.size());
+    for (std::size_t n = word.size(); n < 5; ++n) dest.push_back(' ');  // the words line up
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<LevelWordFlag>(); }
+};
 
 class JournalSink : public spdlog::sinks::base_sink<std::mutex> {
  public:
@@ -66,6 +78,16 @@ class JournalSink : public spdlog::sinks::base_sink<std::mutex> {
 };
 
 }  // namespace
+
+std::string_view level_word(spdlog::level::level_enum level) {
+  switch (level) {
+    case spdlog::level::trace: return "trace";
+    case spdlog::level::debug: return "debug";
+    case spdlog::level::info: return "info";
+    case spdlog::level::warn: return "warn";
+    default: return "error";  // err and critical: what --log-level error shows
+  }
+}
 
 std::string resolve_log_target(const std::string& target, const char* journal_stream, int stderr_fd) {
   if (target != "auto") return target;
@@ -101,7 +123,9 @@ bool setup_logging(const std::string& program, const std::string& level, const s
       sink->set_color_mode(colour ? spdlog::color_mode::always : spdlog::color_mode::never);
       logger = std::make_shared<spdlog::logger>(program, sink);
       spdlog::register_logger(logger);
-      logger->set_pattern("%H:%M:%S.%e %^%-5l%$ %v");
+      auto formatter = std::make_unique<spdlog::pattern_formatter>();
+      formatter->add_flag<LevelWordFlag>('*').set_pattern("%H:%M:%S.%e %^%*%$ %v");
+      logger->set_formatter(std::move(formatter));
     }
   }
   logger->set_level(parsed);

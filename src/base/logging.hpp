@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -14,6 +15,10 @@ namespace kplug {
 // (the journal when stderr is connected to it, as systemd's JOURNAL_STREAM says).
 // Returns false for an unknown level or target.
 bool setup_logging(const std::string& program, const std::string& level, const std::string& target = "stderr");
+
+// How a line's level reads on stderr: the words --log-level takes (warn, not warning;
+// error for spdlog's critical too).
+std::string_view level_word(spdlog::level::level_enum level);
 
 // The target `auto` resolves to, from JOURNAL_STREAM ("DEV:INODE") and stderr's identity.
 std::string resolve_log_target(const std::string& target, const char* journal_stream, int stderr_fd = 2);

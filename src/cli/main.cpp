@@ -157,8 +157,17 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
     std::string hint = typo_hint(app, argc, argv);
-    std::cerr << "kplug: " << (hint.empty() ? std::string(e.what()) : hint) << "\n"
-              << "Run 'kplug --help' for the verbs, 'kplug VERB --help' for a verb's options.\n";
+    // Every error names what said it: "kplug VERB: ..." once the verb is known.
+    std::string who = "kplug";
+    for (CLI::App* at = &app; !at->get_subcommands().empty();) {
+      at = at->get_subcommands().front();
+      who += " " + at->get_name();
+    }
+    if (hint.starts_with("unknown verb")) who = "kplug";  // the verb itself is the error
+    std::cerr << who << ": " << (hint.empty() ? std::string(e.what()) : hint) << "\n"
+              << (who == "kplug" ? std::string("Run 'kplug --help' for the verbs, 'kplug VERB --help' for a verb's options.")
+                                 : "Run '" + who + " --help' for its options.")
+              << "\n";
     return exit_usage;
   }
   kplug::setup_logging("kplug", log_level);

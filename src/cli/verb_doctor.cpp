@@ -379,7 +379,7 @@ int run_doctor(const DoctorOptions& o) {
 
 VerbRun setup_doctor(CLI::App& command) {
   auto o = std::make_shared<DoctorOptions>();
-  command.add_option("devpath", o->devpaths, "devices to look at (/devices/... or /sys/devices/...; default: all)");
+  command.add_option("devpath", o->devpaths, "devices to look at (/devices/..., /sys/..., /dev/NODE or a name like sda; default: all)");
   command.add_flag("--json", o->json, "the same facts as JSON, for scripts");
   add_config_option(command, o->config_path);
   add_modules_dir_option(command, o->modules_dir);

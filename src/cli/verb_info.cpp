@@ -1,4 +1,4 @@
-// `kplug info DEVPATH [--attribute-walk]`: what a rule can match on a device, printed as
+// `kplug info DEVICE [--attribute-walk]`: what a rule can match on a device, printed as
 // `match:` blocks ready to paste into a rule file — the device's own keys (subsystem,
 // devtype, driver, modalias, its uevent properties as env:), and with --attribute-walk
 // its sysfs attributes and those of every parent, one block per device (a rule sees the
@@ -137,7 +137,7 @@ int run_info(const InfoOptions& o) {
 
 VerbRun setup_info(CLI::App& command) {
   auto o = std::make_shared<InfoOptions>();
-  command.add_option("devpath", o->devpath, "the device: /devices/... or /sys/devices/...")->required();
+  command.add_option("devpath", o->devpath, "the device: /devices/..., any /sys path to it, /dev/NODE, or its name (sda, lo)")->required();
   command.add_flag("-a,--attribute-walk", o->attribute_walk,
                    "also its sysfs attributes, and those of every parent device (one block each)");
   command.footer(

@@ -18,13 +18,13 @@ struct InsmodOptions {
 int run_insmod(const InsmodOptions& o) {
   for (const auto& p : o.parameters)
     if (p.empty() || p.front() == '=' || p.find('"') != std::string::npos) {
-      std::cerr << "kplug insmod: error: '" << p << "' is not a PARAM=VALUE parameter\n";
+      std::cerr << "kplug insmod: '" << p << "' is not a PARAM=VALUE parameter\n";
       return exit_usage;
     }
   if (auto problem = module_support_problem(); !problem.empty())
-    return std::cerr << "kplug insmod: error: " << problem << '\n', exit_cannot;
+    return std::cerr << "kplug insmod: " << problem << '\n', exit_cannot;
   auto ctx = KmodContext::open({"", {}, false});
-  if (!ctx) return std::cerr << "kplug insmod: error: " << ctx.error() << '\n', exit_cannot;
+  if (!ctx) return std::cerr << "kplug insmod: " << ctx.error() << '\n', exit_cannot;
   std::string options = format_module_options(o.parameters);
   // The kernel ignores a parameter the module does not declare; say so before it does.
   if (auto info = read_module_info(**ctx, o.file); info && !info->empty())
@@ -36,7 +36,7 @@ int run_insmod(const InsmodOptions& o) {
                 << "' (it takes: " << (takes.empty() ? "none" : takes) << "); the kernel will ignore it\n";
     }
   auto name = insert_module_file(**ctx, o.file, options);
-  if (!name) return std::cerr << "kplug insmod: error: " << name.error() << '\n', exit_cannot;
+  if (!name) return std::cerr << "kplug insmod: " << name.error() << '\n', exit_cannot;
   std::cout << "inserted " << *name << (options.empty() ? "" : " with " + options) << '\n';
   return exit_ok;
 }

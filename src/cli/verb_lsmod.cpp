@@ -59,9 +59,9 @@ std::string kplugd_column(const std::optional<control::LedgerModules>& ledger, c
 
 int run_lsmod(const LsmodOptions& o) {
   auto ctx = KmodContext::open({"", {}, false});
-  if (!ctx) return std::cerr << "kplug lsmod: error: " << ctx.error() << '\n', exit_cannot;
+  if (!ctx) return std::cerr << "kplug lsmod: " << ctx.error() << '\n', exit_cannot;
   auto modules = list_live_modules(**ctx);
-  if (!modules) return std::cerr << "kplug lsmod: error: " << modules.error() << '\n', exit_cannot;
+  if (!modules) return std::cerr << "kplug lsmod: " << modules.error() << '\n', exit_cannot;
   std::string source;
   auto ledger = read_ledger(o, source);
   if (o.json) {

@@ -12,13 +12,13 @@ namespace {
 
 int run_rmmod(const std::vector<std::string>& names) {
   auto ctx = KmodContext::open({"", {}, false});
-  if (!ctx) return std::cerr << "kplug rmmod: error: " << ctx.error() << '\n', exit_cannot;
+  if (!ctx) return std::cerr << "kplug rmmod: " << ctx.error() << '\n', exit_cannot;
   int rc = exit_ok;
   for (const auto& name : names) {
     if (auto removed = remove_live_module(**ctx, name)) {
       std::cout << "removed " << *removed << '\n';
     } else {
-      std::cerr << "kplug rmmod: error: " << removed.error() << '\n';
+      std::cerr << "kplug rmmod: " << removed.error() << '\n';
       rc = exit_cannot;
     }
   }

@@ -34,6 +34,10 @@ int run_check(const RulesOptions& o) {
   }
   std::vector<std::string> files;
   for (const auto& p : paths) {
+    if (p == "-" && !o.paths.empty()) {  // standard input, read by load_rules
+      files.push_back(p);
+      continue;
+    }
     std::error_code ec;
     // The default dirs need not all exist; a path the user named must.
     if (o.paths.empty() && !std::filesystem::exists(p, ec)) continue;
@@ -68,12 +72,16 @@ VerbRun setup_rules(CLI::App& command) {
   command.require_subcommand(1);
   CLI::App* check = command.add_subcommand("check", "report every problem in rule files, as FILE:LINE:COLUMN: message");
   check->add_option("--config", o->config_path, "config file whose rules_dirs are checked when no PATH is given");
-  check->add_option("PATH", o->paths, "rule files or directories (default: the configured rules dirs)");
+  check->add_option("PATH", o->paths,
+                    "rule files or directories (default: the configured rules dirs); - reads one file from standard "
+                    "input");
   check->footer("Exit status: 0 when every file is clean (warnings allowed), 1 when there are problems,\n"
                 "3 when there is nothing to check (a PATH that does not exist, no rule files).\n"
                 "Warnings name likely mistakes, such as a run argument that begins with a placeholder\n"
                 "without \"--\" before it.\n"
-                "Example: kplug rules check rules/ /etc/kplug/rules.d/50-local.yaml");
+                "Examples:\n"
+                "  kplug rules check rules/ /etc/kplug/rules.d/50-local.yaml\n"
+                "  kplug info sda | kplug rules check -");
   return [o] { return run_check(*o); };
 }
 

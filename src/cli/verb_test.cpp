@@ -198,7 +198,7 @@ VerbRun setup_test(CLI::App& command) {
   command.add_option("--event", o->event_file,
                      "recorded events: KEY=VALUE lines (one event), or JSON lines of 'kplug monitor --json' or "
                      "--record (each explained; a long stream is for 'kplug replay'); - reads standard input");
-  command.add_option("--devpath", o->devpath, "a present device, read from /sys (e.g. /devices/pci0000:00/...), as its add event: without DRIVER, which binds after it");
+  command.add_option("--devpath", o->devpath, "a present device (/devices/..., /sys/..., /dev/NODE or a name like sda), read from /sys as its add event: without DRIVER, which binds after it");
   command.add_option("--modprobe-config", o->modprobe_config,
                      "modprobe.d file or directory to use instead of the system's (repeatable): its blacklist "
                      "and options")

@@ -305,6 +305,18 @@ std::string describe_outcome(const LoadOutcome& o) {
   return fmt::format("{} {}", module, printable(o.status, 32));
 }
 
+// An unload in words; the message (why it was refused, what else went) after a colon.
+std::string describe_unload(const UnloadMessage& u) {
+  std::string module = printable(u.module, 64);
+  std::string said = u.message.empty() ? "" : ": " + printable(u.message);
+  if (u.status == "unloaded") return fmt::format("{} unloaded ({:.1f} ms){}", module, u.duration_ms, said);
+  if (u.status == "would_unload") return fmt::format("{} would unload (dry run: nothing unloaded){}", module, said);
+  if (u.status == "in_use") return fmt::format("{} kept: still in use{}", module, said);
+  if (u.status == "not_loaded") return fmt::format("{} was not loaded{}", module, said);
+  if (u.status == "failed") return fmt::format("{} failed to unload{}", module, said);
+  return fmt::format("{} {}{}", module, printable(u.status, 32), said);
+}
+
 }  // namespace
 
 Result<std::string, std::string> describe_stream_message(const json& m) {
@@ -332,8 +344,7 @@ Result<std::string, std::string> describe_stream_message(const json& m) {
       outcomes += (outcomes.empty() ? "" : ", ") + describe_outcome(o);
     return fmt::format("loads    {}: {}", printable(l->event), outcomes);
   }
-  const auto& u = std::get<UnloadMessage>(*message);
-  return fmt::format("unload   {}: {} {}", printable(u.module, 64), printable(u.status, 32), printable(u.message));
+  return "unload   " + describe_unload(std::get<UnloadMessage>(*message));
 }
 
 }  // namespace kplug::control

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <iostream>
+#include <map>
 
 #include <CLI/CLI.hpp>
 
@@ -111,6 +112,15 @@ std::variant<CommandLine, int> parse_command_line(int argc, char** argv) {
   app.add_option("--metrics-file", metrics_file,
                  "write Prometheus metrics to this file (for node_exporter's textfile collector), atomically, "
                  "when they change, at most every 5 s");
+  // What each value is, in the words of kplugd(8), not CLI11's type names.
+  const std::map<std::string, std::string> value_names = {
+      {"config", "FILE"},         {"modules-dir", "DIR"},     {"rules-dir", "DIR"},      {"modprobe-config", "PATH"},
+      {"unload-grace", "DURATION"}, {"log-level", "LEVEL"},   {"log-target", "TARGET"}, {"receive-buffer", "SIZE"},
+      {"loader-threads", "N"},    {"control-socket", "PATH"}, {"state-dir", "DIR"},     {"rebroadcast-groups", "MASK"},
+      {"metrics-file", "FILE"}};
+  for (CLI::Option* opt : app.get_options())
+    if (!opt->get_lnames().empty())
+      if (auto it = value_names.find(opt->get_lnames().front()); it != value_names.end()) opt->type_name(it->second);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

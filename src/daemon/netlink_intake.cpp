@@ -111,7 +111,7 @@ void NetlinkIntake::on_receive(ReceiveOutcome& outcome) {
                "(raise --receive-buffer if this repeats)");
     hooks_.overrun();
   } else if (auto* f = std::get_if<ReceiveFailed>(&outcome)) {
-    spdlog::critical("reading the uevent socket failed: {}", std::strerror(f->error));
+    spdlog::error("reading the uevent socket failed: {}", std::strerror(f->error));
     hooks_.failed();
   }
 }

@@ -192,4 +192,21 @@ Result<ReplayResult, std::string> replay_stream(RecordReader& reader, Settings s
   return result;
 }
 
+nlohmann::json as_would(nlohmann::json message) {
+  if (!message.is_object()) return message;
+  auto type = message.find("type");
+  if (type == message.end() || !type->is_string()) return message;
+  if (*type == "loads" && message.contains("outcomes") && message["outcomes"].is_array()) {
+    for (auto& outcome : message["outcomes"]) {
+      if (!outcome.is_object() || outcome.value("status", "") != "loaded") continue;
+      outcome["status"] = "would_load";
+      outcome["duration_ms"] = 0;
+    }
+  } else if (*type == "unload" && message.value("status", "") == "unloaded") {
+    message["status"] = "would_unload";
+    message["duration_ms"] = 0;
+  }
+  return message;
+}
+
 }  // namespace kplug

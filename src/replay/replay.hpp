@@ -59,4 +59,10 @@ Result<ReplayResult, std::string> replay_stream(RecordReader& reader, Settings s
                                                 const std::set<std::string>& live, const ReplayObserver& observer,
                                                 ReplayTree tree);
 
+// A stream message of the replay as a person should read it: nothing was loaded or
+// unloaded, so "loaded" (with the simulated loader's 0 ms) reads "would_load" and
+// "unloaded" reads "would_unload", as in a dry run, with no duration. Other messages
+// pass unchanged.
+nlohmann::json as_would(nlohmann::json message);
+
 }  // namespace kplug

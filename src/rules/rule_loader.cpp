@@ -288,12 +288,14 @@ Result<RuleSet, Diagnostics> load_rules(const std::vector<std::string>& files) {
   for (const auto& file : files) {
     // Only a regular file of bounded size: a FIFO would stall the loop, a link to
     // /dev/zero would never end.
-    auto text = read_regular_file(file);
+    // "-" is standard input (kplug rules check -), named <stdin> in what is reported.
+    std::string name = file == "-" ? "<stdin>" : file;
+    auto text = file == "-" ? read_input("-", max_config_file) : read_regular_file(file);
     if (!text) {
-      diags.push_back({file, 0, 0, fmt::format("cannot read the rule file: {}", text.error().message)});
+      diags.push_back({name, 0, 0, fmt::format("cannot read the rule file: {}", text.error().message)});
       continue;
     }
-    parse_rules(*text, file, set.rules, diags);
+    parse_rules(*text, name, set.rules, diags);
     set.files.push_back(file);
   }
   std::map<std::string, const Rule*> names;

@@ -21,6 +21,7 @@ std::vector<std::string> rule_files(const std::vector<std::string>& dirs, Diagno
 void parse_rules(const std::string& text, const std::string& file, std::vector<Rule>& out, Diagnostics& diags);
 
 // Loads FILES in order into one RuleSet; rule names must be unique across all of them.
+// A file "-" is standard input, reported as <stdin>.
 Result<RuleSet, Diagnostics> load_rules(const std::vector<std::string>& files);
 
 // Not errors, but likely mistakes: a `run` argument that begins with a placeholder and

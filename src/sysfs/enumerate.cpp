@@ -19,6 +19,7 @@
 
 #include "base/names.hpp"
 #include "base/text.hpp"
+#include "sysfs/device_name.hpp"
 #include "uevent/parse.hpp"
 
 namespace kplug {
@@ -159,20 +160,10 @@ Result<std::vector<Uevent>, std::string> enumerate_modalias_devices(const std::s
   return events;
 }
 
-Result<Uevent, std::string> read_device(const std::string& path) {
-  // Taken with or without /sys in front, as udevadm takes it.
-  std::string devpath = path.starts_with("/sys/") ? path.substr(4) : path;
-  if (!is_safe_devpath(devpath))
-    return unexpected(fmt::format("'{}' is not a device path under /sys (expected /devices/...)", printable(devpath)));
-  // A path through links (/class/net/lo) names the device by its real path, as an event would.
-  std::string syspath = "/sys" + devpath;
-  std::unique_ptr<char, decltype(&std::free)> real(realpath(syspath.c_str(), nullptr), &std::free);
-  if (!real) return unexpected(fmt::format("no device at {}: {}", printable(syspath), std::strerror(errno)));
-  std::string_view resolved = real.get();
-  if (!resolved.starts_with("/sys/devices/"))
-    return unexpected(fmt::format("{} is not a device (it leads to {}, outside /sys/devices)", printable(syspath),
-                                  printable(resolved)));
-  return read_uevent_file("/sys", std::string(resolved.substr(4)));
+Result<Uevent, std::string> read_device(const std::string& arg) {
+  auto devpath = device_path_of("/sys", arg);
+  if (!devpath) return unexpected(devpath.error());
+  return read_uevent_file("/sys", *devpath);
 }
 
 }  // namespace kplug

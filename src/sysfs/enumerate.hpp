@@ -35,8 +35,8 @@ Result<std::vector<Uevent>, std::string> enumerate_modalias_devices(const std::s
 // DIR_FD, when given, is that device's open directory.
 Result<Uevent, std::string> read_uevent_file(const std::string& sys_root, const std::string& devpath, int dir_fd = -1);
 
-// One present device by its devpath (e.g. "/devices/platform/serial8250"), as an `add`
-// event. Rejects devpaths that could leave /sys.
+// One present device as an `add` event, named as device_path_of takes it (a devpath,
+// /sys/..., /dev/NODE, a sysname). Rejects paths that lead outside /sys/devices.
 Result<Uevent, std::string> read_device(const std::string& devpath);
 
 }  // namespace kplug

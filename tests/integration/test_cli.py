@@ -52,9 +52,9 @@ def kplugd_on_terminal(env):
 
 def main():
     typo(["moniter"], "kplug: unknown verb 'moniter'; did you mean 'monitor'?")
-    typo(["monitor", "--jsn"], "kplug: unknown option '--jsn'; did you mean '--json'?")
+    typo(["monitor", "--jsn"], "kplug monitor: unknown option '--jsn'; did you mean '--json'?")
     typo(["rules", "chek"], "kplug: unknown verb 'rules chek'; did you mean 'rules check'?")
-    typo(["rules", "check", "--confg", "x"], "kplug: unknown option '--confg'; did you mean '--config'?")
+    typo(["rules", "check", "--confg", "x"], "kplug rules check: unknown option '--confg'; did you mean '--config'?")
     typo(["--log-level", "debug", "lsmdo"], "kplug: unknown verb 'lsmdo'; did you mean 'lsmod'?")
 
     # trigger as a user: every write refused, the reason said, exit 3 (could not).
@@ -85,6 +85,15 @@ def main():
     check(b"\x1b[" in coloured, "kplugd colours its levels on a terminal")
     plain = kplugd_on_terminal(dict(os.environ, TERM="xterm", NO_COLOR="1"))
     check(b"\x1b[" not in plain, "NO_COLOR=1 turns the colour off")
+    # Levels read as the words --log-level takes.
+    with tempfile.TemporaryDirectory() as state:
+        p = subprocess.run([os.path.join(BIN, "kplugd"), "--dry-run", "--exit-after-coldplug",
+                            "--modules-dir", MODULES_DIR, "--state-dir", state, "--control-socket",
+                            os.path.join(state, "sock"), "--log-level", "info", "--metrics-file", "/tmp/kplug-cli.prom"],
+                           capture_output=True, text=True, timeout=30)
+        levels = {line.split()[1] for line in p.stderr.splitlines() if len(line.split()) > 1}
+        check({"info", "warn"} <= levels and not levels & {"warning", "critical", "information"},
+              f"kplugd's stderr levels are the words --log-level takes: {sorted(levels)}")
 
 
 if __name__ == "__main__":

@@ -245,7 +245,7 @@ def main():
             p.stop()
             said = [l for l in p.output() if "cannot read the config file" in l]
             check(code == 3 and said and path in said[0] and cause in said[0],
-                  f"{what}: exit {code}, {said[0].split('critical', 1)[-1].strip() if said else '(nothing said)'}")
+                  f"{what}: exit {code}, {said[0].split('error', 1)[-1].strip() if said else '(nothing said)'}")
 
 
 if __name__ == "__main__":

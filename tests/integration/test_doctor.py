@@ -117,6 +117,34 @@ def check_info_pasted():
                   "and kplug test --devpath reads the device as its add event, without DRIVER")
 
 
+def check_device_names():
+    """A device named as udevadm takes it: by sysname, /sys path through a class link,
+    device node; the same answer as its devpath, in info, test --devpath and doctor; a
+    name nothing has is said with exit 3; info piped into rules check - is a valid rule."""
+    by_path = run("info", "/devices/virtual/net/lo").stdout
+    for name in ("lo", "/sys/class/net/lo", "/sys/devices/virtual/net/lo"):
+        check(run("info", name).stdout == by_path, f"kplug info {name} is kplug info /devices/virtual/net/lo")
+    node = run("info", "/dev/null")
+    check(node.returncode == 0 and "# device /devices/virtual/mem/null" in node.stdout,
+          "kplug info /dev/null reads the device behind the node (/devices/virtual/mem/null)")
+    t = run("test", "--modules-dir", MODULES_DIR, "--devpath", "lo")
+    check(t.returncode == 0 and "DEVPATH=/devices/virtual/net/lo" in t.stdout, "kplug test --devpath lo")
+    d = run("doctor", "--socket", "/nonexistent.sock", "--modules-dir", MODULES_DIR, "--json", "lo")
+    check(d.returncode == 0 and [x["devpath"] for x in json.loads(d.stdout)["devices"]] == ["/devices/virtual/net/lo"],
+          "kplug doctor lo looks at /devices/virtual/net/lo")
+    nope = run("info", "no-such-device-name")
+    check(nope.returncode == 3 and nope.stderr.startswith("kplug info: no device called 'no-such-device-name'"),
+          f"a name no device has: exit 3, {nope.stderr.strip()}")
+    piped = subprocess.run([os.path.join(BIN, "kplug"), "rules", "check", "-"], input=by_path,
+                           capture_output=True, text=True)
+    check(piped.returncode == 0 and "1 rule(s) in 1 file(s), no problems" in piped.stdout,
+          f"kplug info lo | kplug rules check -: {piped.stdout.strip()}")
+    bad = subprocess.run([os.path.join(BIN, "kplug"), "rules", "check", "-"], input="- name: x\n  lod: [a]\n",
+                         capture_output=True, text=True)
+    check(bad.returncode == 1 and bad.stdout.startswith("<stdin>:2:3: "),
+          f"a problem on standard input is reported as <stdin>:LINE:COLUMN: {bad.stdout.splitlines()[0]}")
+
+
 def check_summary(report):
     """The JSON summary counts exactly what the device list says, verdict by verdict."""
     s = report["summary"]
@@ -244,6 +272,7 @@ def main():
     check_metrics(r.stdout, "on the scrape of a stopped kplugd")
 
     check_info_pasted()
+    check_device_names()
     bad = run("info", "/devices/../../etc")
     check(bad.returncode != 0, f"kplug info refuses a devpath that leaves /sys: {bad.stderr.strip()}")
 

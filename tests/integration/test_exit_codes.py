@@ -157,6 +157,10 @@ def main():
                 wrong.append(f"kplug {' '.join(argv)} exits {r.returncode}, not {want} ({why}): {said}")
             if want in (2, 3) and not r.stderr.strip():
                 wrong.append(f"kplug {' '.join(argv)} exits {want} without saying why on stderr")
+            # Every error names what said it: "kplug VERB: ...", or "kplug: unknown verb".
+            first = (r.stderr.strip().splitlines() or [""])[0]
+            if want in (2, 3) and not (first.startswith(f"kplug {verb}: ") or first.startswith("kplug: unknown verb")):
+                wrong.append(f"kplug {' '.join(argv)}: the error does not start with 'kplug {verb}: ': {first[:100]}")
         verbs = {row[0].split()[0] for row in table}
         every = {"monitor", "match", "rules", "test", "replay", "info", "doctor", "status", "loaded", "reload",
                  "settle", "trigger", "lsmod", "modinfo", "insmod", "rmmod", "completion", "help"}

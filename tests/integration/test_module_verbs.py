@@ -49,11 +49,20 @@ def main():
             live = {line.split()[0] for line in f}
         check(listed == live, f"kplug lsmod lists exactly /proc/modules ({len(live)} modules)")
 
-    for module in ("usbhid", "e1000e", "xhci_pci", "snd_hda_intel"):
-        ours, theirs = fields(kplug("modinfo", "--modules-dir", MODULES_DIR, "--no-devices", module).stdout), \
-            fields(kmod_modinfo(module))
-        check(ours == theirs and len(ours) > 5,
-              f"kplug modinfo {module} prints the fields kmod's modinfo prints ({len(ours)} lines)")
+    # Byte for byte: modules, builtins (name: first, their parm: lines), parameters
+    # without a description (kvm_intel, netfs: the type alone).
+    same = ("usbhid", "e1000e", "xhci_pci", "snd_hda_intel", "i8042", "8250", "kvm_intel", "netfs")
+    for module in same:
+        ours, theirs = kplug("modinfo", "--modules-dir", MODULES_DIR, "--no-devices", module).stdout, \
+            kmod_modinfo(module)
+        check(ours == theirs and len(ours.splitlines()) > 5,
+              f"kplug modinfo {module} prints what kmod's modinfo prints, byte for byte "
+              f"({len(ours.splitlines())} lines{', ' + ours.splitlines()[0] if ours else ''})")
+    r = kplug("modinfo", "--modules-dir", MODULES_DIR, "--no-devices", "i8042", "usbhid", "no_such_module")
+    check(r.returncode == 3 and r.stdout == kmod_modinfo("i8042") + "\n" + kmod_modinfo("usbhid") and
+          r.stderr.startswith("kplug modinfo: no module named or aliased 'no_such_module'"),
+          "kplug modinfo i8042 usbhid no_such_module: the two modules, a blank line between, the unknown "
+          "one said; exit 3")
 
     # A module that a device on this host matches: the device is listed with its driver.
     found = subprocess.run(["find", "/sys/devices", "-name", "modalias"], capture_output=True, text=True).stdout

@@ -77,6 +77,14 @@ def main():
     check(f"replayed {len(lines) - 1} event(s)" in text.stdout and "would load:" in text.stdout,
           "the text summary: " + text.stdout.strip().splitlines()[0])
 
+    # A replay loads nothing and says so: its loads read "would load", with no load time,
+    # and the replayed kplugd's own log lines ("loaded X in 0.0 ms") are not printed.
+    full = run("replay", stream, "--modules-dir", MODULES_DIR, "--rules", RULES, "--log-level", "info")
+    said = full.stdout + full.stderr
+    check(" would load (" in full.stdout and " loaded (" not in said and "loaded " not in full.stderr
+          and " ms" not in full.stdout.split("\nreplayed ")[0],
+          "a replay's report says 'would load' with no load time, and no log line says 'loaded'")
+
     # Preview a change: the same rules differ nowhere; a blacklist differs where it bites.
     same = run("replay", stream, "--modules-dir", MODULES_DIR, "--rules", RULES, "--against", RULES)
     check(same.returncode == 0 and f"0 of {len(lines) - 1} event(s) differ" in same.stdout,

@@ -39,3 +39,9 @@ TEST_CASE("every kind of decision has its own MESSAGE_ID", "[logging]") {
   CHECK(ids.size() == 17);
   CHECK(std::string(message_id("nonsense")).empty());
 }
+
+TEST_CASE("a line's level reads as the word --log-level takes", "[logging]") {
+  for (const char* word : {"trace", "debug", "info", "warn", "error"})
+    CHECK(level_word(spdlog::level::from_str(word)) == word);
+  CHECK(level_word(spdlog::level::critical) == "error");
+}

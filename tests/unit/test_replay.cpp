@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "control/protocol.hpp"
 #include "replay/replay.hpp"
 #include "fakes.hpp"
 
@@ -85,4 +86,29 @@ TEST_CASE("replay: a bad line stops it with the line's number", "[replay]") {
   auto r = replay_stream(reader, settings(), {}, {}, tree());
   REQUIRE(!r.has_value());
   CHECK(r.error() == "line 2: not a JSON object");
+}
+
+TEST_CASE("replay: what the simulated loader did reads as what would be done", "[replay]") {
+  auto loads = nlohmann::json::parse(R"J({"type":"loads","event":"add /devices/x (usb)","modalias":"usb:v1",
+    "outcomes":[{"module":"usbhid","status":"loaded","duration_ms":0.0,"message":"","pulled_in":["hid"]},
+                {"module":"hid","status":"already_loaded","duration_ms":0.0,"message":"","pulled_in":[]}]})J");
+  auto shown = as_would(loads);
+  CHECK(shown["outcomes"][0]["status"] == "would_load");
+  CHECK(shown["outcomes"][1]["status"] == "already_loaded");
+  auto text = control::describe_stream_message(shown);
+  REQUIRE(text);
+  CHECK(text->find("usbhid would load") != std::string::npos);
+  CHECK(text->find("ms)") == std::string::npos);
+  auto unload = nlohmann::json::parse(R"J({"type":"unload","module":"usb_hello","status":"unloaded","message":"",
+    "duration_ms":0.0,"removed_dependencies":[]})J");
+  auto said = control::describe_stream_message(as_would(unload));
+  REQUIRE(said);
+  CHECK(*said == "unload   usb_hello would unload (dry run: nothing unloaded)");
+  auto refused = unload;
+  refused["status"] = "in_use";
+  refused["message"] = "held by usbhid";
+  CHECK(as_would(refused) == refused);
+  CHECK(*control::describe_stream_message(refused) == "unload   usb_hello kept: still in use: held by usbhid");
+  CHECK(as_would(nlohmann::json::array()) == nlohmann::json::array());
+  CHECK(as_would(nlohmann::json{{"type", 3}}) == nlohmann::json{{"type", 3}});
 }

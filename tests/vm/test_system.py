@@ -114,6 +114,23 @@ def plug_cycle(vm, label, expect_unload):
     return entry
 
 
+def doctor_healthy(vm, label):
+    """`kplug doctor --json` on the booted system with nothing broken: exit 0, nothing not
+    driven, nothing unknown, the JSON summary counting exactly the device list."""
+    out = vm.run("kplug doctor --json; echo \"exit=$?\"", timeout=120, check=False)
+    body, _, code = out.rpartition("exit=")
+    report = json.loads(body)
+    summary = report["summary"]
+    counted = {}
+    for dev in report["devices"]:
+        counted[dev["verdict"]] = counted.get(dev["verdict"], 0) + 1
+    lacking = [(d["devpath"], d.get("reason")) for d in report["devices"] if d["verdict"] in ("not_driven", "unknown")]
+    check(code.strip() == "0" and not lacking and all(summary.get(k, 0) == n for k, n in counted.items()),
+          f"{label}: kplug doctor exits {code.strip()}, summary {json.dumps(summary)}"
+          f"{'; not driven or unknown: ' + str(lacking[:4]) if lacking else ''}")
+    return summary
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", help="write the boot figures (and the module counts) to this JSON file "
@@ -174,6 +191,7 @@ def main():
         check(vm.run("kplug settle --timeout 120; echo $?", timeout=150).strip() == "0",
               "case a: kplug settle: the whole coldplug done")
         beside_modules = vm.loaded_modules()
+        figures["doctor_beside"] = doctor_healthy(vm, "case a")
         ready = wait_journal(vm, "the coldplug line", lambda e: "coldplug complete" in str(e.get("MESSAGE", "")))
         ok(f"case a: {ready['MESSAGE'][:160]}")
         plug_cycle(vm, "case a", expect_unload=False)
@@ -233,6 +251,7 @@ def main():
         check(vm.run("kplug settle --timeout 120; echo $?", timeout=150).strip() == "0",
               "case b: kplug settle: the whole coldplug done")
         alone_modules = vm.loaded_modules()
+        figures["doctor_alone"] = doctor_healthy(vm, "case b")
         print(f"measure: modules after boot: udevd alone {len(udevd_modules)}, case a {len(beside_modules)}, "
               f"case b {len(alone_modules)}", flush=True)
         if alone_modules != beside_modules:
