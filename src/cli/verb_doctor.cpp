@@ -3,8 +3,6 @@
 // index and modprobe.d, kplugd's ledger and failure history, the kernel log — and lets
 // plan/diagnosis.cpp say what they mean. Exit 0 when every device that could have a
 // driver (a module matches it) has one, 1 when one has none, 3 when a fact is missing.
-#include <unistd.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
@@ -26,6 +24,7 @@
 #include "rules/decision.hpp"
 #include "rules/settings.hpp"
 #include "sysfs/attributes.hpp"
+#include "sysfs/driver_buses.hpp"
 #include "sysfs/enumerate.hpp"
 #include "sysfs/kernel_log.hpp"
 #include "sysfs/system_view.hpp"
@@ -88,8 +87,7 @@ bool binds_driver(const fs::path& sys, const std::string& subsystem) {
   return target.parent_path().filename() == "bus";
 }
 
-// An ACPI node's driver binds to its physical node (physical_node, physical_node1...):
-// that node and its driver into D; false when none of them has one.
+// An ACPI node's driver binds to its physical node: that node and its driver into D.
 bool find_physical_driver(const fs::path& sys, DeviceFacts& d) {
   for (const char* link : {"physical_node", "physical_node1", "physical_node2"}) {
     std::error_code ec;
@@ -160,6 +158,7 @@ struct Gatherer {
       return d;  // driven: who loaded it is all there is to say
     }
     if (!d.modalias) return d;
+    d.buses = device_buses("/sys", ev.devpath, ev.subsystem);
     const DaemonOptions& options = settings.options;
     Decision decision = decide(settings.rules, options, ev, [](const std::string& devpath, const std::string& name) {
       return read_attribute(devpath, name);
@@ -181,6 +180,7 @@ struct Gatherer {
         m.builtin = s.builtin;
         m.live = s.live;
         m.file_present = s.file_present || s.builtin || !s.in_index;
+        if (m.live || m.builtin) m.driver_buses = module_driver_buses("/sys", name);
       }
       if (apply_blacklist) m.blacklisted_by = find_blacklist(name, options.modprobe_config);
       m.rule_blacklist = rule_blacklist;

@@ -82,6 +82,29 @@ Diagnosis driven(const DeviceFacts& d) {
   return out;
 }
 
+// A loaded module none of whose drivers is on a bus the device is on never probes it:
+// floppy makes platform devices of its own, and the ACPI node PNP0700 and its pnp node
+// stay unbound. nullopt when one could bind there (then its probe failed) or it is unknown.
+std::optional<Diagnosis> driven_elsewhere(const DeviceFacts& d, const std::vector<const ModuleFacts*>& usable) {
+  std::vector<std::string> names;
+  std::set<std::string> buses;
+  for (const ModuleFacts* m : usable) {
+    if (!m->live && !m->builtin) continue;
+    if (!m->driver_buses || d.buses.empty()) return std::nullopt;
+    for (const auto& bus : *m->driver_buses)
+      if (d.buses.contains(bus)) return std::nullopt;
+    names.push_back(m->name);
+    buses.insert(m->driver_buses->begin(), m->driver_buses->end());
+  }
+  if (names.empty()) return std::nullopt;
+  return Diagnosis{d.devpath, Verdict::driven, "driven_elsewhere",
+                   fmt::format("{} is loaded; its drivers are on {}, not on {}, so none binds to this node: the "
+                               "module drives the hardware through devices of its own",
+                               fmt::join(names, ", "), buses.empty() ? "no bus" : fmt::format("{}", fmt::join(buses, ", ")),
+                               fmt::join(d.buses, " or ")),
+                   "", {}};
+}
+
 // What stands between modules that could drive the device and a bound driver: a missing
 // file, a failed load, a probe that failed; nullopt when none of them has been loaded.
 std::optional<Diagnosis> present_but_not_driving(const DeviceFacts& d, const std::vector<const ModuleFacts*>& usable) {
@@ -125,6 +148,7 @@ std::optional<Diagnosis> present_but_not_driving(const DeviceFacts& d, const std
                                    d.subsystem),
                        "", {}};
   }
+  if (auto elsewhere = driven_elsewhere(d, usable)) return elsewhere;
   for (const ModuleFacts* m : usable)
     if (m->live || m->builtin) {
       Diagnosis out = not_driven(

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,8 @@ struct ModuleFacts {
   bool live = false;          // in /proc/modules
   std::string blacklisted_by; // "" or where: "/etc/modprobe.d/x.conf:3" (modprobe.d)
   std::string rule_blacklist; // "" or where: "rule 'no-beeps' (/etc/kplug/rules.d/10.yaml:2)"
+  // When loaded: the buses its drivers are on (/sys/module/NAME/drivers); nullopt unknown.
+  std::optional<std::set<std::string>> driver_buses;
 };
 
 // What kplugd says about itself.
@@ -47,6 +50,7 @@ struct DeviceFacts {
   // An ACPI node's driver binds to its physical node (PNP0400 → parport_pc on the pnp
   // device): that node's devpath and driver, when one is bound there.
   std::string physical_node, physical_driver;
+  std::set<std::string> buses;     // where a driver could bind it: its subsystem, its physical nodes'
   std::vector<ModuleFacts> modules;  // what its MODALIAS (and the rules) name, in order
   std::string autoload_off;        // "" or the rule/config that turns autoload off
   std::vector<std::string> kplugd_loaded_for;  // devices kplugd loaded DRIVER_MODULE for

@@ -119,6 +119,39 @@ TEST_CASE("loaded but not bound: the probe failed", "[diagnosis]") {
   CHECK(r.details.back() == "usb_hello 1-1:1.0: probe failed with error -5");
 }
 
+TEST_CASE("loaded, but its drivers are on other buses: driven through devices of its own", "[diagnosis]") {
+  // floppy on the ACPI node PNP0700, whose physical node is a pnp device: floppy's only
+  // driver is a platform driver, for the floppy.N devices it makes itself.
+  ModuleFacts floppy{"floppy"};
+  floppy.live = true;
+  floppy.driver_buses = std::set<std::string>{"platform"};
+  DeviceFacts d = undriven({floppy});
+  d.devpath = "/devices/LNXSYSTM:00/LNXSYBUS:00/PNP0A03:00/device:01/PNP0700:00";
+  d.subsystem = "acpi";
+  d.modalias = "acpi:PNP0700:";
+  d.buses = {"acpi", "pnp"};
+  auto r = diagnose(d, running);
+  CHECK(r.verdict == Verdict::driven);
+  CHECK(r.reason == "driven_elsewhere");
+  CHECK(r.text == "floppy is loaded; its drivers are on platform, not on acpi or pnp, so none binds to this node: "
+                  "the module drives the hardware through devices of its own");
+  // A driver on one of the device's buses could have bound: its probe failed.
+  ModuleFacts parport{"parport_pc"};
+  parport.live = true;
+  parport.driver_buses = std::set<std::string>{"platform", "pnp"};
+  d.modules = {parport};
+  CHECK(diagnose(d, running).reason == "not_bound");
+  // Without the module's drivers read, no claim: the probe is what is reported.
+  floppy.driver_buses.reset();
+  d.modules = {floppy};
+  CHECK(diagnose(d, running).reason == "not_bound");
+  // Nor without the device's buses.
+  floppy.driver_buses = std::set<std::string>{"platform"};
+  d.modules = {floppy};
+  d.buses.clear();
+  CHECK(diagnose(d, running).reason == "not_bound");
+}
+
 TEST_CASE("autoload off, kplugd stopped or in a dry run, or simply not loaded yet", "[diagnosis]") {
   DeviceFacts d = undriven();
   d.autoload_off = "rule 'quiet' (/etc/kplug/rules.d/20.yaml:1) sets autoload: false";

@@ -99,6 +99,21 @@ TEST_CASE("a chosen walk hands the devices a predicate wants, and the loaded mod
   fs::remove_all(root);
 }
 
+TEST_CASE("the walk does not open power/ attribute directories, but finds a device called power", "[sysfs]") {
+  fs::path root = fs::temp_directory_path() / ("kplug-enum-power-" + std::to_string(getpid()));
+  fs::remove_all(root);
+  device(root, "/devices/platform/power", "platform", "MODALIAS=platform:power\n");
+  device(root, "/devices/platform/pcspkr", "platform", "MODALIAS=platform:pcspkr\n");
+  // Planted where the kernel never puts a device: inside pcspkr's power/ attributes.
+  device(root, "/devices/platform/pcspkr/power/planted", "platform", "MODALIAS=platform:planted\n");
+  auto events = enumerate_modalias_devices(root.string());
+  REQUIRE(events);
+  std::vector<std::string> found;
+  for (const auto& ev : *events) found.push_back(ev.devpath);
+  CHECK(found == std::vector<std::string>{"/devices/platform/pcspkr", "/devices/platform/power"});
+  fs::remove_all(root);
+}
+
 // On this machine's own /sys: the walk finds exactly the devices that a read of every
 // uevent file below /sys/devices finds.
 TEST_CASE("the sysfs walk finds what reading every uevent file finds", "[sysfs]") {
