@@ -7,7 +7,8 @@ would for the reader), and
 - the output the README shows must appear in the real output, line by line in order
   (dmesg and kplugd timestamps are ignored, and every number matches any number, so
   sizes, pids and timings may differ; `...` marks lines left out);
-- a command must succeed unless its shown output says "error";
+- a command must succeed unless its shown output is an error ("error", or kplug's own
+  "kplug VERB: ..." line for a `kplug VERB` command);
 - every `<!-- check: ... -->` comment between the blocks is verified against the kernel
   itself (/proc/modules, /sys/module, /sys/devices, dmesg, kplugd's ledger);
 - each README leaves the VM with the modules it found loaded.
@@ -112,6 +113,15 @@ def normal(line):
     return " ".join(TIMESTAMP.sub("", line).split())
 
 
+def shows_failure(command, expected):
+    """True when the output the README shows for COMMAND is an error: a line saying
+    "error" (insmod: ERROR: ...), or kplug's own error line, which starts with the verb
+    that says it ("kplug insmod: ..." for `[sudo] kplug insmod ...`)."""
+    words = [w for w in command.split() if w != "sudo"]
+    prefix = f"kplug {words[1]}: " if len(words) > 1 and words[0] == "kplug" else None
+    return any("error" in e.lower() or (prefix and e.startswith(prefix)) for e in expected)
+
+
 def pattern(expected):
     return re.compile(NUMBER.sub(r"\\d+", re.escape(normal(expected)).replace(r"\ ", " ")))
 
@@ -178,7 +188,7 @@ class Reader:
             if self.printing:
                 print(f"$ {what}\n{output.rstrip()}" + ("" if rc == 0 else f"\n[exit {rc}]"))
                 continue
-            if rc != 0 and not any("error" in e.lower() for e in expected):
+            if rc != 0 and not shows_failure(what, expected):
                 raise VMError(f"{where}: `{what}` exited {rc}:\n{output}")
             if (line := missing_lines(expected, output)) is not None:
                 raise VMError(f"{where}: `{what}` did not print the line the README shows:\n  {line}\n"
