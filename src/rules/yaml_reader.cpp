@@ -13,6 +13,15 @@
 namespace kplug {
 
 std::optional<YAML::Node> YamlReader::parse(const std::string& text) {
+  // YAML text has no NUL byte, and yaml-cpp's LoadAll never returns on one (found by
+  // fuzz_rules): refused at its line and column before parsing.
+  if (auto nul = text.find('\0'); nul != std::string::npos) {
+    std::size_t line_start = text.rfind('\n', nul);
+    line_start = line_start == std::string::npos ? 0 : line_start + 1;
+    diags_.push_back({file_, static_cast<int>(std::count(text.begin(), text.begin() + nul, '\n') + 1),
+                      static_cast<int>(nul - line_start + 1), "a NUL byte: a YAML file is text"});
+    return std::nullopt;
+  }
   try {
     // A second document (after "---") would be dropped by YAML::Load without a word.
     std::vector<YAML::Node> docs = YAML::LoadAll(text);

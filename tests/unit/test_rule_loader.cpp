@@ -220,6 +220,9 @@ TEST_CASE("YAML syntax errors and wrong shapes", "[rules][errors]") {
   CHECK(errors("- name: a\n  match: {subsystem: usb}\n---\n- name: b\n  match: {subsystem: net}\n") ==
         std::vector<std::string>{"bad.yaml:4:1: a second YAML document ('---'): kplug reads one document a file, so "
                                  "put everything in one (or split it into 2 files)"});
+  // A NUL byte (yaml-cpp's LoadAll never returned on one: fuzz_rules) is refused where it is.
+  CHECK(errors(std::string("- name: x\n  lo\0ad: [a]\n", 20)) ==
+        std::vector<std::string>{"bad.yaml:2:5: a NUL byte: a YAML file is text"});
   // A quoted "true" is a string, not a boolean.
   CHECK(errors("- name: x\n  match: {subsystem: usb}\n  ignore: \"true\"\n") ==
         std::vector<std::string>{"bad.yaml:3:11: ignore must be true or false, not the string \"true\" (drop the "
