@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <set>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -12,9 +14,52 @@
 
 namespace kplug {
 
+namespace {
+
+// The line where a second YAML document starts (a "---" at column 0 after content or after
+// an earlier "---", or content after a "..." end marker) and how many documents there
+// are; {0, 1} for one. Markers at column 0 cannot occur inside a scalar.
+std::pair<int, int> second_document(const std::string& text) {
+  int line = 0, first_second = 0, documents = 1;
+  bool content = false, ended = false;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    std::string_view l(text.data() + start, (end == std::string::npos ? text.size() : end) - start);
+    start = end == std::string::npos ? text.size() : end + 1;
+    ++line;
+    auto marker = [&](std::string_view m) {
+      return l.starts_with(m) && (l.size() == 3 || l[3] == ' ' || l[3] == '\t' || l[3] == '\r');
+    };
+    std::size_t first = l.find_first_not_of(" \t\r");
+    bool blank = first == std::string_view::npos || l[first] == '#';
+    if (marker("---")) {
+      if (content || ended) {
+        ++documents;
+        if (!first_second) first_second = line;
+      }
+      content = true;
+      ended = false;
+    } else if (marker("...")) {
+      ended = true;
+      content = false;
+    } else if (!blank) {
+      if (ended && !first_second) {
+        ++documents;
+        first_second = line;
+      }
+      ended = false;
+      content = true;
+    }
+  }
+  return {first_second, documents};
+}
+
+}  // namespace
+
 std::optional<YAML::Node> YamlReader::parse(const std::string& text) {
-  // YAML text has no NUL byte, and yaml-cpp's LoadAll never returns on one (found by
-  // fuzz_rules): refused at its line and column before parsing.
+  // YAML text has no NUL byte (yaml-cpp's LoadAll never returned on one: fuzz_rules):
+  // refused at its line and column before parsing.
   if (auto nul = text.find('\0'); nul != std::string::npos) {
     std::size_t line_start = text.rfind('\n', nul);
     line_start = line_start == std::string::npos ? 0 : line_start + 1;
@@ -22,17 +67,17 @@ std::optional<YAML::Node> YamlReader::parse(const std::string& text) {
                       static_cast<int>(nul - line_start + 1), "a NUL byte: a YAML file is text"});
     return std::nullopt;
   }
+  // A second document (after "---") would be dropped by YAML::Load without a word; it is
+  // found by its marker, as yaml-cpp's LoadAll never returns on some broken files.
+  if (auto [line, documents] = second_document(text); line) {
+    diags_.push_back({file_, line, 1,
+                      fmt::format("a second YAML document ('---'): kplug reads one document a file, so put "
+                                  "everything in one (or split it into {} files)",
+                                  documents)});
+    return std::nullopt;
+  }
   try {
-    // A second document (after "---") would be dropped by YAML::Load without a word.
-    std::vector<YAML::Node> docs = YAML::LoadAll(text);
-    if (docs.empty()) return YAML::Node();
-    if (docs.size() > 1) {
-      error_at(docs[1].Mark(), fmt::format("a second YAML document ('---'): kplug reads one document a file, so "
-                                           "put everything in one (or split it into {} files)",
-                                           docs.size()));
-      return std::nullopt;
-    }
-    return docs.front();
+    return YAML::Load(text);
   } catch (const YAML::ParserException& e) {
     error_at(e.mark, "YAML syntax error: " + e.msg);
     return std::nullopt;

@@ -218,6 +218,11 @@ TEST_CASE("YAML syntax errors and wrong shapes", "[rules][errors]") {
   CHECK(errors("").empty());  // an empty file holds no rules
   // A second document is not dropped in silence.
   CHECK(errors("- name: a\n  match: {subsystem: usb}\n---\n- name: b\n  match: {subsystem: net}\n") ==
+        std::vector<std::string>{"bad.yaml:3:1: a second YAML document ('---'): kplug reads one document a file, so "
+                                 "put everything in one (or split it into 2 files)"});
+  // A "---" that starts the file is not a second document; content after "..." is one.
+  CHECK(errors("---\n- name: a\n  match: {subsystem: usb}\n").empty());
+  CHECK(errors("- name: a\n  match: {subsystem: usb}\n...\n- name: b\n") ==
         std::vector<std::string>{"bad.yaml:4:1: a second YAML document ('---'): kplug reads one document a file, so "
                                  "put everything in one (or split it into 2 files)"});
   // A NUL byte (yaml-cpp's LoadAll never returned on one: fuzz_rules) is refused where it is.
