@@ -4,10 +4,19 @@
 // (exit code 3), before the loop runs.
 #include <malloc.h>
 
+#include <time.h>
+#include <unistd.h>
+
 #include <csignal>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <string_view>
 #include <thread>
 
 #include <boost/asio/io_context.hpp>
@@ -77,6 +86,45 @@ void log_start(const Settings& settings, const KmodContext& index, const Netlink
                source.receive_buffer() / 1024, source.buffer_forced() ? "" : " (not forced: no CAP_NET_ADMIN)");
 }
 
+// Start-up, phase by phase: at boot a slow start delays every unit after kplugd, so the
+// log says where the time went. The first phase is the fork, exec and dynamic
+// linker, from the process's start time (/proc/self/stat: its fork, so under systemd it
+// includes the sandbox the unit asks for), in clock ticks since boot.
+class StartupPhases {
+ public:
+  StartupPhases() : last_(std::chrono::steady_clock::now()) {
+    if (auto since_exec = exec_age()) phases_ = fmt::format("fork to main {:.0f} ms", *since_exec * 1000);
+  }
+  void mark(std::string_view phase) {
+    auto now = std::chrono::steady_clock::now();
+    phases_ += fmt::format("{}{} {:.0f} ms", phases_.empty() ? "" : ", ", phase,
+                           std::chrono::duration<double, std::milli>(now - last_).count());
+    last_ = now;
+  }
+  const std::string& phases() const { return phases_; }
+
+ private:
+  static std::optional<double> exec_age() {
+    std::ifstream in("/proc/self/stat");
+    std::string stat;
+    std::getline(in, stat);
+    auto paren = stat.rfind(')');
+    if (paren == std::string::npos) return std::nullopt;
+    std::istringstream fields(stat.substr(paren + 2));
+    std::string field;
+    for (int i = 3; i <= 22 && fields >> field; ++i)
+      if (i == 22) {  // starttime
+        timespec now{};
+        clock_gettime(CLOCK_BOOTTIME, &now);
+        double started = std::strtod(field.c_str(), nullptr) / static_cast<double>(sysconf(_SC_CLK_TCK));
+        return std::max(0.0, static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) / 1e9 - started);
+      }
+    return std::nullopt;
+  }
+  std::chrono::steady_clock::time_point last_;
+  std::string phases_;
+};
+
 int cannot_start(const std::string& why) {
   spdlog::critical("{}", why);
   return exit_startup;
@@ -88,12 +136,14 @@ int main(int argc, char** argv) {
   // One malloc arena for every thread: the loader threads allocate little, and an arena
   // of their own each would stay resident while kplugd idles (docs/PERFORMANCE.md).
   mallopt(M_ARENA_MAX, 1);
+  StartupPhases phases;
 
   // 1. The command line; --help and --version end here.
   auto parsed = parse_command_line(argc, argv);
   if (auto* code = std::get_if<int>(&parsed)) return *code;
   const CommandLine& cl = std::get<CommandLine>(parsed);
   setup_logging("kplugd", cl.overrides.log_level.value_or("info"), cl.log_target);
+  phases.mark("command line and logging");
 
   // 2. The config file and the rules, with the flags over them.
   auto settings = load_settings(cl.overrides);
@@ -104,13 +154,16 @@ int main(int argc, char** argv) {
   }
   const DaemonOptions& options = settings->options;
   setup_logging("kplugd", options.log_level, cl.log_target);
+  phases.mark("config and rules");
 
   // 3. The kernel: module support, the module index, the loaders, the uevent socket.
   if (auto ok = check_module_support(options); !ok) return cannot_start(ok.error());
   auto index = KmodContext::open({options.modules_dir, options.modprobe_config});
   if (!index) return cannot_start(index.error());
+  phases.mark("module index");
   auto loaders = open_loaders(options);
   if (!loaders) return cannot_start(loaders.error());
+  phases.mark("loaders");
   auto source = NetlinkSource::open({options.receive_buffer, true});
   if (!source) return cannot_start(source.error());
   std::unique_ptr<Rebroadcaster> rebroadcaster;
@@ -141,6 +194,8 @@ int main(int argc, char** argv) {
   if (auto listening = daemon.open_control(options.control_socket); !listening)
     return cannot_start(listening.error());
   if (!options.dry_run) daemon.restore_state(options.state_dir + "/state.json");
+  phases.mark("socket, control and ledger");
+  spdlog::info("start-up before coldplug: {}", phases.phases());
   daemon.start();
   io.run();
   spdlog::info("kplugd stopped: {}", daemon.counters().summary());

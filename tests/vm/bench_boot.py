@@ -69,6 +69,11 @@ def figures(vm, config):
     m = re.search(r"sysfs read in ([0-9.]+) ms(?:, deciding them took ([0-9.]+) ms)?", journal)
     f["walk"] = round(float(m.group(1)) / 1000, 3) if m else None
     f["walk_deciding"] = round(float(m.group(2)) / 1000, 3) if m and m.group(2) else None
+    # kplugd's start-up before its coldplug, phase by phase (from its fork by systemd).
+    m = re.search(r"start-up before coldplug: (.*)", journal)
+    phases = {k.strip(", "): int(v) for k, v in re.findall(r"([a-z ,]+?) (\d+) ms", m.group(1))} if m else {}
+    f["fork_to_main"] = round(phases["fork to main"] / 1000, 3) if "fork to main" in phases else None
+    f["startup"] = round(sum(phases.values()) / 1000, 3) if phases else None
     m = re.search(r"boot-critical part done in ([0-9.]+) ms", journal)
     f["critical_done"] = round(float(m.group(1)) / 1000, 3) if m else None
     # What the kernel's trigger replays cost: kplugd's count of those it did nothing for.
@@ -110,7 +115,8 @@ def main():
             label = "uncounted" if i == 0 else f"#{len(boots[config]) + 1}"
             log(f"boot {i + 1}/{len(order)} {config} {label}: multi-user {f['multi_user']} s, local-fs "
                 f"{f['local_fs']} s, /data {f['data_mount']} s ({f['mounted'] or 'NOT MOUNTED'}), sysinit "
-                f"{f['sysinit']} s, kplugd started {f['kplugd_started']} s, ready {f['kplugd_ready']} s, udevd ready "
+                f"{f['sysinit']} s, kplugd started {f['kplugd_started']} s (main {f['fork_to_main']} s later, "
+                f"coldplug {f['startup']} s later), ready {f['kplugd_ready']} s, udevd ready "
                 f"{f['udevd_ready']} s, trigger done {f['trigger_done']} s, coldplug {f['coldplug']} s "
                 f"(boot-critical part {f['critical_done']} s; walk {f['walk']} s + deciding {f['walk_deciding']} s; "
                 f"{f['replays_unchanged']} replays unchanged), {f['modules']} modules, {f['state']}")
@@ -119,7 +125,7 @@ def main():
                               f"state {f['state']}, failed units: {f['failed'] or 'none'}")
             if i > 0:
                 boots[config].append(f)
-    keys = list(UNITS) + ["kplugd_started", "udevd_ready", "trigger_done", "critical_done", "coldplug", "walk",
+    keys = list(UNITS) + ["kplugd_started", "fork_to_main", "startup", "udevd_ready", "trigger_done", "critical_done", "coldplug", "walk",
                           "walk_deciding", "replays_unchanged", "modules"]
     results = {"boots": boots, "summary": {c: {k: spread([b[k] for b in boots[c]]) for k in keys} for c in CONFIGS}}
     base = results["summary"]["udevd"]["multi_user"]["median"]
