@@ -50,6 +50,12 @@ class LoaderPool {
   std::size_t size() const { return loaders_.size(); }
   // Threads running now.
   std::size_t running() const { return threads_.size(); }
+  // Threads waiting for a task: a task posted while one waits goes to it, no thread is
+  // started for it.
+  std::size_t waiting() const {
+    std::lock_guard lock(mutex_);
+    return waiting_;
+  }
 
   // Runs FN(ModuleLoader&) on a loader thread, starting one when none is free, once no
   // more urgent task waits.
@@ -90,7 +96,7 @@ class LoaderPool {
   std::vector<std::unique_ptr<ModuleLoader>> loaders_;
   std::vector<Thread> threads_;  // the loop's: started, not yet joined
 
-  std::mutex mutex_;  // guards the members below
+  mutable std::mutex mutex_;  // guards the members below
   std::condition_variable wake_;
   std::deque<Task> tasks_;
   std::vector<ModuleLoader*> free_;

@@ -226,6 +226,11 @@ TEST_CASE("less urgent tasks run at a lower CPU priority, critical ones at the p
   };
   auto normal = nice_of(Priority::normal);
   CHECK(normal.first == std::min(19, base + 10));
+  // The next task goes to that thread once it waits again (posted before, it would start
+  // another thread, at the process's nice value from the start).
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (pool.waiting() == 0 && std::chrono::steady_clock::now() < until) std::this_thread::yield();
+  REQUIRE(pool.waiting() == 1);
   auto critical = nice_of(Priority::critical);
   CHECK(critical.second == normal.second);  // one thread for both: it went back
   CHECK(critical.first == base);            // (the tests run as root, who may lower a nice value)
