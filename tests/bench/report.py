@@ -192,7 +192,9 @@ def boot_section(w, boot, before=None):
     w("")
     for label, key in BOOT_ROWS[1:]:
         e = s[key]
-        w(f"- {label}: kplugd started {spread(e.get('kplugd_started'))} after systemd, its boot-critical part "
+        w(f"- {label}: kplugd started {spread(e.get('kplugd_started'))} after systemd, reached main() "
+          f"{spread(e.get('fork_to_main'))} later (systemd's sandbox, exec, libraries) and its coldplug "
+          f"{spread(e.get('startup'))} after its start, its boot-critical part "
           f"was done {spread(e.get('critical_done'))} after its coldplug began, the walk read sysfs in "
           f"{spread(e.get('walk'), 3)} and decided the devices it fed in {spread(e.get('walk_deciding'), 3)}; "
           f"trigger replays it did nothing for: {e['replays_unchanged']['median'] if e.get('replays_unchanged') else '–'}.")
