@@ -93,7 +93,7 @@ void log_start(const Settings& settings, const KmodContext& index, const Netlink
 class StartupPhases {
  public:
   StartupPhases() : last_(std::chrono::steady_clock::now()) {
-    if (auto since_exec = exec_age()) phases_ = fmt::format("fork to main {:.0f} ms", *since_exec * 1000);
+    if (auto since_fork = fork_age()) phases_ = fmt::format("fork to main {:.0f} ms", *since_fork * 1000);
   }
   void mark(std::string_view phase) {
     auto now = std::chrono::steady_clock::now();
@@ -104,22 +104,22 @@ class StartupPhases {
   const std::string& phases() const { return phases_; }
 
  private:
-  static std::optional<double> exec_age() {
+  // Seconds since this process was forked: /proc/self/stat's starttime (field 22, in clock
+  // ticks since boot) against CLOCK_BOOTTIME.
+  static std::optional<double> fork_age() {
     std::ifstream in("/proc/self/stat");
     std::string stat;
     std::getline(in, stat);
-    auto paren = stat.rfind(')');
+    auto paren = stat.rfind(')');  // the command name (field 2) may hold spaces and ')'
     if (paren == std::string::npos) return std::nullopt;
-    std::istringstream fields(stat.substr(paren + 2));
+    std::istringstream fields(stat.substr(paren + 1));
     std::string field;
-    for (int i = 3; i <= 22 && fields >> field; ++i)
-      if (i == 22) {  // starttime
-        timespec now{};
-        clock_gettime(CLOCK_BOOTTIME, &now);
-        double started = std::strtod(field.c_str(), nullptr) / static_cast<double>(sysconf(_SC_CLK_TCK));
-        return std::max(0.0, static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) / 1e9 - started);
-      }
-    return std::nullopt;
+    for (int i = 3; i <= 22; ++i)
+      if (!(fields >> field)) return std::nullopt;
+    timespec now{};
+    clock_gettime(CLOCK_BOOTTIME, &now);
+    double started = std::strtod(field.c_str(), nullptr) / static_cast<double>(sysconf(_SC_CLK_TCK));
+    return std::max(0.0, static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) / 1e9 - started);
   }
   std::chrono::steady_clock::time_point last_;
   std::string phases_;

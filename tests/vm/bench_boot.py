@@ -125,8 +125,8 @@ def main():
                               f"state {f['state']}, failed units: {f['failed'] or 'none'}")
             if i > 0:
                 boots[config].append(f)
-    keys = list(UNITS) + ["kplugd_started", "fork_to_main", "startup", "udevd_ready", "trigger_done", "critical_done", "coldplug", "walk",
-                          "walk_deciding", "replays_unchanged", "modules"]
+    keys = list(UNITS) + ["kplugd_started", "fork_to_main", "startup", "udevd_ready", "trigger_done", "critical_done",
+                          "coldplug", "walk", "walk_deciding", "replays_unchanged", "modules"]
     results = {"boots": boots, "summary": {c: {k: spread([b[k] for b in boots[c]]) for k in keys} for c in CONFIGS}}
     base = results["summary"]["udevd"]["multi_user"]["median"]
     results["ratios"] = {c: round(results["summary"][c]["multi_user"]["median"] / base, 3) for c in CONFIGS}
