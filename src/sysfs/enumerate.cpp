@@ -51,6 +51,16 @@ void add_properties(Uevent& ev, std::string_view text) {
   }
 }
 
+// The roots of /sys/devices that are buses of hardware (pci0000:00, platform, pnp0, ...),
+// not the firmware's description of the machine (ACPI's namespace, LNXSYSTM:00, whose
+// devices' drivers are buttons, fans and thermal zones), CPUs and memory (system) or
+// software devices (virtual). The walk takes them first: the storage controller and the
+// USB host controller a boot waits for are found, and their loads started, before the
+// rest (on a booting Debian VM the ACPI namespace is about a tenth of the walk).
+bool is_hardware_root(const std::string& name) {
+  return name != "system" && name != "virtual" && !name.starts_with("LNXSYSTM");
+}
+
 }  // namespace
 
 Result<Uevent, std::string> read_uevent_file(const std::string& sys_root, const std::string& devpath, int dir_fd) {
@@ -109,6 +119,7 @@ Result<std::size_t, std::string> for_each_present_device(const std::function<boo
         is_device = true;
     }
     std::sort(children.begin(), children.end());
+    if (devpath == "/devices") std::stable_partition(children.begin(), children.end(), is_hardware_root);
     // A directory with a uevent file but no subsystem (a CPU's cache/index0) is never
     // announced by the kernel (no bus or class: its uevent filter drops it), so coldplug
     // does not hand it on either; udevd's enumeration skips it the same way.

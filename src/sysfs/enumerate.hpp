@@ -13,8 +13,9 @@
 namespace kplug {
 
 // Walks SYS_ROOT/devices and hands VISIT, as it goes, every present device whose
-// uevent file carries a MODALIAS, parents before children (siblings in name order); returns how many it
-// handed.
+// uevent file carries a MODALIAS, parents before children (siblings in name order, but the
+// hardware buses' roots before ACPI's namespace, `system` and `virtual`); returns how many
+// it handed.
 // Links are never followed, and nothing but directory listings, `uevent` files and
 // `subsystem` links is read. (A `modalias` file is no hint: CPUs have a MODALIAS in their
 // uevent and no such file.)

@@ -39,14 +39,18 @@ TEST_CASE("the sysfs walk hands out devices with a MODALIAS, parents first", "[s
   device(root, "/devices/pci0000:00/0000:00:02.0/usb1", "usb", "DEVTYPE=usb_device\nBUSNUM=001\n", false);
   device(root, "/devices/platform/serial8250", "platform", "DRIVER=serial8250\n");  // no MODALIAS
   device(root, "/devices/system/cpu/cpu0", "cpu", "MODALIAS=cpu:type:x86,ven0002:feature:,0000\n", false);
+  // ACPI's namespace sorts before the PCI bus by name, but is walked after every hardware bus.
+  device(root, "/devices/LNXSYSTM:00/LNXPWRBN:00", "acpi", "MODALIAS=acpi:LNXPWRBN:\n");
+  device(root, "/devices/virtual/misc/fuse", "misc", "MAJOR=10\nMODALIAS=devname:fuse\n", false);
+  device(root, "/devices/platform/i8042/serio0", "serio", "MODALIAS=serio:ty06pr00id00ex00\n");
   // A link to another device's directory is not walked (it would hand that device twice).
   fs::create_directory_symlink(root / "devices/pci0000:00", root / "devices/platform/serial8250/loop");
 
   std::vector<Uevent> seen;
   auto handed = for_each_modalias_device([&](Uevent&& ev) { seen.push_back(std::move(ev)); }, root);
   REQUIRE(handed);
-  CHECK(*handed == 3);
-  REQUIRE(seen.size() == 3);
+  CHECK(*handed == 6);
+  REQUIRE(seen.size() == 6);
   CHECK(seen[0].devpath == "/devices/pci0000:00/0000:00:02.0");
   CHECK(seen[0].subsystem == "pci");
   CHECK(seen[0].action == "add");
@@ -58,8 +62,12 @@ TEST_CASE("the sysfs walk hands out devices with a MODALIAS, parents first", "[s
   CHECK(seen[1].devpath == "/devices/pci0000:00/0000:00:02.0/usb1/1-1/1-1:1.0");
   CHECK(seen[1].subsystem == "usb");
   CHECK(seen[1].get_or_empty("INTERFACE") == "3/1/1");
-  CHECK(seen[2].devpath == "/devices/system/cpu/cpu0");  // a MODALIAS without a modalias file
-  CHECK(seen[2].subsystem == "cpu");
+  CHECK(seen[2].devpath == "/devices/platform/i8042/serio0");
+  // Then ACPI's namespace, the CPUs and the virtual devices, in name order.
+  CHECK(seen[3].devpath == "/devices/LNXSYSTM:00/LNXPWRBN:00");
+  CHECK(seen[4].devpath == "/devices/system/cpu/cpu0");  // a MODALIAS without a modalias file
+  CHECK(seen[4].subsystem == "cpu");
+  CHECK(seen[5].devpath == "/devices/virtual/misc/fuse");
 
   auto one = read_uevent_file(root, "/devices/pci0000:00/0000:00:02.0/usb1");
   REQUIRE(one);
