@@ -189,22 +189,18 @@ for t, suite, test in times[:count]:
 PY
 }
 
-# background [--idle] LABEL LOG COMMAND...: runs COMMAND (a function or a program) at the
-# lowest CPU priority (nice 19) while the script goes on, its output in LOG; with --idle,
-# in the idle scheduling class instead (SCHED_IDLE: only CPU time that nothing else, not
-# even a nice 19 process, wants). wait_background LABEL waits for it, says how long it
-# took and, if it failed, shows the end of LOG and stops the script.
+# background LABEL LOG COMMAND...: runs COMMAND (a function or a program) at the lowest CPU
+# priority while the script goes on, its output in LOG; wait_background LABEL waits for it,
+# says how long it took and, if it failed, shows the end of LOG and stops the script.
 declare -A _bg_pid=() _bg_log=() _bg_started=()
 background() {
-  local lower="renice -n 19 -p"
-  if [ "$1" = --idle ]; then lower="chrt --idle -p 0"; shift; fi
   local label=$1 log=$2
   shift 2
   mkdir -p "$(dirname "$log")"
   echo "${FUNCNAME[1]:-main}: started beside the next stages: $label (log: $log)" >&2
   # In its own process group (set -m), so that stop_background ends its compilers too.
   set -m
-  ( $lower "$BASHPID" > /dev/null; "$@" ) > "$log" 2>&1 &
+  ( renice -n 19 -p "$BASHPID" > /dev/null; "$@" ) > "$log" 2>&1 &
   _bg_pid[$label]=$! _bg_log[$label]=$log _bg_started[$label]=$SECONDS
   set +m
 }

@@ -199,6 +199,16 @@ def boot_section(w, boot, before=None):
           f"{spread(e.get('walk'), 3)} and decided the devices it fed in {spread(e.get('walk_deciding'), 3)}; "
           f"trigger replays it did nothing for: {e['replays_unchanged']['median'] if e.get('replays_unchanged') else '–'}.")
     w("")
+    if any(s[key].get("sda") for _, key in BOOT_ROWS):
+        w("The fstab disk's way, from the kernel's log (counted from systemd's start): the xHCI controller up, "
+          "usb-storage bound to the stick, its SCSI disk found, `sda` attached.\n")
+        w("| boot | xHCI up | usb-storage | SCSI disk | sda |")
+        w("|---|---|---|---|---|")
+        for label, key in BOOT_ROWS:
+            e = s[key]
+            w(f"| {label} | {spread(e.get('xhci_up'))} | {spread(e.get('usb_storage'))} | "
+              f"{spread(e.get('scsi_disk'))} | {spread(e.get('sda'))} |")
+        w("")
 
 
 def boot_targets(w, boot, zoo_kplugd=None, zoo_udevd=None):

@@ -12,8 +12,9 @@ Times are systemd's own monotonic timestamps, counted from systemd's start
 (UserspaceTimestampMonotonic): under TCG the kernel and initramfs phase stalls at random,
 so the part before systemd is left out. Per boot: multi-user.target, local-fs.target,
 data.mount (the USB disk), sysinit.target, kplugd's READY (kplugd.service active), the
-coldplug time kplugd logged, the loaded module count and any failed unit or job that
-timed out. Medians and spreads (min-max) per configuration.
+coldplug time kplugd logged, the fstab disk's way from the kernel's log (xHCI up,
+usb-storage bound, the SCSI disk found, sda attached), the loaded module count and any
+failed unit or job that timed out. Medians and spreads (min-max) per configuration.
 
 usage: bench_boot.py [--boots N] [--out FILE]    (N counted boots per configuration; default 4)
 """
@@ -34,6 +35,8 @@ CONFIGS = ("udevd", "beside", "alone")
 DESKTOP = ["-audiodev", "none,id=snd0", "-device", "intel-hda", "-device", "hda-duplex,audiodev=snd0",
            "-device", "i6300esb", "-device", "e1000e", "-device", "virtio-rng-pci",
            "-device", "usb-kbd,bus=xhci.0", "-device", "usb-tablet,bus=xhci.0"]
+STORAGE_CHAIN = {"xhci_up": r"xhci_hcd \S+: xHCI Host Controller", "usb_storage": r"usb-storage \S+: USB Mass Storage",
+                 "scsi_disk": r"scsi \d+:\d+:\d+:\d+: Direct-Access", "sda": r"sd \S+: \[sda\] Attached"}
 UNITS = {"multi_user": "multi-user.target", "local_fs": "local-fs.target", "data_mount": "data.mount",
          "sysinit": "sysinit.target", "kplugd_ready": "kplugd.service"}
 
@@ -74,6 +77,12 @@ def figures(vm, config):
     phases = {k.strip(", "): int(v) for k, v in re.findall(r"([a-z ,]+?) (\d+) ms", m.group(1))} if m else {}
     f["fork_to_main"] = round(phases["fork to main"] / 1000, 3) if "fork to main" in phases else None
     f["startup"] = round(sum(phases.values()) / 1000, 3) if phases else None
+    # The fstab disk's way, from the kernel's log (its timestamps are the monotonic clock):
+    # the USB host controller up, usb-storage bound to the stick, its SCSI disk found, sda.
+    kernel = vm.run("dmesg", check=False)
+    for key, pattern in STORAGE_CHAIN.items():
+        m = re.search(r"^\[\s*([0-9.]+)\] " + pattern, kernel, re.M)
+        f[key] = round(float(m.group(1)) - start, 3) if m else None
     m = re.search(r"boot-critical part done in ([0-9.]+) ms", journal)
     f["critical_done"] = round(float(m.group(1)) / 1000, 3) if m else None
     # What the kernel's trigger replays cost: kplugd's count of those it did nothing for.
@@ -119,14 +128,16 @@ def main():
                 f"coldplug {f['startup']} s later), ready {f['kplugd_ready']} s, udevd ready "
                 f"{f['udevd_ready']} s, trigger done {f['trigger_done']} s, coldplug {f['coldplug']} s "
                 f"(boot-critical part {f['critical_done']} s; walk {f['walk']} s + deciding {f['walk_deciding']} s; "
-                f"{f['replays_unchanged']} replays unchanged), {f['modules']} modules, {f['state']}")
+                f"{f['replays_unchanged']} replays unchanged), the disk's way: xHCI up {f['xhci_up']} s, usb-storage "
+                f"{f['usb_storage']} s, SCSI disk {f['scsi_disk']} s, sda {f['sda']} s; {f['modules']} modules, "
+                f"{f['state']}")
             if not f["mounted"] or f["state"] != "running":
                 raise VMError(f"{config}: the boot is not healthy: /data {f['mounted'] or 'not mounted'}, "
                               f"state {f['state']}, failed units: {f['failed'] or 'none'}")
             if i > 0:
                 boots[config].append(f)
     keys = list(UNITS) + ["kplugd_started", "fork_to_main", "startup", "udevd_ready", "trigger_done", "critical_done",
-                          "coldplug", "walk", "walk_deciding", "replays_unchanged", "modules"]
+                          "coldplug", "walk", "walk_deciding", "replays_unchanged", "modules"] + list(STORAGE_CHAIN)
     results = {"boots": boots, "summary": {c: {k: spread([b[k] for b in boots[c]]) for k in keys} for c in CONFIGS}}
     base = results["summary"]["udevd"]["multi_user"]["median"]
     results["ratios"] = {c: round(results["summary"][c]["multi_user"]["median"] / base, 3) for c in CONFIGS}
