@@ -52,7 +52,6 @@ constexpr std::array virtio_types{
 struct SubsystemRule {
   std::string_view subsystem;
   Priority priority;
-  std::string_view what = {};  // said after the subsystem's name, when it needs saying
 };
 
 constexpr std::array subsystems{
@@ -64,12 +63,6 @@ constexpr std::array subsystems{
     SubsystemRule{"serio", Priority::console},    SubsystemRule{"tty", Priority::console},
     SubsystemRule{"graphics", Priority::console}, SubsystemRule{"drm", Priority::console},
     SubsystemRule{"net", Priority::network},
-    // The CPU's MODALIAS brings its checksum and cipher drivers (crct10dif_pclmul,
-    // crc32c_intel, aesni_intel, ...): disks and file systems ask the kernel for those
-    // algorithms as they come up (sd_mod's crc_t10dif for "crct10dif"), and a request that
-    // finds the accelerated driver still loading waits for it (measured in the boot bench:
-    // sd_mod 1.1-3.4 s behind a normal load of crct10dif_pclmul).
-    SubsystemRule{"cpu", Priority::critical, "checksum and cipher drivers the storage stack asks for"},
 };
 
 // The hex number of DIGITS digits right after the first KEY at or after FROM in TEXT.
@@ -116,9 +109,7 @@ std::optional<PriorityFact> by_modalias(std::string_view alias) {
 PriorityFact device_priority(const Uevent& event) {
   if (auto fact = by_modalias(event.modalias())) return *fact;
   for (const SubsystemRule& r : subsystems)
-    if (r.subsystem == event.subsystem)
-      return {r.priority, r.what.empty() ? fmt::format("subsystem {}", event.subsystem)
-                                         : fmt::format("subsystem {} ({})", event.subsystem, r.what)};
+    if (r.subsystem == event.subsystem) return {r.priority, fmt::format("subsystem {}", event.subsystem)};
   return {Priority::normal, "no device fact makes it urgent"};
 }
 

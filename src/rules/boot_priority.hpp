@@ -4,8 +4,7 @@
 //
 //   critical  storage and the way to it: PCI mass storage, SD hosts, USB host controllers
 //             and PCI bridges; USB mass storage interfaces and hubs; virtio block and SCSI;
-//             the block, scsi, nvme, mmc and ata subsystems; the cpu subsystem (its
-//             checksum and cipher drivers, which disks and file systems ask for)
+//             the block, scsi, nvme, mmc and ata subsystems
 //   console   display, input: PCI display and input classes, USB HID, virtio console, GPU
 //             and input; the input, hid, serio, tty, graphics and drm subsystems
 //   network   PCI network classes, USB communication classes, virtio net; the net subsystem
