@@ -102,41 +102,25 @@ void LoaderPool::work() {
     tasks_.erase(next);
     ModuleLoader* loader = free_.back();
     free_.pop_back();
-    pid_t self = gettid();
-    if (reserved_ > 0) task_starts(priority, self);
     lock.unlock();
+    if (reserved_ > 0) run_at(priority);
     task(*loader);
     task = nullptr;  // what it holds goes before the loader is given back
     lock.lock();
-    if (reserved_ > 0) task_ends(priority, self);
     free_.push_back(loader);
     // A loader more may let a waiting thread start a task the reserve held back.
     if (!tasks_.empty() && waiting_ > 0) wake_.notify_all();
   }
 }
 
-namespace {
-// Going back to the process's value needs CAP_SYS_NICE or an RLIMIT_NICE that allows it
-// (the unit's LimitNICE=+0); without either, the thread stays at the lower priority.
-void set_nice(pid_t thread, int nice) { setpriority(PRIO_PROCESS, static_cast<id_t>(thread), nice); }
-}  // namespace
-
-int LoaderPool::less_urgent_nice() const {
-  return critical_running_ > 0 ? base_nice_ : std::min(19, base_nice_ + less_urgent_offset);
-}
-
-void LoaderPool::task_starts(Priority priority, pid_t self) {
-  if (priority == Priority::critical && critical_running_++ == 0)
-    for (pid_t t : less_urgent_running_) set_nice(t, base_nice_);
-  bool less_urgent = priority > Priority::console;
-  if (less_urgent) less_urgent_running_.push_back(self);
-  set_nice(self, less_urgent ? less_urgent_nice() : base_nice_);
-}
-
-void LoaderPool::task_ends(Priority priority, pid_t self) {
-  std::erase(less_urgent_running_, self);
-  if (priority == Priority::critical && --critical_running_ == 0)
-    for (pid_t t : less_urgent_running_) set_nice(t, less_urgent_nice());
+void LoaderPool::run_at(Priority priority) const {
+  // This thread's nice value, kept between tasks (a fresh thread starts at the loop's).
+  thread_local int nice_now = base_nice_;
+  int wanted = priority <= Priority::console ? base_nice_ : std::min(19, base_nice_ + less_urgent_nice);
+  if (wanted == nice_now) return;
+  // Going back to 0 needs CAP_SYS_NICE or an RLIMIT_NICE that allows it (the unit's
+  // LimitNICE=+0); without either, the thread stays at the lower priority.
+  if (setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), wanted) == 0) nice_now = wanted;
 }
 
 void LoaderPool::stop_threads(std::size_t keep_waiting) {

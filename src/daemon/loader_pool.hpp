@@ -16,11 +16,7 @@
 // With that reserve, network and normal tasks also run on threads of a lower CPU priority
 // (nice 10 more than the process's): on a busy
 // machine at boot a sound card's module init never takes the CPU from what the boot
-// waits for (udevd, systemd, the storage driver's init). But while a critical task runs,
-// so do the less urgent ones at the process's priority: the critical load may be waiting
-// in the kernel for one of them (a module both need, or one its init asks the kernel for,
-// as sd_mod's crc_t10dif asks for the CPU's crct10dif driver), and a waiter must not wait
-// on a starved thread.
+// waits for (udevd, systemd, the storage driver's init).
 #pragma once
 
 #include <atomic>
@@ -33,7 +29,6 @@
 #include <vector>
 
 #include <pthread.h>
-#include <sys/types.h>
 
 #include "kmod/module_loader.hpp"
 
@@ -87,12 +82,9 @@ class LoaderPool {
     Priority priority() const { return urgency ? urgency->load() : Priority::normal; }
   };
   void enqueue(Task task);
-  // Before and after this thread runs a task of PRIORITY (with mutex_ held): sets its nice
-  // value, and every less urgent task's while a critical one runs.
-  void task_starts(Priority priority, pid_t self);
-  void task_ends(Priority priority, pid_t self);
-  int less_urgent_nice() const;  // for network and normal tasks, now
-  static constexpr int less_urgent_offset = 10;  // added to the process's nice value
+  // Sets this thread's nice value for a task of PRIORITY (0, or less_urgent_nice).
+  void run_at(Priority priority) const;
+  static constexpr int less_urgent_nice = 10;  // added to the process's nice value
   // The task to start now: the most urgent one the free loaders allow (all, when
   // stopping); tasks_.end() when none.
   std::deque<Task>::iterator next_task();
@@ -112,8 +104,6 @@ class LoaderPool {
   bool stopping_ = false;
   std::size_t reserved_ = 0;  // loaders less urgent tasks leave free (0 or 1)
   int base_nice_ = 0;         // the process's nice value when the pool was made
-  std::vector<pid_t> less_urgent_running_;  // threads running a network or normal task
-  std::size_t critical_running_ = 0;        // critical tasks running
 };
 
 }  // namespace kplug

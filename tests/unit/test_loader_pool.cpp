@@ -242,38 +242,3 @@ TEST_CASE("less urgent tasks run at a lower CPU priority, critical ones at the p
              urgency(Priority::normal));
   CHECK(nice.get_future().get() == base);
 }
-
-TEST_CASE("while a critical task runs, the less urgent ones run at the process's CPU priority", "[priority]") {
-  // A critical load may wait in the kernel for a module a normal load is inserting (sd_mod's
-  // crc_t10dif asks for the CPU's crct10dif driver): the normal one must not be starved.
-  LoaderPool pool(loaders(4));  // a normal, a critical, a network one, and the one kept
-  int base = getpriority(PRIO_PROCESS, 0), lower = std::min(19, base + 10);
-  Gate normal_gate, critical_gate;
-  std::promise<pid_t> normal_tid;
-  pool.post([&](ModuleLoader& l) {
-    normal_tid.set_value(gettid());
-    normal_gate.pass(l);
-  }, urgency(Priority::normal));
-  auto normal_seen = normal_tid.get_future();
-  REQUIRE(normal_seen.wait_for(5s) == std::future_status::ready);
-  pid_t normal = normal_seen.get();
-  REQUIRE(normal_gate.wait_inside(1));
-  auto nice_of = [](pid_t t) { return getpriority(PRIO_PROCESS, static_cast<id_t>(t)); };
-  CHECK(nice_of(normal) == lower);
-  pool.post([&](ModuleLoader& l) { critical_gate.pass(l); }, urgency(Priority::critical));
-  REQUIRE(critical_gate.wait_inside(1));
-  CHECK(nice_of(normal) == base);  // (the tests run as root, who may lower a nice value)
-  // A less urgent task that starts while the critical one runs starts at the process's too.
-  std::promise<int> joined;
-  pool.post([&](ModuleLoader&) { joined.set_value(nice_of(gettid())); }, urgency(Priority::network));
-  auto joined_seen = joined.get_future();
-  REQUIRE(joined_seen.wait_for(5s) == std::future_status::ready);
-  CHECK(joined_seen.get() == base);
-  critical_gate.let_go();
-  REQUIRE(critical_gate.wait_done(1));
-  auto until = std::chrono::steady_clock::now() + 5s;
-  while (nice_of(normal) != lower && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(1ms);
-  CHECK(nice_of(normal) == lower);  // the critical one is done: back to the lower priority
-  normal_gate.let_go();
-  pool.stop_threads();
-}
