@@ -52,7 +52,6 @@ constexpr std::array virtio_types{
 struct SubsystemRule {
   std::string_view subsystem;
   Priority priority;
-  std::string_view what = {};  // said after the subsystem's name, when it needs saying
 };
 
 constexpr std::array subsystems{
@@ -64,13 +63,6 @@ constexpr std::array subsystems{
     SubsystemRule{"serio", Priority::console},    SubsystemRule{"tty", Priority::console},
     SubsystemRule{"graphics", Priority::console}, SubsystemRule{"drm", Priority::console},
     SubsystemRule{"net", Priority::network},
-    // The CPU's MODALIAS brings its checksum and cipher drivers (crct10dif_pclmul,
-    // crc32c_intel, aesni_intel, ...), which the storage stack asks the kernel for as it
-    // comes up (sd_mod's crc_t10dif asks for "crct10dif", and waits while the driver is
-    // still loading). Not critical: a dozen loads of seconds each under TCG would hold
-    // every loader ahead of sd_mod; console: at the process's CPU priority and before
-    // network and normal loads, as udevd's trigger loads them first (bus cpu before pci).
-    SubsystemRule{"cpu", Priority::console, "checksum and cipher drivers the storage stack asks for"},
 };
 
 // The hex number of DIGITS digits right after the first KEY at or after FROM in TEXT.
@@ -117,9 +109,7 @@ std::optional<PriorityFact> by_modalias(std::string_view alias) {
 PriorityFact device_priority(const Uevent& event) {
   if (auto fact = by_modalias(event.modalias())) return *fact;
   for (const SubsystemRule& r : subsystems)
-    if (r.subsystem == event.subsystem)
-      return {r.priority, r.what.empty() ? fmt::format("subsystem {}", event.subsystem)
-                                         : fmt::format("subsystem {} ({})", event.subsystem, r.what)};
+    if (r.subsystem == event.subsystem) return {r.priority, fmt::format("subsystem {}", event.subsystem)};
   return {Priority::normal, "no device fact makes it urgent"};
 }
 

@@ -6,9 +6,7 @@
 //             and PCI bridges; USB mass storage interfaces and hubs; virtio block and SCSI;
 //             the block, scsi, nvme, mmc and ata subsystems
 //   console   display, input: PCI display and input classes, USB HID, virtio console, GPU
-//             and input; the input, hid, serio, tty, graphics and drm subsystems; and
-//             the cpu subsystem (its checksum and cipher drivers, which disks and file
-//             systems ask the kernel for as they come up)
+//             and input; the input, hid, serio, tty, graphics and drm subsystems
 //   network   PCI network classes, USB communication classes, virtio net; the net subsystem
 //   normal    everything else (sound, watchdogs, sensors, ...)
 //

@@ -67,13 +67,10 @@ TEST_CASE("consoles and input, then network, then the rest", "[boot_priority]") 
   CHECK(device_priority(device("virtio", "virtio:d00000001v00001AF4")).priority == Priority::network);
   CHECK(device_priority(device("usb", "usb:v0525pA4A2d0000dc02dsc00dp00ic02isc06ip00in00")).priority ==
         Priority::network);
-  // The CPU's checksum drivers: sd_mod's crc_t10dif asks the kernel for "crct10dif".
-  PriorityFact cpu = device_priority(device("cpu", "cpu:type:x86,ven0002fam000Fmod006B:feature:,0000,0002"));
-  CHECK(cpu.priority == Priority::console);
-  CHECK(cpu.why == "subsystem cpu (checksum and cipher drivers the storage stack asks for)");
-  // A sound card, a watchdog, an rng: nothing the boot waits for.
+  // A sound card, a watchdog, an rng, a CPU feature: nothing the boot waits for.
   for (const char* alias : {"pci:v00008086d00002668sv00001AF4sd00001100bc04sc03i00",
-                            "pci:v00008086d000025ABsv00001AF4sd00001100bc08sc80i00", "virtio:d00000004v00001AF4"}) {
+                            "pci:v00008086d000025ABsv00001AF4sd00001100bc08sc80i00", "virtio:d00000004v00001AF4",
+                            "cpu:type:x86,ven0000fam0006mod003F:feature:,0000,0001"}) {
     INFO(alias);
     PriorityFact f = device_priority(device("pci", alias));
     CHECK(f.priority == Priority::normal);
