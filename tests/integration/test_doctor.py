@@ -172,7 +172,11 @@ def main():
     wanting = [x for x in present if x["reason"] == waiting and x["modules"]]
     if not wanting:
         fail("no present device that a module of the Debian tree matches: doctor's rule reasons need one")
-    dev, module = wanting[0]["devpath"], wanting[0]["modules"][0]["name"]
+    # The device with the fewest modules (the walk's first may be a CPU, with a dozen):
+    # the rule blacklists every one of them.
+    chosen = min(wanting, key=lambda x: len(x["modules"]))
+    dev, module = chosen["devpath"], chosen["modules"][0]["name"]
+    names = ", ".join(m["name"] for m in chosen["modules"])
     with tempfile.TemporaryDirectory() as tmp:
         def config(name, rules_text, extra=""):
             rules = os.path.join(tmp, name)
@@ -186,7 +190,7 @@ def main():
         by_path = lambda r: {x["devpath"]: x for x in json.loads(r.stdout)["devices"]}  # noqa: E731
         cfg, rule_file = config("black", f"- name: other\n  match:\n    subsystem: none\n"
                                          f"- name: no-{module}\n  match:\n    devpath: \"{dev}\"\n"
-                                         f"  blacklist: [{module}]\n")
+                                         f"  blacklist: [{names}]\n")
         x = by_path(run("doctor", "--config", cfg, *common, dev))[dev]
         check(x["reason"] == "blacklisted" and f"rule 'no-{module}' ({rule_file}:4)" in x["text"],
               f"{dev}: a rule's blacklist, with its file and line: {x['text']}")
