@@ -68,7 +68,7 @@ bool is_hardware_root(const std::string& name) {
 // (bus cpu before bus pci), their loads have the most time before the disk comes; at
 // nice 10 under TCG they may still be loading when it does (the boot bench, 2026-12-07:
 // crct10dif_pclmul was live just before sd_mod either way; the boot 0.97x udevd's
-// beside it against 1.04x with the CPUs walked last).
+// beside it against 1.04x with the CPUs walked last, within the runs' spread).
 constexpr std::string_view cpus_parent = "/devices/system", cpus_name = "cpu";
 
 // The loaded modules are devices too (subsystem "module", devpath /module/NAME), as
