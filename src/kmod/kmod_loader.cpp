@@ -103,14 +103,18 @@ void dependency_closure(kmod_module* mod, std::vector<std::string>& names) {
   kmod_module_unref_list(deps);
 }
 
-// Those of NAMES neither live nor built in: what inserting them still has to insert.
-std::vector<std::string> not_inserted(const KmodContext& ctx, const std::vector<std::string>& names) {
+// Those of NAMES neither live nor built in: what inserting them still has to insert (or,
+// with WITH_COMING, wait for: a module another thread is inserting, still in its init).
+std::vector<std::string> not_inserted(const KmodContext& ctx, const std::vector<std::string>& names,
+                                      bool with_coming = false) {
   std::vector<std::string> out;
   for (const auto& name : names) {
     ModuleRef mod;
-    if (kmod_module_new_from_name(ctx.get(), name.c_str(), &mod.mod) == 0 && !is_live(mod.mod) &&
-        kmod_module_get_initstate(mod.mod) != KMOD_MODULE_BUILTIN)
-      out.push_back(name);
+    if (kmod_module_new_from_name(ctx.get(), name.c_str(), &mod.mod) != 0) continue;
+    int state = kmod_module_get_initstate(mod.mod);
+    if (state == KMOD_MODULE_LIVE || state == KMOD_MODULE_BUILTIN) continue;
+    if (state == KMOD_MODULE_COMING && !with_coming) continue;
+    out.push_back(name);
   }
   return out;
 }
@@ -236,7 +240,7 @@ std::vector<std::string> KmodLoader::modules_to_insert(const LoadJob& job) {
   if (!is_safe_module_name(job.module) || kmod_module_new_from_name(ctx_->get(), job.module.c_str(), &ref.mod) < 0)
     return {job.module};
   insert_closure(ref.mod, all);
-  return not_inserted(*ctx_, all);
+  return not_inserted(*ctx_, all, /*with_coming=*/true);
 }
 
 // Why MOD cannot be removed now, or "" when it can.
