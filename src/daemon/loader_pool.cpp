@@ -29,9 +29,6 @@ std::deque<LoaderPool::Task>::iterator LoaderPool::next_task() {
   for (auto it = tasks_.begin(); it != tasks_.end(); ++it) {
     Priority p = it->priority();
     if (p != Priority::critical && free_.size() <= reserved_ && !stopping_) continue;
-    // While a critical load runs (its device's probe, too: the disk's capacity and
-    // partition table are read inside sd_mod's insertion), no less urgent one starts.
-    if (p > Priority::console && critical_running_ > 0 && reserved_ > 0 && !stopping_) continue;
     if (best == tasks_.end() || p < best->priority()) best = it;
     if (p == Priority::critical) break;
   }
@@ -106,14 +103,12 @@ void LoaderPool::work() {
     ModuleLoader* loader = free_.back();
     free_.pop_back();
     busy_[loader] = {gettid(), priority, {}, false};
-    if (priority == Priority::critical) ++critical_running_;
     lock.unlock();
     if (reserved_ > 0) run_at(priority);
     task(*loader);
     task = nullptr;  // what it holds goes before the loader is given back
     lock.lock();
     busy_.erase(loader);
-    if (priority == Priority::critical) --critical_running_;
     free_.push_back(loader);
     // A loader more may let a waiting thread start a task the reserve held back.
     if (!tasks_.empty() && waiting_ > 0) wake_.notify_all();

@@ -12,9 +12,7 @@
 //
 // Tasks carry a priority (base/priority.hpp): the most urgent waiting task starts first,
 // first come first within a priority, and with two loaders or more one is kept for
-// critical tasks, so a critical load never waits for a loader behind less urgent ones,
-// and while a critical task runs no network or normal task starts (those running go on):
-// on a busy machine at boot they would take the CPU from the disk's probe.
+// critical tasks, so a critical load never waits for a loader behind less urgent ones.
 // With that reserve, network and normal tasks also run on threads of a lower CPU priority
 // (nice 10 more than the process's): on a busy
 // machine at boot a sound card's module init never takes the CPU from what the boot
@@ -129,7 +127,6 @@ class LoaderPool {
   std::vector<ModuleLoader*> free_;
   std::map<const ModuleLoader*, Busy> busy_;  // the loaders in use
   std::size_t waiting_ = 0;  // threads waiting for a task
-  std::size_t critical_running_ = 0;  // critical tasks on a loader now
   bool stopping_ = false;
   std::size_t reserved_ = 0;  // loaders less urgent tasks leave free (0 or 1)
   int base_nice_ = 0;         // the process's nice value when the pool was made

@@ -245,31 +245,22 @@ TEST_CASE("less urgent tasks run at a lower CPU priority, critical ones at the p
 }
 
 TEST_CASE("a less urgent load inserting what a critical one needs is hurried, others are not", "[priority]") {
-  // Made before the pool, so the pool's threads are joined before they go.
-  Gate gate;
-  std::mutex mutex;
-  std::map<std::string, pid_t> tids;
-  std::promise<void> late_go;
-  std::shared_future<void> late_may = late_go.get_future().share();
+  Gate gate;  // made before the pool, so the pool's threads are joined before it goes
   LoaderPool pool(loaders(5));  // one kept for critical tasks, four for the rest
   struct OpenAtEnd {
     Gate& gate;
-    std::promise<void>& late_go;
-    bool late_set = false;
-    ~OpenAtEnd() {
-      if (!late_set) late_go.set_value();
-      gate.let_go();  // a failed REQUIRE leaves no thread waiting
-    }
-  } open_at_end{gate, late_go};
+    ~OpenAtEnd() { gate.let_go(); }  // a failed REQUIRE leaves no thread in the gate
+  } open_at_end{gate};
   int base = getpriority(PRIO_PROCESS, 0);
   int lowered = std::min(19, base + 10);
-  auto task = [&](std::string name, std::vector<std::string> modules, bool late = false) {
-    return [&, name, modules, late](ModuleLoader& loader) {
+  std::mutex mutex;
+  std::map<std::string, pid_t> tids;
+  auto task = [&](std::string name, std::vector<std::string> modules) {
+    return [&, name, modules](ModuleLoader& loader) {
       {
         std::lock_guard lock(mutex);
         tids[name] = gettid();
       }
-      if (late) late_may.wait();
       pool.inserting(loader, modules);
       gate.pass(loader);
     };
@@ -280,14 +271,7 @@ TEST_CASE("a less urgent load inserting what a critical one needs is hurried, ot
   };
   pool.post(task("cpu", {"crct10dif_pclmul"}), urgency(Priority::normal));
   pool.post(task("sound", {"snd_hda_intel", "snd_pcm"}), urgency(Priority::normal));
-  // One that says what it inserts only after the critical one has.
-  pool.post(task("late", {"crc_t10dif"}, true), urgency(Priority::network));
   REQUIRE(gate.wait_inside(2));
-  auto until = std::chrono::steady_clock::now() + 5s;  // "late" runs before the critical one comes
-  while (std::chrono::steady_clock::now() < until && [&] {
-    std::lock_guard lock(mutex);
-    return tids.count("late") == 0;
-  }()) std::this_thread::sleep_for(1ms);
   CHECK(nice_of("cpu") == lowered);
   CHECK(nice_of("sound") == lowered);
   // The disk's load needs the CPU's checksum driver through crc_t10dif's soft dependency.
@@ -296,11 +280,11 @@ TEST_CASE("a less urgent load inserting what a critical one needs is hurried, ot
   CHECK(nice_of("disk") == base);
   CHECK(nice_of("cpu") == base);        // hurried
   CHECK(nice_of("sound") == lowered);   // shares nothing: stays behind
-  CHECK(nice_of("late") == lowered);
-  open_at_end.late_set = true;
-  late_go.set_value();
+  // A less urgent load that starts inserting a module the running critical one needs is
+  // hurried from its start.
+  pool.post(task("late", {"crc_t10dif"}), urgency(Priority::network));
   REQUIRE(gate.wait_inside(4));
-  CHECK(nice_of("late") == base);       // hurried as it said what it inserts
+  CHECK(nice_of("late") == base);
   gate.let_go();
   REQUIRE(gate.wait_done(4));
   // The hurried thread's next less urgent task runs lowered again.
@@ -309,36 +293,4 @@ TEST_CASE("a less urgent load inserting what a critical one needs is hurried, ot
             urgency(Priority::normal));
   CHECK(next.get_future().get() == lowered);
   pool.stop_threads();
-}
-
-TEST_CASE("while a critical load runs no network or normal load starts; console loads do", "[priority]") {
-  Gate gate;  // made before the pool, so the pool's threads are joined before it goes
-  LoaderPool pool(loaders(5));
-  struct OpenAtEnd {
-    Gate& gate;
-    ~OpenAtEnd() { gate.let_go(); }
-  } open_at_end{gate};
-  std::atomic<int> started_normal{0}, started_console{0};
-  pool.post([&](ModuleLoader& l) { gate.pass(l); }, urgency(Priority::critical));  // the disk's load
-  REQUIRE(gate.wait_inside(1));
-  pool.post([&](ModuleLoader&) { ++started_normal; }, urgency(Priority::normal));
-  pool.post([&](ModuleLoader&) { ++started_normal; }, urgency(Priority::network));
-  std::promise<void> console_ran;
-  pool.post([&](ModuleLoader&) { ++started_console; console_ran.set_value(); }, urgency(Priority::console));
-  REQUIRE(console_ran.get_future().wait_for(5s) == std::future_status::ready);
-  std::this_thread::sleep_for(50ms);  // time enough for a thread to have started them wrongly
-  CHECK(started_normal == 0);
-  gate.let_go();
-  REQUIRE(gate.wait_done(1));
-  pool.stop_threads();  // lets every thread finish what was posted
-  CHECK(started_normal == 2);
-  // Without the reserve (boot_priority off) nothing is held.
-  Gate plain_gate;
-  LoaderPool plain(loaders(2), /*keep_one_for_critical=*/false);
-  OpenAtEnd plain_open{plain_gate};
-  plain.post([&](ModuleLoader& l) { plain_gate.pass(l); }, urgency(Priority::critical));
-  REQUIRE(plain_gate.wait_inside(1));
-  std::promise<void> normal_ran;
-  plain.post([&](ModuleLoader&) { normal_ran.set_value(); }, urgency(Priority::normal));
-  CHECK(normal_ran.get_future().wait_for(5s) == std::future_status::ready);
 }
