@@ -103,12 +103,7 @@ LoadScheduler::Operation LoadScheduler::take_front(const std::string& module) {
 }
 
 void LoadScheduler::do_attempt(const LoadJob& job, int attempt, LoaderPool::Urgency urgency) {
-  on_loader([this, job](ModuleLoader& loader) {
-              // A critical load waiting in the kernel for a module a less urgent one inserts
-              // gets that one hurried (the loader pool's header says why).
-              if (loaders_.prioritised()) loaders_.inserting(loader, loader.modules_to_insert(job));
-              return loader.load(job);
-            },
+  on_loader([job](ModuleLoader& loader) { return loader.load(job); },
             [this, job, attempt](const LoadResult& result) { on_result(job, attempt, result); }, std::move(urgency));
 }
 

@@ -102,13 +102,11 @@ void LoaderPool::work() {
     tasks_.erase(next);
     ModuleLoader* loader = free_.back();
     free_.pop_back();
-    busy_[loader] = {gettid(), priority, {}, false};
     lock.unlock();
     if (reserved_ > 0) run_at(priority);
     task(*loader);
     task = nullptr;  // what it holds goes before the loader is given back
     lock.lock();
-    busy_.erase(loader);
     free_.push_back(loader);
     // A loader more may let a waiting thread start a task the reserve held back.
     if (!tasks_.empty() && waiting_ > 0) wake_.notify_all();
@@ -116,39 +114,13 @@ void LoaderPool::work() {
 }
 
 void LoaderPool::run_at(Priority priority) const {
-  // This thread's nice value now (a hurried task may have left it at the process's).
-  id_t self = static_cast<id_t>(gettid());
+  // This thread's nice value, kept between tasks (a fresh thread starts at the loop's).
+  thread_local int nice_now = base_nice_;
   int wanted = priority <= Priority::console ? base_nice_ : std::min(19, base_nice_ + less_urgent_nice);
+  if (wanted == nice_now) return;
   // Going back to 0 needs CAP_SYS_NICE or an RLIMIT_NICE that allows it (the unit's
   // LimitNICE=+0); without either, the thread stays at the lower priority.
-  if (getpriority(PRIO_PROCESS, self) != wanted) (void)setpriority(PRIO_PROCESS, self, wanted);
-}
-
-void LoaderPool::inserting(ModuleLoader& loader, std::vector<std::string> modules) {
-  if (reserved_ == 0) return;
-  std::lock_guard lock(mutex_);
-  auto it = busy_.find(&loader);
-  if (it == busy_.end()) return;  // not called from a task on LOADER
-  it->second.modules = std::move(modules);
-  hurry_shared();
-}
-
-void LoaderPool::hurry_shared() {
-  auto shares = [](const Busy& a, const Busy& b) {
-    return std::any_of(a.modules.begin(), a.modules.end(), [&b](const std::string& m) {
-      return std::find(b.modules.begin(), b.modules.end(), m) != b.modules.end();
-    });
-  };
-  for (auto& [loader, task] : busy_) {
-    if (task.priority <= Priority::console || task.hurried) continue;
-    for (const auto& [other_loader, urgent] : busy_) {
-      if (urgent.priority > Priority::console || !shares(task, urgent)) continue;
-      spdlog::debug("hurrying the load of {}: a {} load needs it too", task.modules.front(), to_string(urgent.priority));
-      (void)setpriority(PRIO_PROCESS, static_cast<id_t>(task.tid), base_nice_);
-      task.hurried = true;
-      break;
-    }
-  }
+  if (setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), wanted) == 0) nice_now = wanted;
 }
 
 void LoaderPool::stop_threads(std::size_t keep_waiting) {

@@ -16,12 +16,7 @@
 // With that reserve, network and normal tasks also run on threads of a lower CPU priority
 // (nice 10 more than the process's): on a busy
 // machine at boot a sound card's module init never takes the CPU from what the boot
-// waits for (udevd, systemd, the storage driver's init). But the kernel makes a second
-// insertion of a module wait for the first: a critical load that needs a module a less
-// urgent task is inserting (sd_mod needs the CPU's crct10dif_pclmul through crc_t10dif's
-// soft dependency) would wait at that lower priority. Each load says what it may insert
-// (inserting()), and a less urgent task that shares a module with a running urgent one
-// runs at the process's nice value until it is done.
+// waits for (udevd, systemd, the storage driver's init).
 #pragma once
 
 #include <atomic>
@@ -29,14 +24,11 @@
 #include <cstddef>
 #include <deque>
 #include <functional>
-#include <map>
-#include <string>
 #include <memory>
 #include <mutex>
 #include <vector>
 
 #include <pthread.h>
-#include <sys/types.h>
 
 #include "kmod/module_loader.hpp"
 
@@ -74,14 +66,6 @@ class LoaderPool {
     enqueue({[task](ModuleLoader& loader) { (*task)(loader); }, std::move(urgency)});
   }
 
-  // Called by a task on LOADER, before it inserts anything: MODULES, what it may insert.
-  // With the reserve, a less urgent task sharing one of them with a running critical or
-  // console task (this one or another) is hurried: its thread goes to the process's nice
-  // value until the task ends.
-  void inserting(ModuleLoader& loader, std::vector<std::string> modules);
-  // Whether tasks run at two CPU priorities (the reserve is on): inserting() matters.
-  bool prioritised() const { return reserved_ > 0; }
-
   // Lets every thread finish the work posted so far, then stops them and unmaps their
   // stacks; then starts KEEP_WAITING fresh threads (a fresh stack holds a few pages). The
   // next post() starts more as needed.
@@ -97,18 +81,9 @@ class LoaderPool {
     Urgency urgency;
     Priority priority() const { return urgency ? urgency->load() : Priority::normal; }
   };
-  // A task on a loader thread: who runs it, at which priority, and what it inserts.
-  struct Busy {
-    pid_t tid = 0;
-    Priority priority = Priority::normal;
-    std::vector<std::string> modules;
-    bool hurried = false;
-  };
   void enqueue(Task task);
   // Sets this thread's nice value for a task of PRIORITY (0, or less_urgent_nice).
   void run_at(Priority priority) const;
-  // Hurries the less urgent tasks in busy_ that share a module with an urgent one.
-  void hurry_shared();
   static constexpr int less_urgent_nice = 10;  // added to the process's nice value
   // The task to start now: the most urgent one the free loaders allow (all, when
   // stopping); tasks_.end() when none.
@@ -125,7 +100,6 @@ class LoaderPool {
   std::condition_variable wake_;
   std::deque<Task> tasks_;
   std::vector<ModuleLoader*> free_;
-  std::map<const ModuleLoader*, Busy> busy_;  // the loaders in use
   std::size_t waiting_ = 0;  // threads waiting for a task
   bool stopping_ = false;
   std::size_t reserved_ = 0;  // loaders less urgent tasks leave free (0 or 1)

@@ -103,41 +103,6 @@ void dependency_closure(kmod_module* mod, std::vector<std::string>& names) {
   kmod_module_unref_list(deps);
 }
 
-// Those of NAMES neither live nor built in: what inserting them still has to insert (or,
-// with WITH_COMING, wait for: a module another thread is inserting, still in its init).
-std::vector<std::string> not_inserted(const KmodContext& ctx, const std::vector<std::string>& names,
-                                      bool with_coming = false) {
-  std::vector<std::string> out;
-  for (const auto& name : names) {
-    ModuleRef mod;
-    if (kmod_module_new_from_name(ctx.get(), name.c_str(), &mod.mod) != 0) continue;
-    int state = kmod_module_get_initstate(mod.mod);
-    if (state == KMOD_MODULE_LIVE || state == KMOD_MODULE_BUILTIN) continue;
-    if (state == KMOD_MODULE_COMING && !with_coming) continue;
-    out.push_back(name);
-  }
-  return out;
-}
-
-// MOD and what inserting it may insert: its dependencies and soft dependencies (pre and
-// post, an alias resolved to every module it names), all the way down, each once.
-void insert_closure(kmod_module* mod, std::vector<std::string>& names) {
-  std::string name = kmod_module_get_name(mod);
-  if (std::find(names.begin(), names.end(), name) != names.end()) return;
-  names.push_back(name);
-  kmod_list* lists[3] = {kmod_module_get_dependencies(mod), nullptr, nullptr};
-  (void)kmod_module_get_softdeps(mod, &lists[1], &lists[2]);
-  for (kmod_list* list : lists) {
-    kmod_list* it;
-    kmod_list_foreach(it, list) {
-      kmod_module* dep = kmod_module_get_module(it);
-      insert_closure(dep, names);
-      kmod_module_unref(dep);
-    }
-    kmod_module_unref_list(list);
-  }
-}
-
 }  // namespace
 
 std::vector<std::string> module_dependencies(const KmodContext& ctx, const std::string& module) {
@@ -215,9 +180,14 @@ LoadResult KmodLoader::load(const LoadJob& job) {
   // FAIL_ON_LOADED: a module that went live since the precheck reports -EEXIST instead
   // of a success that would make us claim a load we did not do.
   // Which dependencies this load will insert: those not loaded yet (for unloading later).
-  std::vector<std::string> deps;
+  std::vector<std::string> deps, not_yet;
   dependency_closure(ref.mod, deps);
-  std::vector<std::string> not_yet = not_inserted(*ctx_, deps);
+  for (const auto& name : deps) {
+    ModuleRef dep;
+    if (kmod_module_new_from_name(ctx_->get(), name.c_str(), &dep.mod) == 0 && !is_live(dep.mod) &&
+        kmod_module_get_initstate(dep.mod) != KMOD_MODULE_BUILTIN)
+      not_yet.push_back(name);
+  }
   // modprobe.d options apply by themselves; a rule's options are added to them.
   int err = kmod_module_probe_insert_module(ref.mod, KMOD_PROBE_FAIL_ON_LOADED,
                                             job.options.empty() ? nullptr : job.options.c_str(), nullptr, nullptr,
@@ -232,15 +202,6 @@ LoadResult KmodLoader::load(const LoadJob& job) {
       done.pulled_in.push_back(name);
   }
   return finish(done);
-}
-
-std::vector<std::string> KmodLoader::modules_to_insert(const LoadJob& job) {
-  ModuleRef ref;
-  std::vector<std::string> all;
-  if (!is_safe_module_name(job.module) || kmod_module_new_from_name(ctx_->get(), job.module.c_str(), &ref.mod) < 0)
-    return {job.module};
-  insert_closure(ref.mod, all);
-  return not_inserted(*ctx_, all, /*with_coming=*/true);
 }
 
 // Why MOD cannot be removed now, or "" when it can.

@@ -19,7 +19,6 @@ class KmodLoader : public ModuleLoader {
  public:
   explicit KmodLoader(std::unique_ptr<KmodContext> ctx) : ctx_(std::move(ctx)) {}
   LoadResult load(const LoadJob& job) override;
-  std::vector<std::string> modules_to_insert(const LoadJob& job) override;
   UnloadResult unload(const std::string& module, const std::vector<std::string>& dependencies) override;
 
  private:

@@ -62,10 +62,6 @@ class ModuleLoader {
   virtual ~ModuleLoader() = default;
   // Blocks while the kernel runs the module's init; call it from a loader thread.
   virtual LoadResult load(const LoadJob& job) = 0;
-  // The modules load(JOB) may insert: the module, its dependencies and soft dependencies,
-  // all the way down, not those already live (those still in their init count: the load
-  // would wait for them). Call it from a loader thread.
-  virtual std::vector<std::string> modules_to_insert(const LoadJob& job) { return {job.module}; }
   // Removes MODULE only if its refcount is 0, no module holds it and no device is bound
   // to its drivers; then, as `modprobe -r` does, those of DEPENDENCIES (what loading it
   // pulled in) that nothing uses any more. Call it from a loader thread.

@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <set>
 #include <thread>
 #include <cstdlib>
 
@@ -89,25 +88,4 @@ TEST_CASE("a loader thread's context follows a new blacklist", "[kmod_loader]") 
   std::ofstream(dir + "/blacklist.conf") << "blacklist virtio_balloon\n";
   CHECK(loader.load(job).status == LoadStatus::blacklisted);
   std::filesystem::remove_all(dir);
-}
-
-TEST_CASE("what a load may insert: the module, its dependencies and soft dependencies", "[kmod_loader]") {
-  KmodLoader loader(context());
-  auto has = [](const std::vector<std::string>& names, const std::string& name) {
-    return std::find(names.begin(), names.end(), name) != names.end();
-  };
-  // sd_mod needs crc_t10dif, whose soft dependency "crct10dif" names the CPU's driver (the
-  // load the loader pool must hurry when a disk waits for it) and the generic one.
-  auto sd = loader.modules_to_insert({"sd_mod", true, "", ""});
-  REQUIRE(!sd.empty());
-  CHECK(sd.front() == "sd_mod");
-  CHECK(has(sd, "crc_t10dif"));
-  CHECK(has(sd, "crct10dif_pclmul"));
-  CHECK(has(sd, "crct10dif_generic"));
-  CHECK(std::set<std::string>(sd.begin(), sd.end()).size() == sd.size());  // each once
-  // Dependencies only, module first; a builtin module: nothing; a bad name: itself, unread.
-  CHECK(loader.modules_to_insert({"virtio_balloon", true, "", ""}) ==
-        std::vector<std::string>{"virtio_balloon", "virtio_ring", "virtio"});
-  CHECK(loader.modules_to_insert({"8250_dw", true, "", ""}).empty());
-  CHECK(loader.modules_to_insert({"../../tmp/evil", true, "", ""}) == std::vector<std::string>{"../../tmp/evil"});
 }

@@ -9,7 +9,6 @@
 #include <condition_variable>
 #include <cstdio>
 #include <fstream>
-#include <map>
 #include <future>
 #include <mutex>
 #include <set>
@@ -242,55 +241,4 @@ TEST_CASE("less urgent tasks run at a lower CPU priority, critical ones at the p
   plain.post([&](ModuleLoader&) { nice.set_value(getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()))); },
              urgency(Priority::normal));
   CHECK(nice.get_future().get() == base);
-}
-
-TEST_CASE("a less urgent load inserting what a critical one needs is hurried, others are not", "[priority]") {
-  Gate gate;  // made before the pool, so the pool's threads are joined before it goes
-  LoaderPool pool(loaders(5));  // one kept for critical tasks, four for the rest
-  struct OpenAtEnd {
-    Gate& gate;
-    ~OpenAtEnd() { gate.let_go(); }  // a failed REQUIRE leaves no thread in the gate
-  } open_at_end{gate};
-  int base = getpriority(PRIO_PROCESS, 0);
-  int lowered = std::min(19, base + 10);
-  std::mutex mutex;
-  std::map<std::string, pid_t> tids;
-  auto task = [&](std::string name, std::vector<std::string> modules) {
-    return [&, name, modules](ModuleLoader& loader) {
-      {
-        std::lock_guard lock(mutex);
-        tids[name] = gettid();
-      }
-      pool.inserting(loader, modules);
-      gate.pass(loader);
-    };
-  };
-  auto nice_of = [&](const std::string& name) {
-    std::lock_guard lock(mutex);
-    return getpriority(PRIO_PROCESS, static_cast<id_t>(tids.at(name)));
-  };
-  pool.post(task("cpu", {"crct10dif_pclmul"}), urgency(Priority::normal));
-  pool.post(task("sound", {"snd_hda_intel", "snd_pcm"}), urgency(Priority::normal));
-  REQUIRE(gate.wait_inside(2));
-  CHECK(nice_of("cpu") == lowered);
-  CHECK(nice_of("sound") == lowered);
-  // The disk's load needs the CPU's checksum driver through crc_t10dif's soft dependency.
-  pool.post(task("disk", {"sd_mod", "crc_t10dif", "crct10dif_pclmul"}), urgency(Priority::critical));
-  REQUIRE(gate.wait_inside(3));
-  CHECK(nice_of("disk") == base);
-  CHECK(nice_of("cpu") == base);        // hurried
-  CHECK(nice_of("sound") == lowered);   // shares nothing: stays behind
-  // A less urgent load that starts inserting a module the running critical one needs is
-  // hurried from its start.
-  pool.post(task("late", {"crc_t10dif"}), urgency(Priority::network));
-  REQUIRE(gate.wait_inside(4));
-  CHECK(nice_of("late") == base);
-  gate.let_go();
-  REQUIRE(gate.wait_done(4));
-  // The hurried thread's next less urgent task runs lowered again.
-  std::promise<int> next;
-  pool.post([&](ModuleLoader&) { next.set_value(getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()))); },
-            urgency(Priority::normal));
-  CHECK(next.get_future().get() == lowered);
-  pool.stop_threads();
 }
