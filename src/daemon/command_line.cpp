@@ -101,7 +101,7 @@ std::variant<CommandLine, int> parse_command_line(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "journal", "stderr"}));
   app.add_option("--receive-buffer", rcvbuf, "netlink receive buffer, e.g. 128M (forced past rmem_max as root)");
-  app.add_option("--loader-threads", o.loader_threads, "threads that insert modules (default: two per CPU, at least 4)");
+  app.add_option("--loader-threads", o.loader_threads, "threads that insert modules (default: one per CPU, at least 2)");
   app.add_option("--control-socket", control_socket, "the control socket (default /run/kplug/control.sock)");
   app.add_option("--state-dir", state_dir, "where the ledger is kept across restarts (default /run/kplug)");
   app.add_option("--rebroadcast-groups", o.rebroadcast_groups,

@@ -47,13 +47,15 @@ Step check_module_support(const DaemonOptions& options) {
                                 "run kplugd --dry-run to see what it would load"));
 }
 
-// One loader, with its own libkmod context, per loader thread. A module's init mostly
-// waits on its hardware rather than using a CPU, so more loads than CPUs overlap well
-// (udevd, too, runs more workers than CPUs). With boot_priority, one more: the loader pool
+// One loader, with its own libkmod context, per loader thread: one per CPU, at least two
+// (one slow module init never holds every load). Not more: at boot the coldplug's loads
+// take the CPU from the disk's probe and the mount (with two per CPU, the fstab disk's
+// SCSI disk -> sda took 2.5 s against 0.9 s with udevd; with one per CPU 0.9 s, and the
+// boot 0.89x udevd's: docs/PERFORMANCE.md). With boot_priority, one more: the loader pool
 // keeps it for critical loads, so the others have as many as before.
 Result<std::vector<std::unique_ptr<ModuleLoader>>, std::string> open_loaders(const DaemonOptions& options) {
   unsigned threads = options.loader_threads ? options.loader_threads
-                                            : std::max(4u, 2 * std::thread::hardware_concurrency());
+                                            : std::max(2u, std::thread::hardware_concurrency());
   if (options.boot_priority) ++threads;
   KmodOptions kmod_options{options.modules_dir, options.modprobe_config};
   kmod_options.map_indexes = false;

@@ -119,7 +119,7 @@ void read_top(YamlReader& r, const std::string& key, const YAML::Node& value, Co
   } else if (key == "loader_threads") {
     std::size_t n = 0;
     if (value.IsScalar() && parse_size(value.Scalar(), n) && n <= 1024) c.loader_threads = static_cast<unsigned>(n);
-    else r.error(value, "loader_threads must be a number from 0 (two per CPU, at least 4) to 1024");
+    else r.error(value, "loader_threads must be a number from 0 (one per CPU, at least 2) to 1024");
   } else if (key == "log_level") {
     auto level = r.string(value, key);
     const std::vector<std::string> levels = {"trace", "debug", "info", "warn", "error", "off"};

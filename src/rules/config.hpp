@@ -30,7 +30,7 @@ struct Config {
   // decided and the critical loads are done (the rest goes on); "coldplug", once every
   // load of the coldplug is done.
   std::string ready_after = "critical";
-  unsigned loader_threads = 0;  // 0 = two per CPU, at least 4
+  unsigned loader_threads = 0;  // 0 = one per CPU, at least 2
   std::chrono::milliseconds slow_load{10000};  // a load running longer is reported as slow
   std::string control_socket = "/run/kplug/control.sock";  // used by the engine
   std::string state_dir = "/run/kplug";                    // used by the engine
