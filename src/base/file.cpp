@@ -67,16 +67,12 @@ Result<std::string, FileError> read_regular_file(const std::string& path, std::s
   return text;
 }
 
-namespace {
-// Closes a descriptor when it goes out of scope.
-struct Fd {
-  int fd = -1;
-  ~Fd() {
-    if (fd >= 0) close(fd);
-  }
-};
+UniqueFd::~UniqueFd() {
+  if (fd >= 0) close(fd);
+}
 
-Result<bool, FileError> failed(int err, const std::string& what) {
+namespace {
+Result<bool, FileError> file_failed(int err, const std::string& what) {
   return unexpected(FileError{err, fmt::format("{}: {}", what, std::strerror(err))});
 }
 }  // namespace
@@ -88,10 +84,10 @@ Result<bool, FileError> write_file_replacing(const std::string& path, const std:
   if (name.empty() || name == "." || name == "..") return unexpected(FileError{0, "not a file name: " + path});
   std::string tmp = name + ".tmp";
 
-  Fd d{open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)};
-  if (d.fd < 0) return failed(errno, "cannot open the directory " + dir);
+  UniqueFd d{open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)};
+  if (d.fd < 0) return file_failed(errno, "cannot open the directory " + dir);
   struct stat st {};
-  if (fstat(d.fd, &st) < 0) return failed(errno, "cannot check the directory " + dir);
+  if (fstat(d.fd, &st) < 0) return file_failed(errno, "cannot check the directory " + dir);
   if (!policy.shared_dir && st.st_uid != geteuid())
     return unexpected(FileError{0, fmt::format("the directory {} belongs to uid {}, who could replace what is "
                                                "written there (chown it, or say the directory is shared)",
@@ -102,12 +98,13 @@ Result<bool, FileError> write_file_replacing(const std::string& path, const std:
                                                dir, st.st_mode & 07777)});
 
   // A leftover (a crash, or something planted) is removed, never written through.
-  if (unlinkat(d.fd, tmp.c_str(), 0) < 0 && errno != ENOENT) return failed(errno, "cannot remove " + dir + "/" + tmp);
-  Fd f{openat(d.fd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, 0644)};
-  if (f.fd < 0) return failed(errno, "cannot create " + dir + "/" + tmp);
+  if (unlinkat(d.fd, tmp.c_str(), 0) < 0 && errno != ENOENT)
+    return file_failed(errno, "cannot remove " + dir + "/" + tmp);
+  UniqueFd f{openat(d.fd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, 0644)};
+  if (f.fd < 0) return file_failed(errno, "cannot create " + dir + "/" + tmp);
   auto undo = [&](int err, const std::string& what) {
     unlinkat(d.fd, tmp.c_str(), 0);
-    return failed(err, what);
+    return file_failed(err, what);
   };
   if (fstat(f.fd, &st) < 0) return undo(errno, "cannot check " + dir + "/" + tmp);
   if (!S_ISREG(st.st_mode))

@@ -18,6 +18,15 @@ struct FileError {
 
 inline constexpr std::size_t max_config_file = 1u << 20;
 
+// A descriptor, closed when it goes out of scope (-1: none).
+struct UniqueFd {
+  int fd = -1;
+  explicit UniqueFd(int f) : fd(f) {}
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd();
+};
+
 // The whole of PATH (links are followed: a rule file may be a link to a real file).
 Result<std::string, FileError> read_regular_file(const std::string& path, std::size_t max_bytes = max_config_file);
 

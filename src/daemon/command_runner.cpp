@@ -17,7 +17,7 @@ namespace kplug {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 // After the program exits, how long its output may still take to arrive.
 constexpr std::chrono::milliseconds drain_after_exit{200};
@@ -101,11 +101,11 @@ void prepare_spawn(posix_spawn_file_actions_t& actions, posix_spawnattr_t& attr,
 
 // Reads the program's output from FD into OUT until it has exited and its output is all
 // read, or DEADLINE passes; true when the deadline came first with it still running.
-bool read_until_done(int fd, pid_t pid, Clock::time_point deadline, Output& out) {
+bool read_until_done(int fd, pid_t pid, SteadyClock::time_point deadline, Output& out) {
   bool eof = false;
-  std::optional<Clock::time_point> exited_at;
+  std::optional<SteadyClock::time_point> exited_at;
   for (;;) {
-    auto now = Clock::now();
+    auto now = SteadyClock::now();
     if (now >= deadline) return !has_exited(pid);
     if (!exited_at && has_exited(pid)) exited_at = now;
     // The program is gone and its output is all read (or a process that escaped its
@@ -135,7 +135,7 @@ bool read_until_done(int fd, pid_t pid, Clock::time_point deadline, Output& out)
 CommandResult run_command(const std::vector<std::string>& argv, std::chrono::milliseconds limit,
                           RunningGroups* groups) {
   CommandResult r;
-  auto start = Clock::now();
+  auto start = SteadyClock::now();
   if (argv.empty()) {
     r.error = "empty command";
     return r;
@@ -189,7 +189,7 @@ CommandResult run_command(const std::vector<std::string>& argv, std::chrono::mil
   if (groups && groups->stopping() && !r.timed_out && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
     r.stopped = true;
   r.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
-  r.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+  r.duration = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - start);
   return r;
 }
 

@@ -19,9 +19,10 @@
 namespace kplug {
 
 namespace local = boost::asio::local;
-using Clock = std::chrono::steady_clock;
 
 namespace {
+
+using SteadyClock = std::chrono::steady_clock;
 
 // At most this many connections are taken per wake-up, so events get their turn.
 constexpr int max_accepts_per_wakeup = 64;
@@ -41,7 +42,7 @@ ControlSession::ControlSession(local::stream_protocol::socket socket, uid_t peer
       stats_(stats),
       reader_(limits.max_line),
       timer_(socket_.get_executor()),
-      last_request_(Clock::now()) {}
+      last_request_(SteadyClock::now()) {}
 
 void ControlSession::start() {
   do_read();
@@ -68,7 +69,7 @@ void ControlSession::do_read() {
 void ControlSession::on_lines(std::vector<std::string>& lines) {
   for (auto& line : lines) {
     if (closed_ || closing_) return;
-    last_request_ = Clock::now();
+    last_request_ = SteadyClock::now();
     auto request = control::parse_request_line(line);
     if (!request) send(control::error_reply(request.error()));
     else handler_(shared_from_this(), *request);
@@ -136,7 +137,7 @@ void ControlSession::do_idle_check() {
   timer_.expires_at(last_request_ + limits_.idle_timeout);
   timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
     if (ec || self->closed_ || self->closing_) return;
-    auto now = Clock::now();
+    auto now = SteadyClock::now();
     if (self->subscribed_ || self->waiting_) {
       self->last_request_ = now;
     } else if (now - self->last_request_ >= self->limits_.idle_timeout) {
@@ -223,7 +224,7 @@ void ControlServer::on_acceptable() {
     // EMFILE, ENFILE, ENOBUFS, ENOMEM: the connection waits in the backlog; try again
     // shortly. Accepting never stops for good.
     ++stats_.accept_errors;
-    auto now = Clock::now();
+    auto now = SteadyClock::now();
     if (now - last_accept_warning_ >= std::chrono::seconds(10)) {
       last_accept_warning_ = now;
       spdlog::warn("control socket: cannot accept a connection: {}{}; trying again shortly ({} session(s) open)",

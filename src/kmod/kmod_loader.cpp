@@ -20,7 +20,7 @@ namespace kplug {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 LoadResult failed(int err, std::string message) {
   LoadResult r;
@@ -167,12 +167,12 @@ std::optional<LoadResult> precheck_load(const KmodContext& ctx, const LoadJob& j
 }
 
 LoadResult KmodLoader::load(const LoadJob& job) {
-  auto start = Clock::now();
+  auto start = SteadyClock::now();
   // This thread's context reads modprobe.d once; a changed blacklist or options file
   // must count from the next load on.
   if (ctx_->changed()) (void)KmodContext::reopen(ctx_);
   auto finish = [&](LoadResult r) {
-    r.duration = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
+    r.duration = std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - start);
     return r;
   };
   ModuleRef ref;
@@ -223,10 +223,10 @@ std::string KmodLoader::why_in_use(kmod_module* mod, const std::string& name) {
 }
 
 UnloadResult KmodLoader::unload(const std::string& module, const std::vector<std::string>& dependencies) {
-  auto start = Clock::now();
+  auto start = SteadyClock::now();
   auto finish = [&](UnloadStatus status, std::string message = "") {
     UnloadResult r{status, std::move(message), {}, {}};
-    r.duration = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
+    r.duration = std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - start);
     return r;
   };
   if (!is_safe_module_name(module)) return finish(UnloadStatus::failed, "not a module name");
@@ -259,7 +259,7 @@ UnloadResult KmodLoader::unload(const std::string& module, const std::vector<std
       }
     }
   }
-  result.duration = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
+  result.duration = std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - start);
   return result;
 }
 

@@ -17,6 +17,7 @@
 
 #include <fmt/format.h>
 
+#include "base/file.hpp"
 #include "base/names.hpp"
 #include "base/text.hpp"
 #include "sysfs/device_name.hpp"
@@ -25,16 +26,6 @@
 namespace kplug {
 
 namespace {
-
-struct Fd {
-  int fd = -1;
-  explicit Fd(int f) : fd(f) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd >= 0) close(fd);
-  }
-};
 
 // The properties a uevent file lists, one KEY=VALUE per line; lines that are not
 // KEY=VALUE are skipped.
@@ -104,13 +95,13 @@ std::size_t for_each_loaded_module(const std::function<bool(const Uevent&)>& wan
 
 Result<Uevent, std::string> read_uevent_file(const std::string& sys_root, const std::string& devpath, int dir_fd) {
   std::string dir = sys_root + devpath;
-  std::optional<Fd> owned;
+  std::optional<UniqueFd> owned;
   if (dir_fd < 0) {
     owned.emplace(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (owned->fd < 0) return unexpected(fmt::format("no device at {}: {}", printable(dir), std::strerror(errno)));
     dir_fd = owned->fd;
   }
-  Fd file(openat(dir_fd, "uevent", O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  UniqueFd file(openat(dir_fd, "uevent", O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   if (file.fd < 0) return unexpected(fmt::format("cannot read {}/uevent: {}", printable(dir), std::strerror(errno)));
   std::array<char, 8192> buf;
   ssize_t n = read(file.fd, buf.data(), buf.size());

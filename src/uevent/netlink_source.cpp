@@ -21,7 +21,6 @@ namespace {
 constexpr std::size_t batch_size = 16;
 constexpr std::size_t slot_size = ParseLimits{}.max_datagram + 1;  // one byte more than allowed shows MSG_TRUNC
 
-std::string errno_text(int err) { return std::strerror(err); }
 }  // namespace
 
 struct NetlinkSource::Batch {
@@ -67,7 +66,7 @@ struct NetlinkSource::Batch {
 Result<std::unique_ptr<NetlinkSource>, std::string> NetlinkSource::open(const NetlinkOptions& options) {
   std::unique_ptr<NetlinkSource> src(new NetlinkSource());
   if (src->batch_->buffers.data == MAP_FAILED)
-    return unexpected(fmt::format("cannot map the receive buffers: {}", errno_text(errno)));
+    return unexpected(fmt::format("cannot map the receive buffers: {}", std::strerror(errno)));
   src->sock_ = nl_socket_alloc();
   if (!src->sock_) return unexpected(std::string("cannot allocate a netlink socket: out of memory"));
   nl_socket_disable_seq_check(src->sock_);
@@ -92,7 +91,7 @@ Result<std::unique_ptr<NetlinkSource>, std::string> NetlinkSource::open(const Ne
   int size = static_cast<int>(std::min<std::size_t>(options.receive_buffer, 1u << 30));
   src->buffer_forced_ = setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) == 0;
   if (!src->buffer_forced_ && setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size) < 0)
-    return unexpected(fmt::format("cannot size the uevent socket buffer: {}", errno_text(errno)));
+    return unexpected(fmt::format("cannot size the uevent socket buffer: {}", std::strerror(errno)));
   int granted = 0;
   socklen_t len = sizeof granted;
   if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &granted, &len) == 0) src->receive_buffer_ = static_cast<std::size_t>(granted);
