@@ -27,43 +27,26 @@ const char* kind_of(mode_t mode) {
 
 Result<std::string, FileError> read_regular_file(const std::string& path, std::size_t max_bytes) {
   // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-  if (fd < 0) return unexpected(FileError{errno, std::strerror(errno)});
+  UniqueFd file(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+  if (file.fd < 0) return unexpected(FileError{errno, std::strerror(errno)});
   struct stat st {};
-  if (fstat(fd, &st) < 0) {
-    int err = errno;
-    close(fd);
-    return unexpected(FileError{err, std::strerror(err)});
-  }
-  if (!S_ISREG(st.st_mode)) {
-    close(fd);
+  if (fstat(file.fd, &st) < 0) return unexpected(FileError{errno, std::strerror(errno)});
+  if (!S_ISREG(st.st_mode))
     return unexpected(FileError{0, fmt::format("not a regular file: it is {}", kind_of(st.st_mode))});
-  }
   auto too_large = [&] {
     return FileError{0, fmt::format("larger than {} KiB; a file this size is a mistake", max_bytes / 1024), true};
   };
-  if (static_cast<std::size_t>(st.st_size) > max_bytes) {
-    close(fd);
-    return unexpected(too_large());
-  }
+  if (static_cast<std::size_t>(st.st_size) > max_bytes) return unexpected(too_large());
   std::string text;
   char buf[16384];
   for (;;) {
-    ssize_t n = read(fd, buf, sizeof buf);
+    ssize_t n = read(file.fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      close(fd);
-      return unexpected(FileError{err, std::strerror(err)});
-    }
+    if (n < 0) return unexpected(FileError{errno, std::strerror(errno)});
     if (n == 0) break;
     text.append(buf, static_cast<std::size_t>(n));
-    if (text.size() > max_bytes) {  // it grew while we read
-      close(fd);
-      return unexpected(too_large());
-    }
+    if (text.size() > max_bytes) return unexpected(too_large());  // it grew while we read
   }
-  close(fd);
   return text;
 }
 

@@ -20,7 +20,6 @@ namespace kplug {
 namespace {
 constexpr std::size_t batch_size = 16;
 constexpr std::size_t slot_size = ParseLimits{}.max_datagram + 1;  // one byte more than allowed shows MSG_TRUNC
-
 }  // namespace
 
 struct NetlinkSource::Batch {
